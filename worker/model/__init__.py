@@ -195,6 +195,7 @@ class Finding:
     threshold: float | None = None
     summary: str = ""  # one English line, for logs and `scan` output
     params: dict[str, object] = field(default_factory=dict)
+    hold_for: float = 0.0  # seconds the finding must persist before it fires (the rule's for-duration)
 
     @property
     def fingerprint(self) -> str:

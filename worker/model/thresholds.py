@@ -2,7 +2,8 @@
 
 Config (worker/settings) builds one ``Thresholds`` per cluster / node group from YAML, where every field is
 written in camelCase (``cpuWarning``, ``memoryCriticalFor``...). Defaults equal the seed sketch (70/90).
-Percentages are 0-100; durations are seconds.
+Percentages are 0-100; durations are seconds; sizes are bytes; cpu is millicores.
+docs/rules.md explains each default and which rule reads it.
 """
 
 from __future__ import annotations
@@ -12,15 +13,66 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Thresholds:
+    # --- live usage (metrics.k8s.io) against allocatable, like `kubectl top nodes` ---
     cpu_warning: float = 70.0
     cpu_critical: float = 90.0
     memory_warning: float = 70.0
     memory_critical: float = 90.0
+    # pods on the node against allocatable pod slots
     pods_warning: float = 80.0
     pods_critical: float = 95.0
-    # a firing usage alert clears only below threshold - margin (percentage points)
+    # a firing usage/disk alert clears only below threshold - margin (percentage points)
     hysteresis: float = 5.0
     # a usage finding must hold this long before it fires
     usage_for: float = 0.0
     # Ready False/Unknown must hold this long before it fires
     not_ready_for: float = 0.0
+
+    # --- node conditions ---
+    # MemoryPressure / DiskPressure / PIDPressure / NetworkUnavailable must hold this long (the kubelet already
+    # waits evictionPressureTransitionPeriod, 5m, before clearing a pressure condition)
+    pressure_for: float = 0.0
+
+    # --- disk, from the kubelet Summary API (used % = 1 - available/capacity, the kubelet's own signal) ---
+    # kubelet hard eviction nodefs.available<10% -> evicts at 90 % used: critical 2 points before it
+    nodefs_warning: float = 80.0
+    nodefs_critical: float = 88.0
+    # kubelet eviction imagefs.available<15% and image GC high threshold 85 % -> both act at 85 % used
+    imagefs_warning: float = 75.0
+    imagefs_critical: float = 83.0
+    # kubelet eviction nodefs.inodesFree<5% -> evicts at 95 % inodes used
+    inodes_warning: float = 85.0
+    inodes_critical: float = 93.0
+    disk_for: float = 0.0
+
+    # --- allocation: requests against allocatable, measured in "typical pods" of headroom ---
+    typical_pod_cpu_m: float = 500.0
+    typical_pod_memory: int = 1024**3  # 1 GiB
+    typical_pod_ephemeral: int = 1024**3  # 1 GiB
+    typical_pod_slots: int = 1
+    requests_for: float = 0.0
+    # cluster overcommit (kubernetes-mixin KubeCPUOvercommit/KubeMemoryOvercommit: `for: 10m`)
+    overcommit_for: float = 600.0
+
+    # --- taints and cordons ---
+    # a NoSchedule/NoExecute taint or a cordon alerts (warning) when it lasts longer than this
+    taint_for: float = 3600.0
+    cordon_for: float = 3600.0
+    # taint keys never reported; an entry ending in "*" is a prefix
+    taint_ignore: tuple[str, ...] = (
+        "node-role.kubernetes.io/control-plane",
+        "node-role.kubernetes.io/master",
+    )
+
+    # --- labels ---
+    # labels every node of this group must carry (e.g. topology.kubernetes.io/zone, a team label)
+    required_labels: tuple[str, ...] = ()
+    # labels whose change or removal is reported; an entry ending in "*" is a prefix
+    watched_labels: tuple[str, ...] = ("node-role.kubernetes.io/*", "topology.kubernetes.io/zone")
+
+    # --- membership ---
+    # ready_drop fires when at least ready_drop_nodes nodes AND ready_drop_pct % of the nodes that were Ready
+    # within ready_drop_window seconds are now present but not Ready (deleted/drained/autoscaled ones excluded)
+    ready_drop_nodes: int = 2
+    ready_drop_pct: float = 10.0
+    ready_drop_window: float = 600.0

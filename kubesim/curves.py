@@ -1,0 +1,225 @@
+"""Usage curves: pure functions of scenario time for a node's CPU, memory and disk fractions."""
+
+from __future__ import annotations
+
+import bisect
+import csv
+import gzip
+import hashlib
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+TRACES_DIR = Path(__file__).parent / "traces"
+
+
+def unit_hash(*parts: object) -> float:
+    """A repeatable uniform number in [0, 1) from its inputs (same seed, same series, in any process)."""
+    digest = hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+def gauss_hash(*parts: object) -> float:
+    u1 = max(unit_hash(*parts, "a"), 1e-12)
+    u2 = unit_hash(*parts, "b")
+    return math.sqrt(-2.0 * math.log(u1)) * math.cos(2 * math.pi * u2)
+
+
+def seconds(value: Any) -> float:
+    """Durations in scenarios: numbers are seconds; strings may say "90s", "5m", "2h", "1d"."""
+    if isinstance(value, int | float):
+        return float(value)
+    text = str(value).strip()
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+    for suffix in ("ms", "s", "m", "h", "d"):
+        if text.endswith(suffix):
+            return float(text[: -len(suffix)]) * units[suffix]
+    return float(text)
+
+
+def fraction(value: Any) -> float:
+    """Usage levels: 0.4, or "40%"."""
+    if isinstance(value, str) and value.strip().endswith("%"):
+        return float(value.strip()[:-1]) / 100
+    return float(value)
+
+
+Curve = Callable[[float], float]  # seconds since the segment started -> fraction
+
+
+@dataclass
+class Trace:
+    """One replayable series: values (fractions) sampled every `step` seconds."""
+
+    values: list[float]
+    step: float
+
+    def at(self, elapsed: float, offset_rows: float = 0.0) -> float:
+        pos = elapsed / self.step + offset_rows
+        n = len(self.values)
+        i = int(pos) % n
+        frac = pos - int(pos)
+        return self.values[i] * (1 - frac) + self.values[(i + 1) % n] * frac
+
+
+_TRACE_CACHE: dict[tuple[str, str], Trace] = {}
+
+
+def load_trace(file: str, column: str) -> Trace:
+    """Read a NAB (`timestamp,value`, percent) or Bitbrains (`;\\t`-separated) CSV, optionally gzipped."""
+    key = (file, column)
+    if key in _TRACE_CACHE:
+        return _TRACE_CACHE[key]
+    path = Path(file) if Path(file).is_absolute() else TRACES_DIR / file
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as handle:  # type: ignore[operator]
+        text = handle.read()
+    lines = [line for line in text.splitlines() if line.strip()]
+    header = lines[0]
+    values: list[float] = []
+    stamps: list[float] = []
+    if ";" in header:  # Bitbrains: CPU usage [%], memory usage / provisioned
+        names = [h.strip() for h in header.split(";")]
+        cpu_i = names.index("CPU usage [%]")
+        mem_cap_i = names.index("Memory capacity provisioned [KB]")
+        mem_use_i = names.index("Memory usage [KB]")
+        last_mem = 0.5
+        for row in lines[1:]:
+            cells = [c.strip() for c in row.split(";")]
+            stamps.append(float(cells[0]))
+            if column == "cpu":
+                values.append(float(cells[cpu_i]) / 100)
+            else:
+                cap = float(cells[mem_cap_i])
+                if cap > 0:  # capacity 0 means "not recorded": hold the last value
+                    last_mem = float(cells[mem_use_i]) / cap
+                values.append(last_mem)
+    else:  # NAB: a percentage per row
+        for row in csv.reader(lines[1:]):
+            values.append(float(row[1]) / 100)
+            stamps.append(float(len(stamps)))
+    step = 300.0
+    if ";" in header and len(stamps) > 2:
+        gaps = sorted(b - a for a, b in zip(stamps, stamps[1:], strict=False) if b > a)
+        step = gaps[len(gaps) // 2] if gaps else 300.0
+    trace = Trace([min(1.5, max(0.0, v)) for v in values], step)
+    _TRACE_CACHE[key] = trace
+    return trace
+
+
+def build(spec: Any, start_value: float, seed: object, metric: str) -> Curve:
+    """Turn a scenario curve spec into a function of seconds-since-start.
+
+    `start_value` is the level just before the segment begins, so ramps and fills continue smoothly.
+    """
+    if isinstance(spec, int | float | str):
+        level = fraction(spec)
+        return lambda _dt: level
+    if not isinstance(spec, dict) or len(spec) != 1:
+        raise ValueError(f"a {metric} curve is a number or a one-key mapping, got {spec!r}")
+    (kind, args), = spec.items()
+    args = args if isinstance(args, dict) else {"value": args}
+    if kind in ("constant", "set", "step"):
+        level = fraction(args.get("value", args.get("to", start_value)))
+        return lambda _dt: level
+    if kind in ("ramp", "leak"):
+        frm = fraction(args.get("from", start_value))
+        to = fraction(args["to"])
+        over = max(seconds(args.get("over", 60)), 1e-9)
+        return lambda dt: frm + (to - frm) * min(1.0, max(0.0, dt / over))
+    if kind in ("sine", "daily"):
+        mean = fraction(args.get("mean", start_value))
+        amp = fraction(args.get("amplitude", 0.1))
+        period = seconds(args.get("period", 86400))
+        peak = seconds(args.get("peak_at", period / 4))
+        return lambda dt: mean + amp * math.sin(2 * math.pi * (dt - peak) / period + math.pi / 2)
+    if kind == "fill":
+        frm = fraction(args.get("from", start_value))
+        if "rate_per_hour" in args:
+            rate = fraction(args["rate_per_hour"]) / 3600
+        elif "rate_per_minute" in args:
+            rate = fraction(args["rate_per_minute"]) / 60
+        else:
+            rate = fraction(args.get("rate_per_second", 0.001))
+        cap = fraction(args.get("max", 1.0))
+        rotate_at = args.get("rotate_at")
+        rotate_to = fraction(args.get("rotate_to", frm))
+
+        def fill(dt: float) -> float:
+            value = frm + rate * dt
+            if rotate_at is not None and value >= fraction(rotate_at) and fraction(rotate_at) > rotate_to:
+                span = fraction(rotate_at) - rotate_to
+                value = rotate_to + (value - fraction(rotate_at)) % span
+            return min(cap, value)
+
+        return fill
+    if kind == "steps":
+        points = sorted((seconds(p[0]), fraction(p[1])) for p in args["value"])
+        times = [p[0] for p in points]
+
+        def steps(dt: float) -> float:
+            i = bisect.bisect_right(times, dt) - 1
+            return start_value if i < 0 else points[i][1]
+
+        return steps
+    if kind == "trace":
+        trace = load_trace(str(args["file"]), str(args.get("column", metric)))
+        step = seconds(args["step"]) if "step" in args else trace.step
+        scale = float(args.get("scale", 1.0))
+        offset = float(args.get("offset_rows", 0))
+        replay = Trace(trace.values, step)
+        return lambda dt: replay.at(dt, offset) * scale
+    raise ValueError(f"unknown curve kind {kind!r} for {metric}")
+
+
+@dataclass
+class Segment:
+    start: float
+    curve: Curve
+
+
+@dataclass
+class Slot:
+    """One metric of one node: curve segments over time, plus noise and spikes on top."""
+
+    key: str  # "seed|cluster|node|metric": the noise stream's identity
+    segments: list[Segment] = field(default_factory=list)
+    noise: float = 0.0
+    noise_step: float = 15.0
+    spikes: dict[str, float] | None = None
+    minimum: float = 0.0
+    maximum: float = 1.0
+
+    def base(self, t: float) -> float:
+        starts = [s.start for s in self.segments]
+        i = bisect.bisect_right(starts, t) - 1
+        if i < 0:
+            return 0.0
+        seg = self.segments[i]
+        return seg.curve(t - seg.start)
+
+    def set(self, start: float, spec: Any, seed: object, metric: str) -> None:
+        curve = build(spec, self.base(start), seed, metric)
+        self.segments = [s for s in self.segments if s.start < start] + [Segment(start, curve)]
+        self.segments.sort(key=lambda s: s.start)
+
+    def insert(self, start: float, spec: Any, seed: object, metric: str) -> None:
+        """Add a planned segment without dropping later ones (timeline loading)."""
+        curve = build(spec, self.base(start), seed, metric)
+        self.segments.append(Segment(start, curve))
+        self.segments.sort(key=lambda s: s.start)
+
+    def value(self, t: float) -> float:
+        v = self.base(t)
+        if self.noise:
+            v += self.noise * gauss_hash(self.key, int(t // self.noise_step))
+        if self.spikes:
+            every = self.spikes.get("every", 600.0)
+            duration = self.spikes.get("duration", 30.0)
+            k = int(t // every)
+            start = k * every + unit_hash(self.key, "spike", k) * max(0.0, every - duration)
+            if start <= t < start + duration and unit_hash(self.key, "p", k) < self.spikes.get("probability", 1.0):
+                v += self.spikes.get("height", 0.3)
+        return min(self.maximum, max(self.minimum, v))

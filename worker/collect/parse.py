@@ -1,0 +1,616 @@
+"""Pure parsing of raw Kubernetes JSON (nodes, metrics, pods, kubelet summary, events) into model objects.
+
+No I/O and no clock: ``now`` is passed in where time matters. Every quantity goes through
+``kubernetes.utils.quantity.parse_quantity``. A malformed object raises ``Malformed`` from the per-object
+functions; the list functions catch it, record ``"<kind> <name>: <reason>"`` and carry on with the others.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from kubernetes.utils.quantity import parse_quantity
+
+from worker.model import (
+    ClusterSample,
+    Condition,
+    DiskStats,
+    FsStats,
+    NodeSample,
+    PodRef,
+    Resources,
+    Taint,
+    Usage,
+)
+
+JSON = Mapping[str, Any]
+
+TERMINAL_PHASES = frozenset({"Succeeded", "Failed"})
+
+
+class Malformed(ValueError):
+    """One object could not be read; the message says which field and why."""
+
+
+# --- small readers -------------------------------------------------------------------------------------
+
+
+def quantity(value: object) -> Decimal:
+    """A Kubernetes quantity ("3920m", "15991140Ki", "1e3", 2) as an exact Decimal."""
+    if isinstance(value, bool) or value is None:
+        raise Malformed(f"bad quantity {value!r}")
+    try:
+        result = parse_quantity(value)  # type: ignore[no-untyped-call]
+    except (ValueError, TypeError, InvalidOperation) as exc:
+        raise Malformed(f"bad quantity {value!r}") from exc
+    assert isinstance(result, Decimal)
+    return result
+
+
+def cpu_millis(value: object) -> float:
+    return float(quantity(value) * 1000)
+
+
+def byte_count(value: object) -> int:
+    # the API server rounds fractional byte quantities up (Quantity.Value()), so do the same
+    return math.ceil(quantity(value))
+
+
+def _mapping(value: object, what: str) -> JSON:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise Malformed(f"{what} is {type(value).__name__}, expected an object")
+    return value
+
+
+def _sequence(value: object, what: str) -> Sequence[Any]:
+    if value is None:
+        return ()
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+        raise Malformed(f"{what} is {type(value).__name__}, expected a list")
+    return value
+
+
+def _str(value: object) -> str:
+    return value if isinstance(value, str) else "" if value is None else str(value)
+
+
+def parse_time(value: object) -> datetime | None:
+    """RFC 3339 ("2022-01-27T18:48:33Z", with or without fractions) as aware UTC; None when absent/odd."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_duration(value: object) -> float | None:
+    """Go durations as metrics-server writes them ("30s", "1m0s", "15.5s") in seconds."""
+    if not isinstance(value, str) or not value:
+        return None
+    total = 0.0
+    parts = re.findall(r"([0-9.]+)(ms|h|m|s)", value)
+    if not parts:
+        return None
+    for number, unit in parts:
+        total += float(number) * {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}[unit]
+    return total
+
+
+def _name(obj: JSON) -> str:
+    meta = obj.get("metadata")
+    return _str(meta.get("name")) if isinstance(meta, Mapping) else ""
+
+
+def _items(doc: JSON, kinds: Iterable[str], item_kind: str) -> list[Any]:
+    """The items of a list document, or the document itself when it is one object of ``item_kind``."""
+    kind = doc.get("kind")
+    if kind == item_kind or (kind is None and "items" not in doc and "metadata" in doc):
+        return [doc]  # one object (list items carry no kind of their own)
+    if kind is not None and kind not in kinds and kind != "List":
+        raise Malformed(f"expected {item_kind} or a list of them, got kind {kind!r}")
+    return list(_sequence(doc.get("items"), "items"))
+
+
+def resources(raw: object, what: str) -> Resources:
+    """A ResourceList (capacity/allocatable/requests) as a Resources vector; other names are ignored."""
+    data = _mapping(raw, what)
+    try:
+        return Resources(
+            cpu_m=cpu_millis(data["cpu"]) if "cpu" in data else 0.0,
+            memory=byte_count(data["memory"]) if "memory" in data else 0,
+            ephemeral_storage=byte_count(data["ephemeral-storage"]) if "ephemeral-storage" in data else 0,
+            pods=int(quantity(data["pods"])) if "pods" in data else 0,
+        )
+    except Malformed as exc:
+        raise Malformed(f"{what}: {exc}") from exc
+
+
+# --- nodes ---------------------------------------------------------------------------------------------
+
+
+def parse_node(cluster: str, obj: JSON) -> NodeSample:
+    """One Node object. Requests, usage and disk are filled in later from other documents."""
+    meta = _mapping(obj.get("metadata"), "metadata")
+    name = _str(meta.get("name"))
+    if not name:
+        raise Malformed("metadata.name missing")
+    spec = _mapping(obj.get("spec"), "spec")
+    status = _mapping(obj.get("status"), "status")
+    labels = {str(k): _str(v) for k, v in _mapping(meta.get("labels"), "metadata.labels").items()}
+    taints = []
+    for raw in _sequence(spec.get("taints"), "spec.taints"):
+        taint = _mapping(raw, "spec.taints[]")
+        if not taint.get("key"):
+            raise Malformed("taint without key")
+        taints.append(
+            Taint(
+                key=_str(taint.get("key")),
+                effect=_str(taint.get("effect")),
+                value=_str(taint.get("value")),
+                time_added=parse_time(taint.get("timeAdded")),
+            )
+        )
+    conditions: dict[str, Condition] = {}
+    for raw in _sequence(status.get("conditions"), "status.conditions"):
+        cond = _mapping(raw, "status.conditions[]")
+        ctype = _str(cond.get("type"))
+        if not ctype:
+            continue
+        conditions[ctype] = Condition(
+            type=ctype,
+            status=_str(cond.get("status")) or "Unknown",
+            reason=_str(cond.get("reason")),
+            message=_str(cond.get("message")),
+            last_heartbeat=parse_time(cond.get("lastHeartbeatTime")),
+            last_transition=parse_time(cond.get("lastTransitionTime")),
+        )
+    return NodeSample(
+        cluster=cluster,
+        name=name,
+        labels=labels,
+        unschedulable=bool(spec.get("unschedulable") or False),
+        taints=tuple(taints),
+        conditions=conditions,
+        capacity=resources(status.get("capacity"), "status.capacity"),
+        allocatable=resources(status.get("allocatable"), "status.allocatable"),
+        created=parse_time(meta.get("creationTimestamp")),
+    )
+
+
+def parse_nodes(cluster: str, doc: JSON) -> tuple[list[NodeSample], list[str]]:
+    """A NodeList (or ``kind: List``, or a single Node): the nodes read and the ones skipped, with reasons."""
+    nodes: list[NodeSample] = []
+    skipped: list[str] = []
+    for index, item in enumerate(_items(doc, ("NodeList",), "Node")):
+        try:
+            nodes.append(parse_node(cluster, _mapping(item, "item")))
+        except Malformed as exc:
+            label = _name(item) if isinstance(item, Mapping) else ""
+            skipped.append(f"Node {label or f'#{index}'}: {exc}")
+    return nodes, skipped
+
+
+# --- metrics.k8s.io ------------------------------------------------------------------------------------
+
+
+def parse_node_metrics(doc: JSON) -> tuple[dict[str, Usage], list[str]]:
+    """NodeMetrics or NodeMetricsList: usage per node name."""
+    usage: dict[str, Usage] = {}
+    skipped: list[str] = []
+    for item in _items(doc, ("NodeMetricsList",), "NodeMetrics"):
+        try:
+            obj = _mapping(item, "item")
+            name = _name(obj)
+            if not name:
+                raise Malformed("metadata.name missing")
+            raw = _mapping(obj.get("usage"), "usage")
+            usage[name] = Usage(
+                cpu_m=cpu_millis(raw.get("cpu", "0")),
+                memory=byte_count(raw.get("memory", "0")),
+                timestamp=parse_time(obj.get("timestamp")),
+                window_s=parse_duration(obj.get("window")),
+            )
+        except Malformed as exc:
+            skipped.append(f"NodeMetrics {_name(item) if isinstance(item, Mapping) else '?'}: {exc}")
+    return usage, skipped
+
+
+@dataclass(frozen=True)
+class PodUsage:
+    namespace: str
+    name: str
+    cpu_m: float
+    memory: int
+
+
+def parse_pod_metrics(doc: JSON) -> tuple[list[PodUsage], list[str]]:
+    """PodMetrics or PodMetricsList: per pod, the sum over its containers."""
+    pods: list[PodUsage] = []
+    skipped: list[str] = []
+    for item in _items(doc, ("PodMetricsList",), "PodMetrics"):
+        try:
+            obj = _mapping(item, "item")
+            meta = _mapping(obj.get("metadata"), "metadata")
+            cpu = 0.0
+            memory = 0
+            for raw in _sequence(obj.get("containers"), "containers"):
+                usage = _mapping(_mapping(raw, "containers[]").get("usage"), "usage")
+                cpu += cpu_millis(usage.get("cpu", "0"))
+                memory += byte_count(usage.get("memory", "0"))
+            pods.append(PodUsage(_str(meta.get("namespace")), _str(meta.get("name")), cpu, memory))
+        except Malformed as exc:
+            skipped.append(f"PodMetrics {_name(item) if isinstance(item, Mapping) else '?'}: {exc}")
+    return pods, skipped
+
+
+# --- pods and allocation -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PodInfo:
+    """What a node monitor needs from one pod of the full (non-Table) pod list."""
+
+    namespace: str
+    name: str
+    node: str  # spec.nodeName, "" when not scheduled
+    phase: str
+    requests: Resources
+    limits: Resources
+    unschedulable: str = ""  # PodScheduled=False/Unschedulable message, for Pending pods
+
+    @property
+    def terminal(self) -> bool:
+        return self.phase in TERMINAL_PHASES
+
+
+def _vector(raw: object, what: str) -> dict[str, Decimal]:
+    data = _mapping(raw, what)
+    out: dict[str, Decimal] = {}
+    for key in ("cpu", "memory", "ephemeral-storage"):
+        if key in data:
+            out[key] = quantity(data[key])
+    return out
+
+
+def _add(into: dict[str, Decimal], other: Mapping[str, Decimal]) -> None:
+    for key, value in other.items():
+        into[key] = into.get(key, Decimal(0)) + value
+
+
+def _max(into: dict[str, Decimal], other: Mapping[str, Decimal]) -> None:
+    for key, value in other.items():
+        if value > into.get(key, Decimal(0)):
+            into[key] = value
+
+
+def pod_totals(spec: JSON, field_name: str) -> dict[str, Decimal]:
+    """Effective pod requests (``field_name="requests"``) or limits, as the scheduler and ``kubectl describe
+    node`` compute them (k8s.io/component-helpers resource.PodRequests): the sum of containers and restartable
+    (sidecar) init containers, against the largest regular init container plus the sidecars started before
+    it; then pod overhead; pod-level ``spec.resources`` wins for the resources it names."""
+    total: dict[str, Decimal] = {}
+    for raw in _sequence(spec.get("containers"), "spec.containers"):
+        res = _mapping(_mapping(raw, "container").get("resources"), "resources")
+        _add(total, _vector(res.get(field_name), f"resources.{field_name}"))
+    sidecars: dict[str, Decimal] = {}
+    init_peak: dict[str, Decimal] = {}
+    for raw in _sequence(spec.get("initContainers"), "spec.initContainers"):
+        container = _mapping(raw, "initContainer")
+        own = _vector(_mapping(container.get("resources"), "resources").get(field_name), field_name)
+        if container.get("restartPolicy") == "Always":
+            _add(total, own)
+            _add(sidecars, own)
+            _max(init_peak, sidecars)
+        else:
+            step = dict(own)
+            _add(step, sidecars)
+            _max(init_peak, step)
+    _max(total, init_peak)
+    pod_level = _vector(_mapping(spec.get("resources"), "spec.resources").get(field_name), "spec.resources")
+    total.update(pod_level)
+    _add(total, _vector(spec.get("overhead"), "spec.overhead"))
+    return total
+
+
+def _as_resources(vec: Mapping[str, Decimal]) -> Resources:
+    return Resources(
+        cpu_m=float(vec.get("cpu", Decimal(0)) * 1000),
+        memory=math.ceil(vec.get("memory", Decimal(0))),
+        ephemeral_storage=math.ceil(vec.get("ephemeral-storage", Decimal(0))),
+        pods=1,
+    )
+
+
+def parse_pod(obj: JSON) -> PodInfo:
+    meta = _mapping(obj.get("metadata"), "metadata")
+    spec = _mapping(obj.get("spec"), "spec")
+    status = _mapping(obj.get("status"), "status")
+    unschedulable = ""
+    for raw in _sequence(status.get("conditions"), "status.conditions"):
+        cond = _mapping(raw, "condition")
+        if cond.get("type") == "PodScheduled" and cond.get("status") == "False":
+            unschedulable = _str(cond.get("message")) or _str(cond.get("reason")) or "Unschedulable"
+    return PodInfo(
+        namespace=_str(meta.get("namespace")),
+        name=_str(meta.get("name")),
+        node=_str(spec.get("nodeName")),
+        phase=_str(status.get("phase")),
+        requests=_as_resources(pod_totals(spec, "requests")),
+        limits=_as_resources(pod_totals(spec, "limits")),
+        unschedulable=unschedulable,
+    )
+
+
+def parse_pods(doc: JSON) -> tuple[list[PodInfo], list[str]]:
+    """A full PodList (API server or kubelet ``/pods``). The Table form cannot be used here: it has no
+    requests or limits, see ``parse_pod_table``."""
+    pods: list[PodInfo] = []
+    skipped: list[str] = []
+    for item in _items(doc, ("PodList",), "Pod"):
+        try:
+            pods.append(parse_pod(_mapping(item, "item")))
+        except Malformed as exc:
+            skipped.append(f"Pod {_name(item) if isinstance(item, Mapping) else '?'}: {exc}")
+    return pods, skipped
+
+
+@dataclass(frozen=True)
+class PodRow:
+    namespace: str
+    name: str
+    node: str
+    status: str
+
+
+def parse_pod_table(doc: JSON) -> list[PodRow]:
+    """The ``as=Table`` pod list (meta.k8s.io v1 or v1beta1). Enough to count pods per node, not to sum
+    requests, so the collector reads the full list; this exists for pod-count-only callers."""
+    if doc.get("kind") != "Table":
+        raise Malformed(f"expected kind Table, got {doc.get('kind')!r}")
+    columns = [_str(_mapping(c, "column").get("name")) for c in _sequence(doc.get("columnDefinitions"), "cols")]
+
+    def cell(cells: Sequence[Any], column: str) -> str:
+        if column not in columns:
+            return ""
+        index = columns.index(column)
+        return _str(cells[index]) if index < len(cells) else ""
+
+    rows = []
+    for raw in _sequence(doc.get("rows"), "rows"):
+        row = _mapping(raw, "row")
+        cells = _sequence(row.get("cells"), "cells")
+        meta = _mapping(_mapping(row.get("object"), "object").get("metadata"), "metadata")
+        node = cell(cells, "Node")
+        rows.append(
+            PodRow(
+                namespace=_str(meta.get("namespace")),
+                name=_str(meta.get("name")) or cell(cells, "Name"),
+                node="" if node in ("<none>", "") else node,
+                status=cell(cells, "Status"),
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class Allocation:
+    requests: Resources = Resources()
+    limits: Resources = Resources()
+    pod_count: int = 0
+
+
+def allocation(pods: Iterable[PodInfo]) -> dict[str, Allocation]:
+    """Per node: requests and limits summed over its non-terminal pods, like ``kubectl describe node``."""
+    out: dict[str, Allocation] = {}
+    for pod in pods:
+        if not pod.node or pod.terminal:
+            continue
+        prev = out.get(pod.node, Allocation())
+        out[pod.node] = Allocation(prev.requests + pod.requests, prev.limits + pod.limits, prev.pod_count + 1)
+    return out
+
+
+def pending_pods(pods: Iterable[PodInfo]) -> list[PodRef]:
+    """Pods the scheduler could not place, with its message ("0/5 nodes are available: 3 Insufficient cpu")."""
+    return [
+        PodRef(p.namespace, p.name, p.requests.cpu_m, p.requests.memory, p.unschedulable)
+        for p in pods
+        if p.phase == "Pending" and not p.node and p.unschedulable
+    ]
+
+
+# --- kubelet Summary API -------------------------------------------------------------------------------
+
+
+def _fs(raw: object, what: str) -> FsStats | None:
+    data = _mapping(raw, what)
+    if not data or data.get("capacityBytes") is None:
+        return None
+
+    def opt(key: str) -> int | None:
+        value = data.get(key)
+        return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+    capacity = opt("capacityBytes") or 0
+    used = opt("usedBytes")
+    available = opt("availableBytes")
+    if available is None:
+        available = capacity - (used or 0)
+    return FsStats(
+        capacity=capacity,
+        used=used if used is not None else capacity - available,
+        available=available,
+        inodes=opt("inodes"),
+        inodes_free=opt("inodesFree"),
+        inodes_used=opt("inodesUsed"),
+    )
+
+
+def parse_summary(doc: JSON) -> DiskStats:
+    """kubelet ``/stats/summary``: ``node.fs`` and ``node.runtime.imageFs`` (None when the kubelet omits one)."""
+    node = _mapping(doc.get("node"), "node")
+    if not node:
+        raise Malformed("summary has no node section")
+    runtime = _mapping(node.get("runtime"), "node.runtime")
+    return DiskStats(nodefs=_fs(node.get("fs"), "node.fs"), imagefs=_fs(runtime.get("imageFs"), "imageFs"))
+
+
+# --- events --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventFacts:
+    failed_scheduling: dict[tuple[str, str], str] = field(default_factory=dict)  # (ns, pod) -> message
+    evicted: dict[str, list[PodRef]] = field(default_factory=dict)  # node -> pods
+
+
+def _event_time(event: JSON) -> datetime | None:
+    for key in ("lastTimestamp", "eventTime", "firstTimestamp"):
+        when = parse_time(event.get(key))
+        if when:
+            return when
+    series = event.get("series")
+    if isinstance(series, Mapping):
+        return parse_time(series.get("lastObservedTime"))
+    meta = _mapping(event.get("metadata"), "metadata")
+    return parse_time(meta.get("creationTimestamp"))
+
+
+def parse_events(doc: JSON, now: datetime, window_s: float) -> tuple[EventFacts, list[str]]:
+    """core/v1 EventList: FailedScheduling messages per pod and pods Evicted per node within the window."""
+    facts = EventFacts()
+    skipped: list[str] = []
+    since = now - timedelta(seconds=window_s)
+    for item in _items(doc, ("EventList",), "Event"):
+        try:
+            event = _mapping(item, "item")
+            target = _mapping(event.get("involvedObject") or event.get("regarding"), "involvedObject")
+            if target.get("kind") != "Pod":
+                continue
+            when = _event_time(event)
+            if when is not None and when < since:
+                continue
+            key = (_str(target.get("namespace")), _str(target.get("name")))
+            reason = event.get("reason")
+            message = _str(event.get("message") or event.get("note"))
+            if reason == "FailedScheduling":
+                facts.failed_scheduling[key] = message
+            elif reason == "Evicted":
+                source = _mapping(event.get("source"), "source")
+                node = _str(source.get("host")) or _str(event.get("reportingInstance"))
+                if node:
+                    facts.evicted.setdefault(node, []).append(PodRef(key[0], key[1], reason=message))
+        except Malformed as exc:
+            skipped.append(f"Event {_name(item) if isinstance(item, Mapping) else '?'}: {exc}")
+    return facts, skipped
+
+
+# --- assembling a cluster sample -----------------------------------------------------------------------
+
+
+def top_pods(
+    node: str,
+    pods: Sequence[PodInfo],
+    usage: Mapping[tuple[str, str], PodUsage] | None,
+    count: int,
+) -> tuple[PodRef, ...]:
+    """The node's top ``count`` pods by cpu and by memory (a union, biggest first): by live usage when pod
+    metrics are known, otherwise by requests (``reason`` says which)."""
+    if count <= 0:
+        return ()
+    refs: list[PodRef] = []
+    for pod in pods:
+        if pod.node != node or pod.terminal:
+            continue
+        live = usage.get((pod.namespace, pod.name)) if usage is not None else None
+        if usage is not None:
+            if live is not None:
+                refs.append(PodRef(pod.namespace, pod.name, live.cpu_m, live.memory, "usage"))
+        else:
+            refs.append(PodRef(pod.namespace, pod.name, pod.requests.cpu_m, pod.requests.memory, "requests"))
+    by_cpu = sorted(refs, key=lambda r: r.cpu_m, reverse=True)[:count]
+    by_mem = sorted(refs, key=lambda r: r.memory, reverse=True)[:count]
+    chosen = {(r.namespace, r.name): r for r in by_cpu + by_mem}
+    return tuple(sorted(chosen.values(), key=lambda r: (r.memory, r.cpu_m), reverse=True))
+
+
+def assemble(
+    cluster: str,
+    now: datetime,
+    nodes: Sequence[NodeSample],
+    pods: Sequence[PodInfo],
+    node_usage: Mapping[str, Usage] | None,
+    usage_unavailable: str,
+    pod_usage: Sequence[PodUsage] | None,
+    disk: Mapping[str, DiskStats | str] | None,
+    events: EventFacts | None,
+    top_count: int,
+    metrics_stale_after_s: float,
+    warnings: Sequence[str] = (),
+    skipped: Sequence[str] = (),
+) -> ClusterSample:
+    """Join the documents of one scan into a ClusterSample. ``disk`` maps node -> stats or the reason they are
+    missing; ``node_usage`` None means the metrics API could not be read (``usage_unavailable`` says why)."""
+    alloc = allocation(pods)
+    usage_index = {(p.namespace, p.name): p for p in pod_usage} if pod_usage is not None else None
+    stale_before = now - timedelta(seconds=metrics_stale_after_s)
+    stale_nodes = 0
+    out: list[NodeSample] = []
+    for node in nodes:
+        share = alloc.get(node.name, Allocation())
+        usage: Usage | None = None
+        why_no_usage = usage_unavailable
+        if node_usage is not None:
+            usage = node_usage.get(node.name)
+            if usage is None:
+                why_no_usage = "no NodeMetrics for this node (metrics-server has not scraped it)"
+            elif usage.timestamp is not None and usage.timestamp < stale_before:
+                why_no_usage = f"NodeMetrics stale (taken {usage.timestamp.isoformat()})"
+                usage = None
+                stale_nodes += 1
+        disk_entry = disk.get(node.name) if disk is not None else "disk stats disabled (collect.diskStats off)"
+        if disk is not None and disk_entry is None:
+            disk_entry = "no kubelet summary for this node"
+        requests = replace(share.requests, pods=share.pod_count)
+        out.append(
+            replace(
+                node,
+                requests=requests,
+                limits=share.limits,
+                pod_count=share.pod_count,
+                usage=usage,
+                usage_unavailable="" if usage is not None else why_no_usage,
+                disk=disk_entry if isinstance(disk_entry, DiskStats) else None,
+                disk_unavailable=disk_entry if isinstance(disk_entry, str) else "",
+                top_pods=top_pods(node.name, pods, usage_index, top_count),
+            )
+        )
+    pending = pending_pods(pods)
+    if events is not None:
+        # the pod condition carries the scheduler's latest message; the event fills in when it is empty
+        pending = [
+            replace(p, reason=p.reason or events.failed_scheduling.get((p.namespace, p.name), "")) for p in pending
+        ]
+    warn = list(warnings)
+    if stale_nodes:
+        warn.append(f"metrics stale for {stale_nodes} node(s) (older than {metrics_stale_after_s:.0f}s)")
+    return ClusterSample(
+        cluster=cluster,
+        taken_at=now,
+        nodes=tuple(out),
+        pending_pods=tuple(pending),
+        evicted_pods={k: tuple(v) for k, v in (events.evicted if events else {}).items()},
+        metrics_available=node_usage is not None,
+        warnings=tuple(warn),
+        skipped=tuple(skipped),
+    )

@@ -1,0 +1,78 @@
+"""Slack incoming webhook: Block Kit message inside a severity-coloured attachment; success is HTTP 200 + "ok"."""
+
+from __future__ import annotations
+
+import json
+
+import requests
+
+from worker.model import Notification, NotificationKind, Severity
+from worker.notify import errors, http, templates
+from worker.notify.redact import redact
+
+COLOURS = {Severity.CRITICAL: "#E01E5A", Severity.WARNING: "#ECB22E", Severity.INFO: "#36C5F0"}
+RESOLVED_COLOUR = "#2EB67D"
+# Slack's limits: header text 150 chars, section text 3000, a field 2000, at most 10 fields
+HEADER_MAX = 150
+SECTION_MAX = 3000
+FIELD_MAX = 2000
+FIELDS_MAX = 10
+
+
+def payload(notification: Notification, lang: str) -> dict[str, object]:
+    """The webhook body: fallback ``text``, a header block, and an attachment with the coloured details."""
+    r = templates.render(notification, lang, "slack")
+    colour = (
+        RESOLVED_COLOUR if notification.kind is NotificationKind.RESOLVED else COLOURS[notification.severity]
+    )
+    fields = [
+        {"type": "mrkdwn", "text": templates.fit(f"*{k}*\n{v}", FIELD_MAX)} for k, v in r.fields[:FIELDS_MAX]
+    ]
+    # the fields already carry the key/value lines; the section shows only what is not a field
+    extra = "\n".join(r.body.split("\n")[len(r.fields) :]).strip()
+    blocks: list[dict[str, object]] = [{"type": "section", "fields": fields}]
+    if extra:
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": templates.fit(extra, SECTION_MAX)}}
+        )
+    blocks.append(
+        {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": f"nodewatch · {notification.fingerprint}"}],
+        }
+    )
+    return {
+        "text": r.title,
+        "blocks": [{"type": "header", "text": {"type": "plain_text", "text": _clip(r.title, HEADER_MAX)}}],
+        "attachments": [{"color": colour, "fallback": r.title, "blocks": blocks}],
+    }
+
+
+def _clip(text: str, chars: int) -> str:
+    return text if len(text) <= chars else text[: chars - 1] + "…"
+
+
+class SlackChannel:
+    """POST to ``https://hooks.slack.com/services/T…/B…/<token>``."""
+
+    def __init__(
+        self, url: str, *, session: requests.Session, timeout: float = 10.0, lang: str = "zh"
+    ) -> None:
+        templates.language(lang)  # an unknown language fails at construction, not at send
+        self._url = url
+        self._session = session
+        self._timeout = timeout
+        self._lang = lang
+        self.target = "slack " + redact(url, [url.rsplit("/", 1)[-1]])
+
+    def send(self, notification: Notification) -> None:
+        secrets = [self._url, self._url.rsplit("/", 1)[-1]]
+        body = json.dumps(payload(notification, self._lang), ensure_ascii=False).encode()
+        response = http.post(self._session, self._url, body=body, timeout=self._timeout, secrets=secrets)
+        # Slack explains 4xx in a one-word body (invalid_payload, no_service, channel_not_found, ...)
+        http.raise_for_status(response, secrets, "slack")
+        text = response.text.strip()
+        if response.status_code != 200 or text != "ok":
+            raise errors.PermanentError(
+                f"slack answered HTTP {response.status_code}: {http.snippet(response, secrets)}"
+            )

@@ -1,0 +1,142 @@
+"""Generic JSON webhook (nodewatch schema, docs/channels/webhook.md) or an Alertmanager-compatible body."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Literal
+
+import requests
+
+from worker.model import Notification, NotificationKind
+from worker.notify import http, templates
+from worker.notify.redact import redact
+
+SCHEMA_VERSION = "1"
+SIGNATURE_HEADER = "X-Nodewatch-Signature"
+ZERO_TIME = "0001-01-01T00:00:00Z"  # Alertmanager's "not ended"
+Body = Literal["nodewatch", "alertmanager"]
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
+
+
+def _status(n: Notification) -> str:
+    return "resolved" if n.kind is NotificationKind.RESOLVED else "firing"
+
+
+def nodewatch_body(n: Notification, lang: str) -> dict[str, object]:
+    r = templates.render(n, lang, "text")
+    return {
+        "version": SCHEMA_VERSION,
+        "source": "nodewatch",
+        "id": n.id,
+        "kind": n.kind.value,
+        "status": _status(n),
+        "cluster": n.cluster,
+        "node": n.node,
+        "rule": n.rule,
+        "severity": n.severity.label,
+        "fingerprint": n.fingerprint,
+        "summary": n.summary,
+        "title": r.title,
+        "text": r.text,
+        "fields": [{"name": k, "value": v} for k, v in r.fields],
+        "params": n.params,
+        "started_at": _iso(n.started_at),
+        "created_at": _iso(n.created_at),
+    }
+
+
+def alertmanager_body(
+    n: Notification, lang: str, *, receiver: str = "nodewatch", external_url: str = ""
+) -> dict[str, object]:
+    """Alertmanager webhook payload version 4 with one alert, for tools that consume Alertmanager."""
+    r = templates.render(n, lang, "text")
+    status = _status(n)
+    labels = {"alertname": n.rule, "cluster": n.cluster, "severity": n.severity.label}
+    if n.node:
+        labels["node"] = n.node
+    annotations = {"summary": r.title, "description": r.body}
+    if n.summary:
+        annotations["message"] = n.summary
+    group_labels = {"alertname": n.rule, "cluster": n.cluster}
+    return {
+        "version": "4",
+        "groupKey": "{}:" + json.dumps(group_labels, sort_keys=True),
+        "truncatedAlerts": 0,
+        "status": status,
+        "receiver": receiver,
+        "groupLabels": group_labels,
+        "commonLabels": labels,
+        "commonAnnotations": annotations,
+        "externalURL": external_url,
+        "alerts": [
+            {
+                "status": status,
+                "labels": labels,
+                "annotations": annotations,
+                "startsAt": _iso(n.started_at),
+                "endsAt": _iso(n.created_at) if status == "resolved" else ZERO_TIME,
+                "generatorURL": external_url,
+                "fingerprint": n.fingerprint,
+            }
+        ],
+    }
+
+
+def signature(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class WebhookChannel:
+    """POST JSON to any URL; 2xx is success, 408/429/5xx retryable, other statuses permanent."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        session: requests.Session,
+        timeout: float = 10.0,
+        lang: str = "zh",
+        secret: str | None = None,
+        body: Body = "nodewatch",
+        receiver: str = "nodewatch",
+        external_url: str = "",
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        templates.language(lang)
+        if body not in ("nodewatch", "alertmanager"):
+            raise ValueError(f"unknown webhook body {body!r}, expected nodewatch or alertmanager")
+        self._url = url
+        self._session = session
+        self._timeout = timeout
+        self._lang = lang
+        self._secret = secret
+        self._body = body
+        self._receiver = receiver
+        self._external_url = external_url
+        self._headers = dict(headers or {})
+        # header values (e.g. Authorization) are credentials too
+        self._secrets = [s for s in (secret, *self._headers.values()) if s]
+        self.target = f"webhook({body}) " + redact(url, self._secrets)
+
+    def send(self, notification: Notification) -> None:
+        if self._body == "alertmanager":
+            doc = alertmanager_body(
+                notification, self._lang, receiver=self._receiver, external_url=self._external_url
+            )
+        else:
+            doc = nodewatch_body(notification, self._lang)
+        data = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+        headers = dict(self._headers)
+        if self._secret:
+            headers[SIGNATURE_HEADER] = signature(self._secret, data)
+        response = http.post(
+            self._session, self._url, body=data, timeout=self._timeout, secrets=self._secrets, headers=headers
+        )
+        http.raise_for_status(response, self._secrets, "webhook")

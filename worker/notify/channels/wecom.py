@@ -1,0 +1,73 @@
+"""WeCom (企业微信) group robot: markdown with a coloured headline, 4096-byte limit, errcode classified."""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from collections.abc import Sequence
+
+import requests
+
+from worker.model import Notification, NotificationKind, Severity
+from worker.notify import errors, http, templates
+from worker.notify.redact import redact
+
+MAX_BYTES = 4096  # markdown.content limit, errcode 40058 beyond it
+FREQUENCY = 45009  # more than 20 messages a minute
+SYSTEM_BUSY = -1
+THROTTLE_DELAY = 60.0
+# WeCom markdown knows three colours: info (green), comment (grey), warning (orange-red)
+COLOURS = {Severity.CRITICAL: "warning", Severity.WARNING: "warning", Severity.INFO: "comment"}
+
+
+def payload(notification: Notification, lang: str, *, mentions: Sequence[str] = ()) -> dict[str, object]:
+    r = templates.render(notification, lang, "markdown")
+    colour = "info" if notification.kind is NotificationKind.RESOLVED else COLOURS[notification.severity]
+    body = r.body.replace("\n\n", "\n")  # WeCom breaks lines on a single newline
+    tail = " ".join(f"<@{m}>" for m in mentions)
+    room = MAX_BYTES - (len(tail.encode()) + 1 if tail else 0)
+    content = templates.fit(f'<font color="{colour}">**{r.title}**</font>\n{body}', room)
+    if tail:
+        content = f"{content}\n{tail}"
+    return {"msgtype": "markdown", "markdown": {"content": content}}
+
+
+class WeComChannel:
+    """POST to ``https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…``."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        session: requests.Session,
+        timeout: float = 10.0,
+        lang: str = "zh",
+        mentions: Sequence[str] = (),
+    ) -> None:
+        templates.language(lang)
+        self._url = url
+        self._mentions = tuple(mentions)
+        self._session = session
+        self._timeout = timeout
+        self._lang = lang
+        key = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query).get("key", [None])[0]
+        self._secrets = [s for s in (key,) if s]
+        self.target = "wecom " + redact(url, self._secrets)
+
+    def send(self, notification: Notification) -> None:
+        data = json.dumps(
+            payload(notification, self._lang, mentions=self._mentions), ensure_ascii=False
+        ).encode()
+        response = http.post(
+            self._session, self._url, body=data, timeout=self._timeout, secrets=self._secrets
+        )
+        http.raise_for_status(response, self._secrets, "wecom")
+        code, message = http.errcode_body(response, self._secrets, "wecom")
+        reason = redact(f"wecom errcode {code}: {message}", self._secrets)
+        if code == 0:
+            return
+        if code == FREQUENCY:
+            raise errors.RetryableError(reason, THROTTLE_DELAY)
+        if code == SYSTEM_BUSY:
+            raise errors.RetryableError(reason)
+        raise errors.PermanentError(reason)

@@ -1,0 +1,241 @@
+"""Message rendering: built-in zh/en phrases (Jinja2, in the YAML files beside this module) -> title, text, fields.
+
+Pure: no I/O after the phrase files are loaded, no clock (times come from the notification).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import jinja2
+import jinja2.sandbox
+import yaml
+
+from worker.model import Notification, NotificationKind, Severity
+
+Format = Literal["markdown", "slack", "text"]
+LANGUAGES = ("zh", "en")
+EMOJI = {Severity.CRITICAL: "🔥", Severity.WARNING: "⚠️", Severity.INFO: "ℹ️"}
+# rules whose value/threshold are percentages (0-100)
+PERCENT_RULES = frozenset(
+    {
+        "cpu_usage",
+        "memory_usage",
+        "pods_usage",
+        "cpu_requests",
+        "memory_requests",
+        "disk_nodefs",
+        "disk_imagefs",
+        "disk_inodes",
+    }
+)
+MAX_PODS = 10
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """``title``: one plain line; ``body``: details in the format; ``text``: title heading + body."""
+
+    title: str
+    text: str
+    fields: tuple[tuple[str, str], ...]
+    body: str = ""
+
+
+def fit(text: str, max_bytes: int) -> str:
+    """Cut ``text`` on line boundaries so that its UTF-8 form is at most ``max_bytes``, ending "… +N more".
+
+    N counts the non-blank lines left out. A first line longer than the limit is cut on a character boundary.
+    """
+    if len(text.encode()) <= max_bytes:
+        return text
+    lines = text.split("\n")
+    sizes = [len(line.encode()) for line in lines]
+    remaining = [0] * (len(lines) + 1)  # non-blank lines from i to the end
+    for i in range(len(lines) - 1, -1, -1):
+        remaining[i] = remaining[i + 1] + (1 if lines[i].strip() else 0)
+    best: str | None = None
+    used = -1  # bytes of "\n".join(lines[:k]); -1 so the first line adds no separator
+    for k in range(1, len(lines)):
+        used += sizes[k - 1] + 1
+        marker = f"… +{remaining[k]} more"
+        if used + 1 + len(marker.encode()) > max_bytes:
+            break
+        best = "\n".join(lines[:k]).rstrip("\n") + "\n" + marker
+    if best is not None:
+        return best
+    marker = f"… +{remaining[1]} more" if remaining[1] else "…"
+    room = max_bytes - len(marker.encode()) - 1
+    if room <= 0:
+        return marker.encode()[:max_bytes].decode(errors="ignore")
+    return lines[0].encode()[:room].decode(errors="ignore") + "\n" + marker
+
+
+def _pct(value: Any) -> str:
+    if isinstance(value, jinja2.Undefined) or value is None:
+        raise ValueError("no value")
+    return f"{float(value):.1f}".removesuffix(".0") + "%"
+
+
+def _paren(value: Any) -> str:
+    return "" if isinstance(value, jinja2.Undefined) or not value else f" ({value})"
+
+
+def _colon(value: Any) -> str:
+    return "" if isinstance(value, jinja2.Undefined) or not value else f": {value}"
+
+
+def environment() -> jinja2.Environment:
+    """The Jinja2 environment for built-in and (later) user templates: sandboxed, strict, not HTML."""
+    env = jinja2.sandbox.SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
+    env.filters.update(pct=_pct, paren=_paren, colon=_colon)
+    return env
+
+
+@dataclass(frozen=True)
+class Language:
+    """One language's compiled phrases."""
+
+    severity: Mapping[str, str]
+    kind: Mapping[str, jinja2.Template]
+    where: jinja2.Template
+    test: str
+    labels: Mapping[str, str]
+    rules: Mapping[str, jinja2.Template]
+    resolved: Mapping[str, jinja2.Template]
+
+
+@functools.cache
+def language(lang: str) -> Language:
+    """Load and compile ``<lang>.yaml`` (zh or en); unknown languages are an error at load, not at send."""
+    if lang not in LANGUAGES:
+        raise ValueError(f"unknown language {lang!r}, expected one of {', '.join(LANGUAGES)}")
+    raw = yaml.safe_load(importlib.resources.files(__package__).joinpath(f"{lang}.yaml").read_text("utf-8"))
+    env = environment()
+    return Language(
+        severity=raw["severity"],
+        kind={k: env.from_string(v) for k, v in raw["kind"].items()},
+        where=env.from_string(raw["where"]),
+        test=raw["test"],
+        labels=raw["labels"],
+        rules={k: env.from_string(v) for k, v in raw["rules"].items()},
+        resolved={k: env.from_string(v) for k, v in raw.get("resolved", {}).items()},
+    )
+
+
+def _phrase(n: Notification, lang: Language, context: dict[str, Any]) -> str:
+    if n.kind is NotificationKind.TEST:
+        return lang.test
+    template = (lang.resolved.get(n.rule) if n.kind is NotificationKind.RESOLVED else None) or lang.rules.get(
+        n.rule
+    )
+    if template is not None:
+        try:
+            return template.render(context)
+        except (jinja2.UndefinedError, ValueError, TypeError):
+            pass  # a param the phrase needs is missing: the summary still says what happened
+    return n.summary or n.rule
+
+
+def _value(n: Notification, key: str) -> str | None:
+    value = n.params.get(key)
+    if value is None or value == "":
+        return None
+    if n.rule in PERCENT_RULES and isinstance(value, int | float):
+        return _pct(value)
+    return str(value)
+
+
+def _when(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def duration(seconds: float) -> str:
+    """Compact human duration: 45s, 5m, 1h 5m, 2d 3h."""
+    s = int(max(seconds, 0))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m"
+    if s < 86400:
+        return f"{s // 3600}h {s % 3600 // 60}m" if s % 3600 // 60 else f"{s // 3600}h"
+    return f"{s // 86400}d {s % 86400 // 3600}h" if s % 86400 // 3600 else f"{s // 86400}d"
+
+
+def _pod_line(pod: object) -> str:
+    if not isinstance(pod, Mapping):
+        return str(pod)
+    name = f"{pod.get('namespace', '')}/{pod.get('name', '')}".strip("/")
+    extra = []
+    if pod.get("cpu_m"):
+        extra.append(f"cpu {float(pod['cpu_m']):.0f}m")
+    if pod.get("memory"):
+        extra.append(f"mem {int(pod['memory']) / 2**20:.0f}Mi")
+    if pod.get("reason"):
+        extra.append(str(pod["reason"]))
+    return f"{name} ({', '.join(extra)})" if extra else name
+
+
+def _escape_slack(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_HEADING: dict[str, Callable[[str], str]] = {
+    "markdown": lambda t: f"#### {t}",
+    "slack": lambda t: f"*{_escape_slack(t)}*",
+    "text": lambda t: t,
+}
+
+
+def render(notification: Notification, lang: str = "zh", fmt: Format = "markdown") -> Rendered:
+    """Render one notification in ``lang`` (zh/en) and ``fmt`` (markdown for DingTalk/WeCom, slack mrkdwn, text)."""
+    n = notification
+    words = language(lang)
+    sev = words.severity[n.severity.label]
+    context: dict[str, Any] = {
+        **n.params,
+        "cluster": n.cluster,
+        "node": n.node,
+        "rule": n.rule,
+        "summary": n.summary,
+        "sev": sev,
+        "emoji": EMOJI[n.severity],
+        "params": n.params,
+    }
+    prefix = words.kind[n.kind.value].render(context)
+    title = f"{prefix} {words.where.render(context)} {_phrase(n, words, context)}"
+
+    labels = words.labels
+    fields: list[tuple[str, str]] = [(labels["severity"], sev), (labels["cluster"], n.cluster)]
+    if n.node:
+        fields.append((labels["node"], n.node))
+    fields.append((labels["rule"], n.rule))
+    for key in ("value", "threshold", "reason"):
+        if (shown := _value(n, key)) is not None:
+            fields.append((labels[key], shown))
+    if n.started_at:
+        fields.append((labels["started"], _when(n.started_at)))
+        if n.created_at > n.started_at:
+            fields.append((labels["duration"], duration(n.created_at - n.started_at)))
+
+    esc = _escape_slack if fmt == "slack" else (lambda s: s)
+    bold = {"markdown": "**{}**", "slack": "*{}*", "text": "{}"}[fmt]
+    lines = [f"{bold.format(esc(k))}: {esc(v)}" for k, v in fields]
+    message = n.params.get("message")
+    if message:
+        lines.append(f"{bold.format(esc(labels['message']))}: {esc(str(message))}")
+    pods = n.params.get("pods")
+    if isinstance(pods, list | tuple) and pods:
+        lines.append(f"{bold.format(esc(labels['pods']))}:")
+        lines.extend(f"- {esc(_pod_line(p))}" for p in pods[:MAX_PODS])
+        if len(pods) > MAX_PODS:
+            lines.append(f"- … +{len(pods) - MAX_PODS} more")
+    # DingTalk markdown needs a blank line for a line break; others take a plain newline
+    sep = "\n\n" if fmt == "markdown" else "\n"
+    body = sep.join(lines)
+    return Rendered(title=title, text=_HEADING[fmt](title) + sep + body, fields=tuple(fields), body=body)

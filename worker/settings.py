@@ -1,0 +1,315 @@
+"""Configuration: one YAML file plus environment overrides, validated at load by pydantic.
+
+The seed sketch's ``config.yaml`` (checkInterval, logLevel, alertCooldown in minutes, thresholds.*, slack.webhookURL,
+dingtalk.webhookURL/secret) loads unchanged. Every secret is a ``SecretStr`` and may also come from an environment
+variable or a ``*File`` key naming a file (a mounted Kubernetes Secret). A wrong key or type raises ``ConfigError``
+whose message names the key and the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import typing
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from worker.model.thresholds import Thresholds
+
+ENV_CONFIG = "NODEWATCH_CONFIG"
+
+
+class ConfigError(Exception):
+    """A configuration problem, said in one line that names the file and the key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, alias_generator=to_camel, frozen=True)
+
+
+def _threshold_overrides_model() -> type[BaseModel]:
+    """A pydantic model with one optional camelCase key per ``Thresholds`` field (unknown keys rejected)."""
+    hints = typing.get_type_hints(Thresholds)
+    fields: dict[str, Any] = {
+        f.name: (hints[f.name] | None, Field(default=None, alias=to_camel(f.name)))
+        for f in dataclasses.fields(Thresholds)
+    }
+    return create_model(  # type: ignore[call-overload,no-any-return]
+        "ThresholdOverrides",
+        __config__=ConfigDict(extra="forbid", populate_by_name=True, frozen=True),
+        **fields,
+    )
+
+
+ThresholdOverrides = _threshold_overrides_model()
+
+
+def _apply(base: Thresholds, overrides: BaseModel | None) -> Thresholds:
+    if overrides is None:
+        return base
+    changes = {k: v for k, v in overrides.model_dump().items() if v is not None}
+    return dataclasses.replace(base, **changes)
+
+
+def _read_secret_file(path: str | None) -> str | None:
+    if not path:
+        return None
+    return Path(path).read_text().strip()
+
+
+class SlackSettings(_Strict):
+    webhook_url: SecretStr | None = Field(default=None, alias="webhookURL")
+    webhook_url_file: str | None = Field(default=None, alias="webhookURLFile")
+
+
+class DingTalkSettings(_Strict):
+    webhook_url: SecretStr | None = Field(default=None, alias="webhookURL")
+    webhook_url_file: str | None = Field(default=None, alias="webhookURLFile")
+    secret: SecretStr | None = None
+    secret_file: str | None = None
+    at_mobiles: list[str] = []
+    at_all: bool = False
+    keyword: str | None = None
+
+
+class WeComSettings(_Strict):
+    webhook_url: SecretStr | None = Field(default=None, alias="webhookURL")
+    webhook_url_file: str | None = Field(default=None, alias="webhookURLFile")
+    mentions: list[str] = []
+
+
+class ClusterSettings(_Strict):
+    """One cluster given in the config file (issue 5 adds Secrets and a directory as sources)."""
+
+    name: str
+    kubeconfig: str | None = None  # None: in-cluster service account
+    context: str | None = None
+    interval: float | None = None  # seconds; default checkInterval
+    labels: dict[str, str] = {}
+    thresholds: ThresholdOverrides | None = None  # type: ignore[valid-type]
+
+    @field_validator("name")
+    @classmethod
+    def _dns_label(cls, v: str) -> str:
+        import re
+
+        if not re.fullmatch(r"[a-z0-9]([-a-z0-9_.]{0,61}[a-z0-9])?", v):
+            raise ValueError("must be a lowercase DNS-style name (a-z, 0-9, '-', '.', '_')")
+        return v
+
+
+class NodeGroupSettings(_Strict):
+    """Thresholds for the nodes matching a label selector (first matching group wins)."""
+
+    name: str
+    match_labels: dict[str, str]
+    clusters: list[str] = []  # empty: every cluster
+    thresholds: ThresholdOverrides | None = None  # type: ignore[valid-type]
+
+
+class CollectSettings(_Strict):
+    page_size: int = Field(default=500, ge=1, le=5000)
+    request_timeout: float = Field(default=10.0, gt=0)
+    disk_stats: bool = False  # needs RBAC nodes/proxy; see docs
+    disk_concurrency: int = Field(default=8, ge=1, le=64)
+    top_pods: int = Field(default=3, ge=0, le=20)
+
+
+class NotifySettings(_Strict):
+    send_resolved: bool = True
+    retry_window: float = Field(default=3600.0, gt=0)  # seconds before a message goes to dead letters
+    http_timeout: float = Field(default=10.0, gt=0)
+    min_retry_delay: float = Field(default=5.0, gt=0)  # first backoff step, doubled each retry, with jitter
+    max_retry_delay: float = Field(default=900.0, gt=0, le=900)  # also caps Retry-After / rate-limit waits
+
+
+class Settings(_Strict):
+    # --- the seed sketch's keys ---
+    check_interval: float = Field(default=60.0, gt=0)  # seconds
+    log_level: Literal["debug", "info", "warning", "warn", "error"] = "info"
+    alert_cooldown: float = Field(default=240.0, ge=0)  # minutes a still-firing alert is not repeated
+    thresholds: ThresholdOverrides | None = None  # type: ignore[valid-type]
+    slack: SlackSettings = SlackSettings()
+    dingtalk: DingTalkSettings = Field(default=DingTalkSettings(), alias="dingtalk")
+    # --- nodewatch's own ---
+    wecom: WeComSettings = WeComSettings()
+    language: Literal["zh", "en"] = "zh"
+    log_format: Literal["json", "text"] = "json"
+    metrics_port: int | None = None  # seed key, accepted; the dashboard serves /metrics
+    clusters: list[ClusterSettings] = []
+    node_groups: list[NodeGroupSettings] = []
+    collect: CollectSettings = CollectSettings()
+    notify: NotifySettings = NotifySettings()
+    clusters_dir: str | None = None  # a directory of kubeconfig files, one cluster per file
+    allow_exec_plugins: bool = False  # kubeconfig exec/auth-provider plugins run commands on the worker
+    scan_failures_before_alert: int = Field(default=3, ge=1)
+    dispatch_tick: float = Field(default=5.0, gt=0, validation_alias=AliasChoices("dispatchTick"))
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower(cls, v: object) -> object:
+        return v.lower() if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _unique_clusters(self) -> Settings:
+        names = [c.name for c in self.clusters]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"clusters: duplicate name(s) {sorted(dup)}")
+        return self
+
+    # --- derived views ---
+    @property
+    def base_thresholds(self) -> Thresholds:
+        return _apply(Thresholds(), self.thresholds)
+
+    def thresholds_for(self, cluster: str, labels: Mapping[str, str]) -> Thresholds:
+        """Defaults <- global thresholds <- the cluster's <- the first matching node group's."""
+        t = self.base_thresholds
+        for c in self.clusters:
+            if c.name == cluster:
+                t = _apply(t, c.thresholds)
+        for g in self.node_groups:
+            if g.clusters and cluster not in g.clusters:
+                continue
+            if all(labels.get(k) == v for k, v in g.match_labels.items()):
+                return _apply(t, g.thresholds)
+        return t
+
+    def node_group_of(self, cluster: str, labels: Mapping[str, str]) -> str:
+        for g in self.node_groups:
+            if g.clusters and cluster not in g.clusters:
+                continue
+            if all(labels.get(k) == v for k, v in g.match_labels.items()):
+                return g.name
+        return ""
+
+    @property
+    def repeat_interval(self) -> float:
+        return self.alert_cooldown * 60.0
+
+    def cluster_interval(self, cluster: ClusterSettings) -> float:
+        return cluster.interval or self.check_interval
+
+    def receivers(self) -> dict[str, dict[str, Any]]:
+        """The configured receivers by name with their plain (secret-bearing) params, for channel factories.
+
+        Only worker/notify and `notify` tasks call this; the values must never be logged.
+        """
+        out: dict[str, dict[str, Any]] = {}
+        lang = self.language
+        slack = self._secret(self.slack.webhook_url, self.slack.webhook_url_file)
+        if slack:
+            out["slack"] = {"kind": "slack", "url": slack, "lang": lang}
+        ding = self._secret(self.dingtalk.webhook_url, self.dingtalk.webhook_url_file)
+        if ding:
+            out["dingtalk"] = {
+                "kind": "dingtalk",
+                "url": ding,
+                "secret": self._secret(self.dingtalk.secret, self.dingtalk.secret_file),
+                "at_mobiles": list(self.dingtalk.at_mobiles),
+                "at_all": self.dingtalk.at_all,
+                "keyword": self.dingtalk.keyword,
+                "lang": lang,
+            }
+        wecom = self._secret(self.wecom.webhook_url, self.wecom.webhook_url_file)
+        if wecom:
+            out["wecom"] = {"kind": "wecom", "url": wecom, "mentions": list(self.wecom.mentions), "lang": lang}
+        return out
+
+    @staticmethod
+    def _secret(value: SecretStr | None, file: str | None) -> str | None:
+        if value is not None and value.get_secret_value():
+            return value.get_secret_value()
+        return _read_secret_file(file)
+
+
+# Environment variables the seed's Deployment used, and a few of our own.
+_ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
+    "SLACK_WEBHOOK_URL": ("slack", "webhookURL"),
+    "DINGTALK_WEBHOOK_URL": ("dingtalk", "webhookURL"),
+    "DINGTALK_SECRET": ("dingtalk", "secret"),
+    "WECOM_WEBHOOK_URL": ("wecom", "webhookURL"),
+    "NODEWATCH_LOG_LEVEL": ("logLevel",),
+    "NODEWATCH_LOG_FORMAT": ("logFormat",),
+    "NODEWATCH_LANGUAGE": ("language",),
+}
+
+
+def _set_path(data: dict[str, Any], path: tuple[str, ...], value: str) -> None:
+    for key in path[:-1]:
+        node = data.get(key)
+        if not isinstance(node, dict):
+            node = {}
+            data[key] = node
+        data = node
+    data[path[-1]] = value
+
+
+def _describe(err: ValidationError, source: str) -> str:
+    lines = []
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        if e["type"] == "extra_forbidden":
+            lines.append(f"{source}: unknown key '{key}'")
+        else:
+            shown = "" if "secret" in key.lower() or "url" in key.lower() else f" (got {e.get('input')!r})"
+            lines.append(f"{source}: key '{key}': {e['msg']}{shown}")
+    return "; ".join(lines)
+
+
+def parse(raw: Mapping[str, Any] | None, source: str = "<config>", env: Mapping[str, str] | None = None) -> Settings:
+    """Validate a config mapping (plus env overrides) into Settings, or raise ConfigError naming the key."""
+    data: dict[str, Any] = dict(raw or {})
+    env = os.environ if env is None else env
+    for var, path in _ENV_OVERRIDES.items():
+        if env.get(var):
+            _set_path(data, path, env[var])
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_describe(err, source)) from None
+
+
+def load(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Load the YAML file at ``path`` (or $NODEWATCH_CONFIG; none means all defaults) and validate it."""
+    env = os.environ if env is None else env
+    path = path or env.get(ENV_CONFIG) or None
+    if path is None:
+        return parse({}, "<defaults>", env)
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"{source}: cannot read config file: {err.strerror}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{source}:{where} is not valid YAML") from None
+    if raw is not None and not isinstance(raw, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping of keys")
+    return parse(raw, source, env)
+
+
+@cache
+def current() -> Settings:
+    """The process's settings from $NODEWATCH_CONFIG, loaded once (workers and beat)."""
+    return load()

@@ -1,0 +1,78 @@
+"""Every Redis key nodewatch uses, in one place. Nothing outside worker/state builds a key name.
+
+All keys start ``nw:``. Per-cluster keys carry the cluster in a hash tag (``nw:{prod-eu}:...``) so one cluster's
+state lives in one Redis Cluster slot and a Lua script may touch it atomically. Every key that is not
+configuration has a TTL or a bounded size.
+
+| key                          | type   | TTL / bound                         | purpose (bytes per node, measured)          |
+|------------------------------|--------|-------------------------------------|---------------------------------------------|
+| nw:{c}:alerts                | hash   | 7 d, refreshed each scan            | fingerprint -> AlertState JSON (~260 B/alert)|
+| nw:{c}:cd:{fp}               | string | the repeat interval                 | cooldown: alive = do not repeat             |
+| nw:{c}:n:{id}                | string | 2 d                                 | notification payload (task args carry id)   |
+| nw:{c}:dl:{id}:{receiver}    | string | 2 d                                 | delivery log: already sent, do not resend   |
+| nw:{c}:lock                  | string | scan time limit                     | scan lock: one scan of a cluster at a time  |
+| nw:{c}:status                | hash   | 7 d                                 | last scan start/end/duration/lag/outcome    |
+| nw:{c}:scans                 | list   | LTRIM 200                           | recent scans: start, end, lag, outcome      |
+| nw:{c}:fails                 | string | 7 d                                 | consecutive failed scans                    |
+| nw:{c}:why                   | stream | MAXLEN ~1000                        | why a notification was not sent / delayed   |
+| nw:sched                     | zset   | one member per configured cluster   | cluster -> next due time (epoch s)          |
+| nw:deadletters               | list   | LTRIM 1000                          | messages that could not be delivered        |
+| nw:stats                     | hash   | none (a few counters)               | delivered / failed / dead-lettered counts   |
+| nw:redbeat:*                 | (RedBeat) | RedBeat's own                    | the beat lock and beat's schedule           |
+"""
+
+from __future__ import annotations
+
+PREFIX = "nw"
+ALERTS_TTL = 7 * 24 * 3600
+PAYLOAD_TTL = 2 * 24 * 3600
+WHY_MAXLEN = 1000
+DEADLETTER_MAX = 1000
+
+
+def _c(cluster: str) -> str:
+    return f"{PREFIX}:{{{cluster}}}"
+
+
+def alerts(cluster: str) -> str:
+    return f"{_c(cluster)}:alerts"
+
+
+def cooldown(cluster: str, fp: str) -> str:
+    return f"{_c(cluster)}:cd:{fp}"
+
+
+def payload(cluster: str, notification_id: str) -> str:
+    return f"{_c(cluster)}:n:{notification_id}"
+
+
+def delivered(cluster: str, notification_id: str, receiver: str) -> str:
+    return f"{_c(cluster)}:dl:{notification_id}:{receiver}"
+
+
+def scan_lock(cluster: str) -> str:
+    return f"{_c(cluster)}:lock"
+
+
+def status(cluster: str) -> str:
+    return f"{_c(cluster)}:status"
+
+
+def scans(cluster: str) -> str:
+    return f"{_c(cluster)}:scans"
+
+
+SCANS_MAX = 200
+
+
+def failures(cluster: str) -> str:
+    return f"{_c(cluster)}:fails"
+
+
+def why(cluster: str) -> str:
+    return f"{_c(cluster)}:why"
+
+
+SCHEDULE = f"{PREFIX}:sched"
+DEADLETTERS = f"{PREFIX}:deadletters"
+STATS = f"{PREFIX}:stats"
