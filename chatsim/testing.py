@@ -32,7 +32,9 @@ class ChatSim:
         self._thread: threading.Thread | None = None
 
     def __enter__(self) -> ChatSim:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="chatsim", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="chatsim", daemon=True
+        )
         self._thread.start()
         return self
 

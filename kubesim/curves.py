@@ -194,9 +194,9 @@ class Slot:
 
     def base(self, t: float) -> float:
         starts = [s.start for s in self.segments]
-        i = bisect.bisect_right(starts, t) - 1
-        if i < 0:
+        if not starts:
             return 0.0
+        i = max(0, bisect.bisect_right(starts, t) - 1)
         seg = self.segments[i]
         return seg.curve(t - seg.start)
 

@@ -195,6 +195,7 @@ def make_node(
         slots=slots,
         user_taints=[dict(t) for t in spec.get("taints", [])],
         unschedulable=bool(spec.get("unschedulable", False)),
+        extra_addresses=extra,
     )
 
 

@@ -105,7 +105,7 @@ class Obj:
 
 @dataclass(eq=False)
 class Node(Obj):
-    name: str
+    name: str = field()
     uid: str
     group: str
     created_at: float
@@ -483,8 +483,8 @@ class Pod(Obj):
 
 @dataclass(eq=False)
 class Event(Obj):
-    namespace: str
-    name: str
+    namespace: str = field()
+    name: str = field()
     uid: str
     involved: dict[str, Any]
     reason: str
@@ -544,8 +544,8 @@ class Event(Obj):
 
 @dataclass(eq=False)
 class Secret(Obj):
-    namespace: str
-    name: str
+    namespace: str = field()
+    name: str = field()
     uid: str
     created_at: float
     data: dict[str, str]  # plain text; served base64-encoded as the API does

@@ -16,7 +16,8 @@ from worker.app import app
 from worker.collect import errors as collect_errors
 from worker.collect import reader
 from worker.model import ClusterSample, Finding, Notification, NotificationKind, Severity
-from worker.rules import evaluate, lifecycle
+from worker.rules import lifecycle
+from worker.rules.evaluate import evaluate
 from worker.state.store import Store
 
 log = logging.getLogger("nodewatch.scan")

@@ -143,7 +143,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     from worker import clusters
     from worker.collect import errors as collect_errors
     from worker.collect import reader
-    from worker.rules import evaluate
+    from worker.rules.evaluate import evaluate
 
     spec = clusters.ClusterSpec(args.name, cfg.check_interval, args.kubeconfig, args.context, source="cli")
     if args.kubeconfig is None and cfg.clusters:

@@ -38,9 +38,20 @@ def notification(
 
 
 def _exception_text(exc: BaseException) -> str:
-    """Everything a logger could print about ``exc``: message, repr, attributes and the whole chained traceback."""
-    parts = [str(exc), repr(exc), repr(vars(exc))]
-    parts.extend(traceback.format_exception(exc))
+    """What a logger prints about ``exc``: message, repr and attributes of it and of every chained exception.
+
+    Source lines of the traceback are left out: they quote the test's own literals, not what the code said.
+    """
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        parts.extend(
+            [str(current), repr(current), repr(vars(current)), *traceback.format_exception_only(current)]
+        )
+        # logging shows __context__ unless `raise ... from None` suppressed it
+        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
     return "\n".join(parts)
 
 

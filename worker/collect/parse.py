@@ -377,7 +377,9 @@ def parse_pod_table(doc: JSON) -> list[PodRow]:
     requests, so the collector reads the full list; this exists for pod-count-only callers."""
     if doc.get("kind") != "Table":
         raise Malformed(f"expected kind Table, got {doc.get('kind')!r}")
-    columns = [_str(_mapping(c, "column").get("name")) for c in _sequence(doc.get("columnDefinitions"), "cols")]
+    columns = [
+        _str(_mapping(c, "column").get("name")) for c in _sequence(doc.get("columnDefinitions"), "cols")
+    ]
 
     def cell(cells: Sequence[Any], column: str) -> str:
         if column not in columns:
@@ -578,7 +580,9 @@ def assemble(
                 why_no_usage = f"NodeMetrics stale (taken {usage.timestamp.isoformat()})"
                 usage = None
                 stale_nodes += 1
-        disk_entry = disk.get(node.name) if disk is not None else "disk stats disabled (collect.diskStats off)"
+        disk_entry = (
+            disk.get(node.name) if disk is not None else "disk stats disabled (collect.diskStats off)"
+        )
         if disk is not None and disk_entry is None:
             disk_entry = "no kubelet summary for this node"
         requests = replace(share.requests, pods=share.pod_count)
@@ -597,9 +601,10 @@ def assemble(
         )
     pending = pending_pods(pods)
     if events is not None:
-        # the pod condition carries the scheduler's latest message; the event fills in when it is empty
+        # the event carries the scheduler's full message; the pod condition is the fallback (events expire)
         pending = [
-            replace(p, reason=p.reason or events.failed_scheduling.get((p.namespace, p.name), "")) for p in pending
+            replace(p, reason=events.failed_scheduling.get((p.namespace, p.name)) or p.reason)
+            for p in pending
         ]
     warn = list(warnings)
     if stale_nodes:

@@ -64,7 +64,9 @@ class _Http:
             # the client raises this for TLS failures (status 0) and, in old versions, for HTTP errors
             status = int(exc.status or 0)
             if not status:
-                raise errors.ClusterUnreachable(f"{self.cluster}: GET {path}: TLS or connection error") from None
+                raise errors.ClusterUnreachable(
+                    f"{self.cluster}: GET {path}: TLS or connection error"
+                ) from None
             body = b""
         finally:
             if self.options.on_request is not None:

@@ -1,0 +1,1 @@
+"""Pure rule evaluation: ``worker.rules.evaluate.evaluate`` turns a ClusterSample into findings."""

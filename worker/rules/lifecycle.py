@@ -77,7 +77,9 @@ def step(prev: AlertState | None, finding: Finding, now: float, in_cooldown: boo
         since = prev.since if prev is not None else now
         if now - since < finding.hold_for:
             pending = AlertState(finding.fingerprint, finding.node, finding.rule, "pending", sev, since)
-            return Step(pending, None, f"pending until {since + finding.hold_for:.0f} (for {finding.hold_for:.0f}s)")
+            return Step(
+                pending, None, f"pending until {since + finding.hold_for:.0f} (for {finding.hold_for:.0f}s)"
+            )
         firing = AlertState(finding.fingerprint, finding.node, finding.rule, "firing", sev, since, now, sev)
         return Step(firing, NotificationKind.FIRING, "started firing")
 
@@ -88,7 +90,9 @@ def step(prev: AlertState | None, finding: Finding, now: float, in_cooldown: boo
         return Step(current, None, "info is reported once")
     if in_cooldown:
         return Step(current, None, "in cooldown (repeat interval)")
-    return Step(dataclasses.replace(current, sent_severity=sev), NotificationKind.REPEAT, "repeat interval passed")
+    return Step(
+        dataclasses.replace(current, sent_severity=sev), NotificationKind.REPEAT, "repeat interval passed"
+    )
 
 
 def vanished(prev: AlertState, reason: str) -> Step:

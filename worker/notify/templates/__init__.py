@@ -21,19 +21,33 @@ from worker.model import Notification, NotificationKind, Severity
 Format = Literal["markdown", "slack", "text"]
 LANGUAGES = ("zh", "en")
 EMOJI = {Severity.CRITICAL: "🔥", Severity.WARNING: "⚠️", Severity.INFO: "ℹ️"}
-# rules whose value/threshold are percentages (0-100)
-PERCENT_RULES = frozenset(
-    {
-        "cpu_usage",
-        "memory_usage",
-        "pods_usage",
-        "cpu_requests",
-        "memory_requests",
-        "disk_nodefs",
-        "disk_imagefs",
-        "disk_inodes",
-    }
-)
+# how a rule's value/threshold read (worker/rules decides the units; unknown rules show the raw number)
+UNITS: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "cpu_usage",
+            "memory_usage",
+            "pods_usage",
+            "disk_nodefs",
+            "disk_imagefs",
+            "disk_inodes",
+            "cluster_cpu_overcommit",
+            "cluster_memory_overcommit",
+            "ready_drop",
+        ),
+        "pct",
+    ),
+    "cpu_requests": "cores",
+    "memory_requests": "gib",
+    "ephemeral_requests": "gib",
+    "pods_requests": "int",
+    **dict.fromkeys(("node_not_ready", "node_unknown", "taint", "cordon"), "duration"),
+    **dict.fromkeys(("cluster_unreachable", "credentials_rejected"), "int"),
+}
+# pod lists a rule may attach, in the order the body shows them
+POD_LISTS = ("top_pods", "pending_pods", "evicted", "pods")
+# free-text params shown as their own line
+NOTES = ("message", "expected", "resolved_reason")
 MAX_PODS = 10
 
 
@@ -59,16 +73,15 @@ def fit(text: str, max_bytes: int) -> str:
     remaining = [0] * (len(lines) + 1)  # non-blank lines from i to the end
     for i in range(len(lines) - 1, -1, -1):
         remaining[i] = remaining[i + 1] + (1 if lines[i].strip() else 0)
-    best: str | None = None
+    best = 0
     used = -1  # bytes of "\n".join(lines[:k]); -1 so the first line adds no separator
     for k in range(1, len(lines)):
         used += sizes[k - 1] + 1
-        marker = f"… +{remaining[k]} more"
-        if used + 1 + len(marker.encode()) > max_bytes:
+        if used + 1 + len(f"… +{remaining[k]} more".encode()) > max_bytes:
             break
-        best = "\n".join(lines[:k]).rstrip("\n") + "\n" + marker
-    if best is not None:
-        return best
+        best = k
+    if best:
+        return "\n".join(lines[:best]).rstrip("\n") + f"\n… +{remaining[best]} more"
     marker = f"… +{remaining[1]} more" if remaining[1] else "…"
     room = max_bytes - len(marker.encode()) - 1
     if room <= 0:
@@ -76,10 +89,30 @@ def fit(text: str, max_bytes: int) -> str:
     return lines[0].encode()[:room].decode(errors="ignore") + "\n" + marker
 
 
-def _pct(value: Any) -> str:
+def _number(value: Any) -> float:
     if isinstance(value, jinja2.Undefined) or value is None:
-        raise ValueError("no value")
-    return f"{float(value):.1f}".removesuffix(".0") + "%"
+        raise ValueError("no value")  # the phrase cannot be said: fall back to the summary
+    return float(value)
+
+
+def _pct(value: Any) -> str:
+    return f"{_number(value):.1f}".removesuffix(".0") + "%"
+
+
+def _cores(value: Any) -> str:
+    return f"{_number(value) / 1000:.2f}".rstrip("0").rstrip(".") + " cores"
+
+
+def _gib(value: Any) -> str:
+    return f"{_number(value) / 2**30:.1f}".removesuffix(".0") + " GiB"
+
+
+def _int(value: Any) -> str:
+    return f"{_number(value):.0f}"
+
+
+def _duration(value: Any) -> str:
+    return duration(_number(value))
 
 
 def _paren(value: Any) -> str:
@@ -90,10 +123,48 @@ def _colon(value: Any) -> str:
     return "" if isinstance(value, jinja2.Undefined) or not value else f": {value}"
 
 
+def _taints(value: Any) -> str:
+    """``[{key, value, effect, owner}]`` (worker/rules) or plain strings -> "key=value:Effect (owner), ..."."""
+    if isinstance(value, jinja2.Undefined) or not value:
+        raise ValueError("no taints")
+    out = []
+    for taint in value:
+        if isinstance(taint, Mapping):
+            text = f"{taint.get('key')}{'=' + str(taint['value']) if taint.get('value') else ''}:{taint.get('effect')}"
+            out.append(text + (f" ({taint['owner']})" if taint.get("owner") else ""))
+        else:
+            out.append(str(taint))
+    return ", ".join(out)
+
+
+def _label_changes(value: Any) -> str:
+    if isinstance(value, jinja2.Undefined) or not value:
+        return ""
+    return "; ".join(
+        f"{c.get('key')}: {c.get('before') or '∅'} → {c.get('after') or '∅'}"
+        if isinstance(c, Mapping)
+        else str(c)
+        for c in value
+    )
+
+
+FILTERS: dict[str, Callable[[Any], str]] = {
+    "pct": _pct,
+    "cores": _cores,
+    "gib": _gib,
+    "int": _int,
+    "duration": _duration,
+    "paren": _paren,
+    "colon": _colon,
+    "taints": _taints,
+    "labelchanges": _label_changes,
+}
+
+
 def environment() -> jinja2.Environment:
     """The Jinja2 environment for built-in and (later) user templates: sandboxed, strict, not HTML."""
     env = jinja2.sandbox.SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
-    env.filters.update(pct=_pct, paren=_paren, colon=_colon)
+    env.filters.update(FILTERS)
     return env
 
 
@@ -117,6 +188,8 @@ def language(lang: str) -> Language:
         raise ValueError(f"unknown language {lang!r}, expected one of {', '.join(LANGUAGES)}")
     raw = yaml.safe_load(importlib.resources.files(__package__).joinpath(f"{lang}.yaml").read_text("utf-8"))
     env = environment()
+    pending: str = raw["pending"]
+    env.filters["pending"] = lambda n: pending.format(n=n) if n else ""
     return Language(
         severity=raw["severity"],
         kind={k: env.from_string(v) for k, v in raw["kind"].items()},
@@ -146,8 +219,9 @@ def _value(n: Notification, key: str) -> str | None:
     value = n.params.get(key)
     if value is None or value == "":
         return None
-    if n.rule in PERCENT_RULES and isinstance(value, int | float):
-        return _pct(value)
+    unit = UNITS.get(n.rule)
+    if unit and isinstance(value, int | float):
+        return FILTERS[unit](value)
     return str(value)
 
 
@@ -226,15 +300,16 @@ def render(notification: Notification, lang: str = "zh", fmt: Format = "markdown
     esc = _escape_slack if fmt == "slack" else (lambda s: s)
     bold = {"markdown": "**{}**", "slack": "*{}*", "text": "{}"}[fmt]
     lines = [f"{bold.format(esc(k))}: {esc(v)}" for k, v in fields]
-    message = n.params.get("message")
-    if message:
-        lines.append(f"{bold.format(esc(labels['message']))}: {esc(str(message))}")
-    pods = n.params.get("pods")
-    if isinstance(pods, list | tuple) and pods:
-        lines.append(f"{bold.format(esc(labels['pods']))}:")
-        lines.extend(f"- {esc(_pod_line(p))}" for p in pods[:MAX_PODS])
-        if len(pods) > MAX_PODS:
-            lines.append(f"- … +{len(pods) - MAX_PODS} more")
+    for key in NOTES:
+        if note := n.params.get(key):
+            lines.append(f"{bold.format(esc(labels[key]))}: {esc(str(note))}")
+    for key in POD_LISTS:
+        pods = n.params.get(key)
+        if isinstance(pods, list | tuple) and pods:
+            lines.append(f"{bold.format(esc(labels[key]))}:")
+            lines.extend(f"- {esc(_pod_line(p))}" for p in pods[:MAX_PODS])
+            if len(pods) > MAX_PODS:
+                lines.append(f"- … +{len(pods) - MAX_PODS} more")
     # DingTalk markdown needs a blank line for a line break; others take a plain newline
     sep = "\n\n" if fmt == "markdown" else "\n"
     body = sep.join(lines)

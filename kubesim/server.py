@@ -1,0 +1,508 @@
+"""The HTTP(S) front: Kubernetes REST paths per cluster under /clusters/<name>, the control API under /_sim."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Iterable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from kubesim import control, discovery
+from kubesim.clock import SimClock, human_age, rfc3339
+from kubesim.cluster import Cluster, Gone, Invalid, NotFound
+from kubesim.objects import Node, Obj, Pod, dumps
+from kubesim.selectors import SelectorError, field_selector, label_selector, matches
+
+FIELDS = {
+    "nodes": {"metadata.name", "spec.unschedulable"},
+    "pods": {"metadata.name", "metadata.namespace", "spec.nodeName", "status.phase", "spec.restartPolicy",
+             "spec.schedulerName", "spec.serviceAccountName", "status.podIP", "status.nominatedNodeName"},
+    "events": {"metadata.name", "metadata.namespace", "involvedObject.kind", "involvedObject.name",
+               "involvedObject.namespace", "involvedObject.uid", "reason", "type", "source"},
+    "secrets": {"metadata.name", "metadata.namespace", "type"},
+}  # fmt: skip
+KINDS = {"nodes": "Node", "pods": "Pod", "events": "Event", "secrets": "Secret"}
+USER = "system:serviceaccount:nodewatch:nodewatch"
+
+
+def status_body(code: int, reason: str, message: str, details: dict[str, Any] | None = None) -> bytes:
+    body: dict[str, Any] = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    }
+    if details is not None:
+        body["details"] = details
+    return dumps(body)
+
+
+class HTTPError(Exception):
+    def __init__(self, code: int, reason: str, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.code, self.reason, self.message, self.details = code, reason, message, details
+
+
+class Sim:
+    """Everything one kubesim process serves: the clock, the clusters and the control token."""
+
+    def __init__(self, clock: SimClock, clusters: dict[str, Cluster], control_token: str, bookmark_s: float = 2.0) -> None:
+        self.clock = clock
+        self.clusters = clusters
+        self.control_token = control_token
+        self.bookmark_s = bookmark_s
+        self.stopping = threading.Event()
+        self._ticker = threading.Thread(target=self._tick_loop, name="kubesim-tick", daemon=True)
+
+    def start(self) -> None:
+        self._ticker.start()
+        threading.Thread(target=self._warm, name="kubesim-warm", daemon=True).start()
+
+    def _warm(self) -> None:
+        for cluster in list(self.clusters.values()):
+            if self.stopping.is_set():
+                return
+            cluster.warm()
+
+    def tick(self) -> None:
+        for cluster in list(self.clusters.values()):
+            cluster.tick()
+
+    def _tick_loop(self) -> None:
+        while not self.stopping.wait(0.1):
+            self.tick()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        for cluster in self.clusters.values():
+            cluster.unhang.set()
+            with cluster.lock:
+                cluster.changed.notify_all()
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], sim: Sim) -> None:
+        super().__init__(address, Handler)
+        self.sim = sim
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: Server
+    server_version = "kubesim"
+    sys_version = ""
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class names it so
+        pass
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_PATCH(self) -> None:
+        self._dispatch("PATCH")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    # ------------------------------------------------------------ plumbing
+
+    def _body(self) -> Any:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        if not raw:
+            return {}
+        try:
+            return json.loads(raw)
+        except ValueError as exc:
+            raise HTTPError(400, "BadRequest", f"invalid JSON body: {exc}") from exc
+
+    def send_bytes(self, code: int, body: bytes, content_type: str = "application/json",
+                   headers: dict[str, str] | None = None) -> None:  # fmt: skip
+        self.send_response(code)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-cache, private")
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def send_error_status(self, err: HTTPError, headers: dict[str, str] | None = None) -> None:
+        self.send_bytes(err.code, status_body(err.code, err.reason, err.message, err.details), headers=headers)
+
+    def _dispatch(self, method: str) -> None:
+        sim = self.server.sim
+        url = urllib.parse.urlsplit(self.path)
+        query = {k: v[-1] for k, v in urllib.parse.parse_qs(url.query, keep_blank_values=True).items()}
+        parts = [urllib.parse.unquote(p) for p in url.path.split("/") if p]
+        try:
+            if parts[:1] == ["_sim"]:
+                self._check_token(sim.control_token)
+                code, payload = control.handle(sim, method, parts[1:], query, self._body())
+                self.send_bytes(code, dumps(payload))
+                return
+            if len(parts) < 2 or parts[0] != "clusters" or parts[1] not in sim.clusters:
+                raise HTTPError(404, "NotFound", "the server could not find the requested resource")
+            cluster = sim.clusters[parts[1]]
+            self._cluster_request(cluster, method, parts[2:], query)
+        except HTTPError as err:
+            self.send_error_status(err, {"Retry-After": "1"} if err.code == 429 else None)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        except NotFound as exc:
+            self.send_error_status(HTTPError(404, "NotFound", str(exc)))
+        except (Invalid, SelectorError, ValueError, KeyError, TypeError) as exc:
+            self.send_error_status(HTTPError(400, "BadRequest", str(exc)))
+
+    def _check_token(self, token: str) -> None:
+        auth = self.headers.get("Authorization", "")
+        if auth != f"Bearer {token}":
+            raise HTTPError(401, "Unauthorized", "Unauthorized")
+
+    # ------------------------------------------------------------ Kubernetes API
+
+    def _cluster_request(self, cluster: Cluster, method: str, parts: list[str], query: dict[str, str]) -> None:
+        if "unauthorized" in cluster.faults:
+            raise HTTPError(401, "Unauthorized", "Unauthorized")
+        self._check_token(cluster.token)
+        path = "/" + "/".join(parts)
+        for kind, fault in list(cluster.faults.items()):
+            if fault.get("path") and fault["path"] not in path:
+                continue
+            if kind == "slow":
+                time.sleep(float(fault.get("delay_s", 2.0)))
+            elif kind == "http500":
+                if cluster.rng.random() < float(fault.get("rate", 1.0)):
+                    code = int(fault.get("code", 500))
+                    reason = {429: "TooManyRequests", 503: "ServiceUnavailable"}.get(code, "InternalError")
+                    raise HTTPError(code, reason, f"Internal error occurred: simulated fault ({code})")
+            elif kind == "hang":
+                cluster.unhang.wait(float(fault.get("max_s", 600)))
+                self.close_connection = True
+                return
+            elif kind == "timeout":
+                cluster.unhang.wait(float(fault.get("delay_s", 5)))
+                raise HTTPError(
+                    504, "Timeout",
+                    "the server was unable to return a response in the time allotted, but may still be processing the request",
+                )  # fmt: skip
+        metrics_on = "metrics_absent" not in cluster.faults
+        if method == "GET":
+            doc = discovery.document(path, cluster, metrics_on)
+            if doc is not None:
+                self.send_bytes(200, dumps(doc))
+                return
+        if parts[:2] == ["api", "v1"]:
+            self._core(cluster, method, parts[2:], query)
+        elif parts[:3] == ["apis", "metrics.k8s.io", "v1beta1"] and metrics_on:
+            self._metrics(cluster, method, parts[3:], query)
+        elif parts == ["apis", "authorization.k8s.io", "v1", "selfsubjectaccessreviews"] and method == "POST":
+            self._ssar(cluster)
+        else:
+            raise HTTPError(404, "NotFound", "the server could not find the requested resource")
+
+    def _authorize(self, cluster: Cluster, verb: str, group: str, resource: str, sub: str = "",
+                   name: str = "", namespace: str = "") -> None:  # fmt: skip
+        if cluster.allowed(verb, group, resource, sub):
+            return
+        full = f"{resource}/{sub}" if sub else resource
+        subject = f'{resource} "{name}"' if name else resource
+        if group:
+            subject = f'{resource}.{group} "{name}"' if name else f"{resource}.{group}"
+        scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
+        raise HTTPError(
+            403, "Forbidden",
+            f'{subject} is forbidden: User "{USER}" cannot {verb} resource "{full}" in API group "{group}" {scope}',
+            {"name": name, "group": group, "kind": resource} if name else {"group": group, "kind": resource},
+        )  # fmt: skip
+
+    def _core(self, cluster: Cluster, method: str, parts: list[str], query: dict[str, str]) -> None:
+        namespace = ""
+        if len(parts) >= 3 and parts[0] == "namespaces":
+            namespace = parts[1]
+            parts = parts[2:]
+        if not parts or parts[0] not in KINDS or (parts[0] == "nodes" and namespace):
+            raise HTTPError(404, "NotFound", "the server could not find the requested resource")
+        resource = parts[0]
+        if method != "GET":
+            raise HTTPError(405, "MethodNotAllowed", f"the server does not allow this method on the requested resource")
+        if len(parts) == 1:
+            verb = "watch" if query.get("watch") in ("1", "true") else "list"
+            self._authorize(cluster, verb, "", resource, namespace=namespace)
+            self._list(cluster, resource, namespace, query)
+            return
+        name = parts[1]
+        if resource == "nodes" and parts[2:4] == ["proxy", "stats"] and parts[4:] == ["summary"]:
+            self._authorize(cluster, "get", "", "nodes", "proxy", name)
+            self._summary(cluster, name)
+            return
+        if len(parts) > 2:
+            raise HTTPError(404, "NotFound", "the server could not find the requested resource")
+        self._authorize(cluster, "get", "", resource, name=name, namespace=namespace)
+        key = f"{namespace}/{name}" if namespace else name
+        with cluster.lock:
+            obj = cluster.stores[resource].items.get(key)
+            if obj is None:
+                raise HTTPError(404, "NotFound", f'{resource} "{name}" not found',
+                                {"name": name, "kind": resource})  # fmt: skip
+            if self._wants_table():
+                body = self._table(cluster, resource, [obj], cluster.rv, "", None, query)
+            else:
+                body = obj.json()
+        self.send_bytes(200, body)
+
+    def _wants_table(self) -> bool:
+        return "as=Table" in self.headers.get("Accept", "")
+
+    def _matcher(self, resource: str, query: dict[str, str]) -> Callable[[Obj], bool] | None:
+        labels = label_selector(query.get("labelSelector"))
+        fields = field_selector(query.get("fieldSelector"), FIELDS[resource], KINDS[resource])
+        if labels is None and fields is None:
+            return None
+        return lambda obj: matches(obj, labels, fields)
+
+    def _list(self, cluster: Cluster, resource: str, namespace: str, query: dict[str, str]) -> None:
+        match = self._matcher(resource, query)
+        if query.get("watch") in ("1", "true"):
+            self._watch(cluster, resource, namespace, match, query)
+            return
+        limit = int(query.get("limit") or 0)
+        rv_param = query.get("resourceVersion", "")
+        with cluster.lock:
+            if rv_param and rv_param != "0" and query.get("resourceVersionMatch") == "Exact":
+                if int(rv_param) < cluster.compacted_rv:
+                    raise HTTPError(410, "Expired", f"too old resource version: {rv_param} ({cluster.compacted_rv})")
+            try:
+                items, list_rv, token, remaining = cluster.list(resource, namespace, match, limit, query.get("continue"))
+            except Gone as exc:
+                raise HTTPError(410, "Expired", str(exc)) from exc
+            except Invalid as exc:
+                raise HTTPError(400, "BadRequest", str(exc)) from exc
+            if self._wants_table():
+                body = self._table(cluster, resource, items, list_rv, token, remaining, query)
+                ctype = "application/json;as=Table;v=v1;g=meta.k8s.io"
+            else:
+                meta: dict[str, Any] = {"resourceVersion": str(list_rv)}
+                if token:
+                    meta["continue"] = token
+                if remaining is not None:
+                    meta["remainingItemCount"] = remaining
+                head = f'{{"kind":"{KINDS[resource]}List","apiVersion":"v1","metadata":{json.dumps(meta)},"items":['
+                body = head.encode() + b",".join([o.json() for o in items]) + b"]}"
+                ctype = "application/json"
+        self.send_bytes(200, body, ctype)
+
+    def _table(self, cluster: Cluster, resource: str, items: list[Obj], rv: int, token: str,
+               remaining: int | None, query: dict[str, str]) -> bytes:  # fmt: skip
+        accept = self.headers.get("Accept", "")
+        version = "v1" if re.search(r"v=v1(?![a-z0-9])", accept) else "v1beta1"
+        include = query.get("includeObject", "Metadata")
+        now = cluster.clock.epoch()
+        meta: dict[str, Any] = {"resourceVersion": str(rv)}
+        if token:
+            meta["continue"] = token
+        if remaining is not None:
+            meta["remainingItemCount"] = remaining
+        columns = discovery.TABLE_COLUMNS.get(resource, discovery.TABLE_COLUMNS["default"])
+        head = dumps({"kind": "Table", "apiVersion": f"meta.k8s.io/{version}", "metadata": meta,
+                      "columnDefinitions": columns})[:-1] + b',"rows":['  # fmt: skip
+        rows: Iterable[bytes]
+        if resource == "pods":
+            rows = [o.table_row(now, include) for o in items if isinstance(o, Pod)]
+        else:
+            rows = [self._generic_row(o, now, include) for o in items]
+        return head + b",".join(rows) + b"]}"
+
+    @staticmethod
+    def _generic_row(obj: Obj, now: float, include: str) -> bytes:
+        if isinstance(obj, Node):
+            cells: list[Any] = obj.table_cells(now)
+        else:
+            cells = [obj.name, human_age(now - obj.created())]
+        row = b'{"cells":' + dumps(cells)
+        if include == "None":
+            return row + b"}"
+        return row + b',"object":' + (obj.json() if include == "Object" else obj.meta_json()) + b"}"
+
+    def _watch(self, cluster: Cluster, resource: str, namespace: str, match: Any, query: dict[str, str]) -> None:
+        sim = self.server.sim
+        rv_param = query.get("resourceVersion", "")
+        bookmarks = query.get("allowWatchBookmarks") in ("1", "true")
+        timeout = float(query.get("timeoutSeconds") or 1800)
+        deadline = time.monotonic() + timeout
+        initial: list[bytes] = []
+        gone = ""
+        with cluster.lock:
+            if rv_param in ("", "0"):
+                items, last, _, _ = cluster.list(resource, namespace, match, 0, None)
+                initial = [b'{"type":"ADDED","object":' + o.json() + b"}\n" for o in items]
+            else:
+                last = int(rv_param)
+                try:
+                    cluster.since(last, resource)
+                except Gone as exc:
+                    gone = str(exc)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Cache-Control", "no-cache, private")
+        self.end_headers()
+
+        def chunk(data: bytes) -> None:
+            self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+
+        def gone_event(message: str) -> bytes:
+            return b'{"type":"ERROR","object":' + status_body(410, "Expired", message) + b"}\n"
+
+        try:
+            if gone:
+                chunk(gone_event(gone))
+            else:
+                if initial:
+                    chunk(b"".join(initial))
+                next_bookmark = time.monotonic() + sim.bookmark_s
+                while not sim.stopping.is_set():
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    with cluster.lock:
+                        try:
+                            entries = cluster.since(last, resource)
+                            if not entries:
+                                last = max(last, cluster.rv)
+                                cluster.changed.wait(min(remaining, max(0.05, next_bookmark - time.monotonic())))
+                                entries = cluster.since(last, resource)
+                        except Gone as exc:
+                            chunk(gone_event(str(exc)))
+                            break
+                        if entries:
+                            last = entries[-1].rv
+                        current = cluster.rv
+                    lines = [
+                        b'{"type":"' + e.etype.encode() + b'","object":' + e.data + b"}\n"
+                        for e in entries
+                        if (not namespace or e.namespace == namespace) and (match is None or match(_Snapshot(e)))
+                    ]
+                    if lines:
+                        chunk(b"".join(lines))
+                    if bookmarks and time.monotonic() >= next_bookmark:
+                        last = max(last, current)
+                        mark = {"kind": KINDS[resource], "apiVersion": "v1",
+                                "metadata": {"resourceVersion": str(last),
+                                             "annotations": {"k8s.io/initial-events-end": "false"}}}  # fmt: skip
+                        chunk(b'{"type":"BOOKMARK","object":' + dumps(mark) + b"}\n")
+                    if time.monotonic() >= next_bookmark:
+                        next_bookmark = time.monotonic() + sim.bookmark_s
+            self.wfile.write(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            self.close_connection = True
+
+    # ------------------------------------------------------------ kubelet summary and metrics
+
+    def _summary(self, cluster: Cluster, name: str) -> None:
+        with cluster.lock:
+            node = cluster.stores["nodes"].items.get(name)
+            if not isinstance(node, Node):
+                raise HTTPError(404, "NotFound", f'nodes "{name}" not found', {"name": name, "kind": "nodes"})
+            if node.ready == "Unknown":
+                raise HTTPError(
+                    503, "ServiceUnavailable",
+                    f"error trying to reach service: dial tcp {node.internal_ip}:10250: connect: no route to host",
+                )  # fmt: skip
+            body = dumps(cluster.summary(node, cluster.clock.t()))
+        self.send_bytes(200, body)
+
+    def _metrics(self, cluster: Cluster, method: str, parts: list[str], query: dict[str, str]) -> None:
+        namespace = ""
+        if len(parts) >= 3 and parts[0] == "namespaces":
+            namespace = parts[1]
+            parts = parts[2:]
+        if method != "GET" or not parts or parts[0] not in ("nodes", "pods") or len(parts) > 2:
+            raise HTTPError(404, "NotFound", "the server could not find the requested resource")
+        resource = parts[0]
+        name = parts[1] if len(parts) == 2 else ""
+        self._authorize(cluster, "get" if name else "list", "metrics.k8s.io", resource, name=name, namespace=namespace)
+        labels = label_selector(query.get("labelSelector"))
+        t = cluster.clock.t()
+        with cluster.lock:
+            if resource == "nodes":
+                nodes = [cluster.stores["nodes"].items.get(name)] if name else cluster.nodes()
+                # metrics-server cannot scrape a kubelet that stopped answering, so such nodes have no metrics
+                docs = [
+                    cluster.node_metrics(n, t)
+                    for n in nodes
+                    if isinstance(n, Node) and n.ready != "Unknown" and (labels is None or labels(n.labels))
+                ]
+                kind = "NodeMetrics"
+            else:
+                docs = []
+                for pod in cluster.stores["pods"].items.values():
+                    if not isinstance(pod, Pod) or pod.phase != "Running" or (namespace and pod.namespace != namespace):
+                        continue
+                    if (name and pod.name != name) or (labels is not None and not labels(pod.labels)):
+                        continue
+                    node = cluster.stores["nodes"].items.get(pod.node)
+                    if isinstance(node, Node) and node.ready != "Unknown":
+                        docs.append(cluster.pod_metrics(pod, node, t))
+                kind = "PodMetrics"
+        if name:
+            if not docs:
+                raise HTTPError(404, "NotFound", f'{resource}.metrics.k8s.io "{name}" not found',
+                                {"name": name, "group": "metrics.k8s.io", "kind": resource})  # fmt: skip
+            self.send_bytes(200, dumps(docs[0]))
+            return
+        body = {"kind": f"{kind}List", "apiVersion": "metrics.k8s.io/v1beta1", "metadata": {}, "items": docs}
+        self.send_bytes(200, dumps(body))
+
+    def _ssar(self, cluster: Cluster) -> None:
+        body = self._body()
+        attrs = (body.get("spec") or {}).get("resourceAttributes") or {}
+        allowed = cluster.allowed(
+            str(attrs.get("verb", "get")), str(attrs.get("group", "")), str(attrs.get("resource", "")),
+            str(attrs.get("subresource", "")),
+        )  # fmt: skip
+        status: dict[str, Any] = {"allowed": allowed}
+        if allowed:
+            status["reason"] = 'RBAC: allowed by ClusterRoleBinding "nodewatch" of ClusterRole "nodewatch"'
+        out = {
+            "kind": "SelfSubjectAccessReview",
+            "apiVersion": "authorization.k8s.io/v1",
+            "metadata": {"creationTimestamp": None},
+            "spec": body.get("spec") or {},
+            "status": status,
+        }
+        self.send_bytes(201, dumps(out))
+
+
+class _Snapshot:
+    """The labels and fields an object had when its watch event was recorded."""
+
+    __slots__ = ("labels", "_fields")
+
+    def __init__(self, entry: Any) -> None:
+        self.labels = entry.labels
+        self._fields = entry.fields
+
+    def fields(self) -> dict[str, str]:
+        return self._fields
+
+
+def now_iso(clock: SimClock) -> str:
+    return rfc3339(clock.epoch())

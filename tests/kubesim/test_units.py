@@ -1,0 +1,111 @@
+"""Pure parts of kubesim: quantities, curves, selectors, ages, pod requests, scenario loading."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from kubesim import curves, fleet, quantity, scenario
+from kubesim.clock import SimClock, human_age
+from kubesim.objects import _requests_total
+from kubesim.selectors import SelectorError, field_selector, label_selector
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("100m", Decimal("0.1")), ("0.5", Decimal("0.5")), ("128Mi", Decimal(128 * 2**20)), ("5M", Decimal(5_000_000)),
+     ("487558164n", Decimal("0.487558164")), ("15991140Ki", Decimal(15991140 * 1024)), ("1e3", Decimal(1000)), (2, Decimal(2))],
+)  # fmt: skip
+def test_quantity_parse(text: str, value: Decimal) -> None:
+    assert quantity.parse(text) == value
+
+
+def test_quantity_rejects_garbage() -> None:
+    with pytest.raises(ValueError):
+        quantity.parse("12 cores")
+
+
+def test_effective_pod_requests_count_init_containers_and_overhead() -> None:
+    import random
+
+    templates = fleet.workload_templates(random.Random(1), 7)
+    by_app = {t.app.split("/")[1]: t for t in templates}
+    assert _requests_total(by_app["api"]) == (510, 512 * 2**20 + 5_000_000)  # "0.5" + "10m", "512Mi" + "5M"
+    assert _requests_total(by_app["worker"]) == (1000, 2**30)  # init container "1" beats "250m"
+    assert _requests_total(by_app["sandbox"]) == (450, (256 + 120) * 2**20)  # overhead added
+    assert _requests_total(by_app["batch"]) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(5, "5s"), (119, "119s"), (150, "2m30s"), (600, "10m"), (7200, "120m"), (4 * 3600 + 60, "4h1m"),
+     (20 * 3600, "20h"), (3 * 86400 + 3600, "3d1h"), (30 * 86400, "30d"), (800 * 86400, "2y70d")],
+)  # fmt: skip
+def test_human_age_matches_kubectl(seconds: int, text: str) -> None:
+    assert human_age(seconds) == text
+
+
+def test_curves() -> None:
+    ramp = curves.build({"ramp": {"to": 0.9, "over": 30}}, 0.3, 1, "cpu")
+    assert ramp(0) == 0.3 and ramp(15) == pytest.approx(0.6) and ramp(100) == pytest.approx(0.9)
+    fill = curves.build({"fill": {"from": 0.6, "rate_per_minute": 0.1, "rotate_at": 0.9, "rotate_to": 0.6}}, 0, 1, "disk")
+    assert fill(60) == pytest.approx(0.7) and fill(179) < 0.9 and fill(181) == pytest.approx(0.6 + 0.1 / 60, abs=1e-9)
+    daily = curves.build({"daily": {"mean": 0.5, "amplitude": 0.2, "peak_at": "14h"}}, 0, 1, "cpu")
+    assert daily(14 * 3600) == pytest.approx(0.7) and daily(2 * 3600) == pytest.approx(0.3)
+    steps = curves.build({"steps": [[0, 0.2], ["1m", 0.8]]}, 0.1, 1, "cpu")
+    assert steps(30) == 0.2 and steps(61) == 0.8
+    assert curves.build("40%", 0, 1, "cpu")(5) == pytest.approx(0.4)
+    with pytest.raises(ValueError):
+        curves.build({"wobble": {}}, 0, 1, "cpu")
+
+
+def test_slot_noise_is_repeatable_and_bounded() -> None:
+    a = curves.Slot(key="1|c|n|cpu", noise=0.05)
+    a.set(0, 0.5, 1, "cpu")
+    b = curves.Slot(key="1|c|n|cpu", noise=0.05)
+    b.set(0, 0.5, 1, "cpu")
+    series = [a.value(t) for t in range(0, 3000, 15)]
+    assert series == [b.value(t) for t in range(0, 3000, 15)]
+    assert 0.4 < sum(series) / len(series) < 0.6 and len(set(series)) > 100
+    assert all(0 <= v <= 1 for v in series)
+
+
+def test_traces_load() -> None:
+    nab = curves.load_trace("ec2_cpu_utilization_5f5533.csv.gz", "cpu")
+    assert len(nab.values) == 4032 and 0.3 < sum(nab.values) / len(nab.values) < 0.5
+    bb_cpu = curves.load_trace("bitbrains_rnd_vm1_week1.csv.gz", "cpu")
+    bb_mem = curves.load_trace("bitbrains_rnd_vm1_week1.csv.gz", "memory")
+    assert len(bb_cpu.values) == len(bb_mem.values) == 2016 and bb_cpu.step == 300
+    assert bb_cpu.at(150) == pytest.approx((bb_cpu.values[0] + bb_cpu.values[1]) / 2)
+
+
+def test_selectors() -> None:
+    match = label_selector("app=web,tier!=db,env in (prod,stage),!legacy,zone")
+    assert match is not None
+    assert match({"app": "web", "env": "prod", "zone": "a"})
+    assert not match({"app": "web", "env": "dev", "zone": "a"})
+    assert not match({"app": "web", "env": "prod", "zone": "a", "legacy": ""})
+    fields = field_selector("spec.nodeName=n1,status.phase!=Failed", {"spec.nodeName", "status.phase"}, "Pod")
+    assert fields is not None and fields({"spec.nodeName": "n1", "status.phase": "Running"})
+    assert not fields({"spec.nodeName": "n1", "status.phase": "Failed"})
+    with pytest.raises(SelectorError):
+        field_selector("spec.foo=1", {"spec.nodeName"}, "Pod")
+
+
+def test_clock_speed_and_steps() -> None:
+    clock = SimClock(speed=0, start_epoch=1_000_000)
+    assert clock.t() == 0 and clock.epoch() == 1_000_000
+    clock.advance(90)
+    assert clock.epoch() == 1_000_090
+    clock.set_speed(100)
+    assert clock.t() >= 90
+
+
+def test_shipped_scenarios_load() -> None:
+    for name in ("demo", "e2e", "test", "traces", "fleet"):
+        spec = scenario.load(name)
+        assert spec["clusters"]
+    assert len(scenario.load("fleet")["clusters"]) == 50
+    with pytest.raises(ValueError):
+        scenario.normalise({"clusters": [{"name": "a"}, {"name": "a"}]})

@@ -1,0 +1,226 @@
+"""Built-in zh/en templates: every rule and kind renders, exact headlines for the common cases, fallbacks."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from worker.model import Notification, NotificationKind, Severity
+from worker.notify import templates
+
+RULES = [
+    "cpu_usage", "memory_usage", "pods_usage", "node_not_ready", "node_unknown", "memory_pressure",
+    "disk_pressure", "pid_pressure", "network_unavailable", "disk_nodefs", "disk_imagefs", "disk_inodes",
+    "cpu_requests", "memory_requests", "taint", "cordon", "labels", "node_added", "node_removed",
+    "cluster_unreachable", "credentials_rejected", "ephemeral_requests", "pods_requests",
+    "cluster_cpu_overcommit", "cluster_memory_overcommit", "ready_drop",
+]  # fmt: skip
+FORMATS: tuple[templates.Format, ...] = ("markdown", "slack", "text")
+PARAMS: dict[str, object] = {
+    "value": 97.3,
+    "threshold": 90.0,
+    "reason": "KubeletNotReady",
+    "taints": [{"key": "dedicated", "value": "gpu", "effect": "NoSchedule", "owner": "an operator"}],
+    "missing": ["team"],
+    "changed": [{"key": "zone", "before": "a", "after": None}],
+    "dropped_count": 3,
+}
+
+
+def make(
+    kind: NotificationKind = NotificationKind.FIRING, rule: str = "cpu_usage", **kw: object
+) -> Notification:
+    base = Notification(
+        id="x",
+        kind=kind,
+        cluster="prod",
+        node="node-7",
+        rule=rule,
+        severity=Severity.CRITICAL,
+        summary="SUMMARY LINE",
+        params={"value": 97.3, "threshold": 90.0},
+        started_at=1_780_000_000.0,
+        created_at=1_780_003_900.0,
+    )
+    return dataclasses.replace(base, **kw)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("lang", "kind", "severity", "title"),
+    [
+        ("zh", NotificationKind.FIRING, Severity.CRITICAL, "🔥 [严重] 集群 prod 节点 node-7 CPU 使用率 97.3% (阈值 90%)"),
+        ("zh", NotificationKind.FIRING, Severity.WARNING, "⚠️ [警告] 集群 prod 节点 node-7 CPU 使用率 97.3% (阈值 90%)"),
+        ("zh", NotificationKind.REPEAT, Severity.CRITICAL, "🔁 [严重·持续] 集群 prod 节点 node-7 CPU 使用率 97.3% (阈值 90%)"),
+        ("zh", NotificationKind.ESCALATED, Severity.CRITICAL, "⏫ [升级为严重] 集群 prod 节点 node-7 CPU 使用率 97.3% (阈值 90%)"),
+        ("zh", NotificationKind.RESOLVED, Severity.CRITICAL, "✅ [已恢复] 集群 prod 节点 node-7 CPU 使用率 97.3% (阈值 90%)"),
+        ("zh", NotificationKind.TEST, Severity.INFO, "🧪 [测试] 集群 prod 节点 node-7 nodewatch 测试消息，通道配置正确"),
+        ("en", NotificationKind.FIRING, Severity.CRITICAL, "🔥 [CRITICAL] cluster prod node node-7 CPU usage 97.3% (threshold 90%)"),
+        ("en", NotificationKind.FIRING, Severity.INFO, "ℹ️ [INFO] cluster prod node node-7 CPU usage 97.3% (threshold 90%)"),
+        ("en", NotificationKind.REPEAT, Severity.WARNING, "🔁 [WARNING, still firing] cluster prod node node-7 CPU usage 97.3% (threshold 90%)"),
+        ("en", NotificationKind.ESCALATED, Severity.CRITICAL, "⏫ [ESCALATED to CRITICAL] cluster prod node node-7 CPU usage 97.3% (threshold 90%)"),
+        ("en", NotificationKind.RESOLVED, Severity.WARNING, "✅ [RESOLVED] cluster prod node node-7 CPU usage 97.3% (threshold 90%)"),
+        ("en", NotificationKind.TEST, Severity.INFO, "🧪 [TEST] cluster prod node node-7 nodewatch test message, the channel is configured correctly"),
+    ],
+)  # fmt: skip
+def test_titles(lang: str, kind: NotificationKind, severity: Severity, title: str) -> None:
+    assert templates.render(make(kind, severity=severity), lang, "text").title == title
+
+
+@pytest.mark.parametrize("lang", templates.LANGUAGES)
+@pytest.mark.parametrize("rule", RULES)
+def test_every_rule_has_its_own_phrase_in_every_kind(lang: str, rule: str) -> None:
+    for kind in NotificationKind:
+        for fmt in FORMATS:
+            r = templates.render(make(kind, rule, params=PARAMS), lang, fmt)
+            assert "SUMMARY LINE" not in r.title, (rule, kind, r.title)
+            assert r.title in r.text or fmt == "slack"
+
+
+def test_both_languages_cover_the_same_rules() -> None:
+    zh, en = templates.language("zh"), templates.language("en")
+    assert set(zh.rules) == set(en.rules) == set(RULES)
+    assert set(zh.resolved) == set(en.resolved)
+
+
+@pytest.mark.parametrize(
+    ("rule", "params", "lang", "title_end"),
+    [
+        ("node_not_ready", {"reason": "KubeletNotReady"}, "zh", "节点 NotReady (KubeletNotReady)"),
+        ("node_not_ready", {}, "en", "node NotReady"),
+        ("cluster_unreachable", {"reason": "connect timeout"}, "zh", "集群无法访问: connect timeout"),
+        ("disk_nodefs", {"value": 85.04, "threshold": 85}, "en", "root disk usage 85% (threshold 85%)"),
+        (
+            "taint",
+            {
+                "taints": [
+                    {"key": "a", "value": "", "effect": "NoSchedule", "owner": "karpenter"},
+                    "b:NoExecute",
+                ]
+            },
+            "zh",
+            "节点被打上污点: a:NoSchedule (karpenter), b:NoExecute",
+        ),
+        ("taint", {"taints": ["x:NoSchedule"], "removal": True}, "en", "node is being removed: x:NoSchedule"),
+        (
+            "cpu_requests",
+            {"value": 250.0, "threshold": 500.0, "pending_count": 2},
+            "zh",
+            "CPU 可分配余量 0.25 cores，不足一个典型 Pod (0.5 cores)，2 个 Pod 等待调度",
+        ),
+        (
+            "memory_requests",
+            {"value": 2**29, "threshold": 2**30, "pending_count": 0},
+            "en",
+            "memory headroom 0.5 GiB, less than a typical pod (1 GiB)",
+        ),
+        (
+            "labels",
+            {"missing": ["team"], "changed": [{"key": "zone", "before": "a", "after": "b"}]},
+            "en",
+            "labels not as expected: missing team; zone: a → b",
+        ),
+        (
+            "node_not_ready",
+            {"reason": "KubeletNotReady", "value": 330.0},
+            "zh",
+            "节点 NotReady (KubeletNotReady)，已持续 5m",
+        ),
+        ("cordon", {"by": "kubectl"}, "en", "node cordoned (unschedulable), by kubectl"),
+        (
+            "node_removed",
+            {"removed_by": "cluster-autoscaler"},
+            "zh",
+            "节点已从集群移除 (由 cluster-autoscaler)",
+        ),
+        (
+            "ready_drop",
+            {"value": 30.0, "dropped_count": 3},
+            "en",
+            "3 nodes stopped being Ready within minutes (30%)",
+        ),
+        ("cpu_usage", {"value": 97.3}, "zh", "SUMMARY LINE"),  # threshold missing -> summary
+        ("taint", {}, "en", "SUMMARY LINE"),  # taints missing -> summary
+        ("some_future_rule", {"value": 1}, "zh", "SUMMARY LINE"),
+    ],
+)
+def test_phrase_params_and_fallback(rule: str, params: dict[str, object], lang: str, title_end: str) -> None:
+    assert templates.render(make(rule=rule, params=params), lang).title.endswith(title_end)
+
+
+def test_value_fields_carry_units() -> None:
+    n = make(
+        rule="node_not_ready", params={"value": 3900.0, "threshold": None, "reason": "NodeStatusUnknown"}
+    )
+    assert ("当前值", "1h 5m") in templates.render(n, "zh").fields
+    n = make(rule="cpu_requests", params={"value": 1500.0, "threshold": 500.0})
+    assert ("Value", "1.5 cores") in templates.render(n, "en").fields
+
+
+def test_rules_pod_lists_and_notes() -> None:
+    pods = {"namespace": "web", "name": "api", "cpu_m": 0, "memory": 0, "reason": "Insufficient cpu"}
+    params = {
+        "value": 1,
+        "threshold": 2,
+        "pending_pods": [pods],
+        "expected": "node is cordoned",
+        "evicted": [],
+    }
+    r = templates.render(make(rule="cpu_requests", params=params), "en", "text")
+    assert "Pending pods:\n- web/api (Insufficient cpu)" in r.body
+    assert "Note: node is cordoned" in r.body and "Evicted" not in r.body
+
+
+def test_resolved_phrase_override() -> None:
+    n = make(NotificationKind.RESOLVED, "node_not_ready", params={})
+    assert templates.render(n, "zh").title == "✅ [已恢复] 集群 prod 节点 node-7 节点恢复 Ready"
+    assert templates.render(n, "en").title == "✅ [RESOLVED] cluster prod node node-7 node is Ready again"
+
+
+def test_cluster_level_alert_names_no_node() -> None:
+    n = make(rule="cluster_unreachable", node="", params={"reason": "dial tcp: i/o timeout"})
+    assert templates.render(n, "zh").title == "🔥 [严重] 集群 prod 集群无法访问: dial tcp: i/o timeout"
+    assert ("节点", "") not in templates.render(n, "zh").fields
+
+
+def test_fields_and_markdown_body() -> None:
+    r = templates.render(make(params={"value": 97.3, "threshold": 90, "message": "top: web/api"}), "zh")
+    assert r.fields == (
+        ("级别", "严重"),
+        ("集群", "prod"),
+        ("节点", "node-7"),
+        ("规则", "cpu_usage"),
+        ("当前值", "97.3%"),
+        ("阈值", "90%"),
+        ("开始于", "2026-05-28 20:26:40 UTC"),
+        ("已持续", "1h 5m"),
+    )
+    assert r.text.startswith("#### 🔥 [严重]")
+    assert "**详情**: top: web/api" in r.body
+    assert "\n\n" in r.body  # DingTalk markdown needs blank lines to break
+
+
+def test_pods_list_is_capped() -> None:
+    pods = [{"namespace": "ns", "name": f"p{i}", "cpu_m": 250, "memory": 512 * 2**20} for i in range(13)]
+    r = templates.render(make(params={"value": 1, "threshold": 2, "pods": pods}), "en", "text")
+    assert "- ns/p0 (cpu 250m, mem 512Mi)" in r.body
+    assert "p10" not in r.body and "- … +3 more" in r.body
+
+
+def test_slack_format_escapes_control_characters() -> None:
+    r = templates.render(make(node="<node&7>"), "en", "slack")
+    assert "&lt;node&amp;7&gt;" in r.text and "<node" not in r.text
+    assert r.title.startswith("🔥 [CRITICAL] cluster prod node <node&7>")  # title stays plain
+
+
+def test_unknown_language_fails_loudly() -> None:
+    with pytest.raises(ValueError, match="fr"):
+        templates.render(make(), "fr")
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(5, "5s"), (60, "1m"), (3600, "1h"), (3900, "1h 5m"), (86400 * 2 + 3600 * 3, "2d 3h")],
+)
+def test_duration(seconds: float, text: str) -> None:
+    assert templates.duration(seconds) == text

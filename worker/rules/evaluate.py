@@ -1,0 +1,72 @@
+"""The one entry point of the pure rules: a cluster sample (plus what was firing) in, findings out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+from worker.model import ClusterSample, Finding, NodeSample, Severity
+from worker.model.thresholds import Thresholds
+from worker.rules import cluster
+from worker.rules import node as node_rules
+
+RULES = (
+    "cpu_usage",
+    "memory_usage",
+    "pods_usage",
+    "node_not_ready",
+    "node_unknown",
+    "memory_pressure",
+    "disk_pressure",
+    "pid_pressure",
+    "network_unavailable",
+    "disk_nodefs",
+    "disk_imagefs",
+    "disk_inodes",
+    "cpu_requests",
+    "memory_requests",
+    "ephemeral_requests",
+    "pods_requests",
+    "cluster_cpu_overcommit",
+    "cluster_memory_overcommit",
+    "taint",
+    "cordon",
+    "labels",
+    "node_added",
+    "node_removed",
+    "ready_drop",
+)
+
+
+def evaluate(
+    sample: ClusterSample,
+    thresholds_for: Callable[[NodeSample], Thresholds],
+    firing: Mapping[str, Severity],
+    now: datetime,
+    previous: Mapping[str, NodeSample] | None = None,
+    last_ready: Mapping[str, datetime] | None = None,
+) -> list[Finding]:
+    """Every (node, rule) that could be evaluated yields a Finding (severity None = fine). A rule that could not
+    be evaluated (no metrics, no disk figures, no previous scan) yields none, so its alert state is kept.
+
+    ``firing`` maps fingerprints of firing alerts to their severity (hysteresis); ``previous`` is the last
+    scan's nodes by name (labels, membership); ``last_ready`` is ``cluster.update_last_ready``'s output from
+    the previous scans (ready_drop). Cluster-level rules use ``thresholds_for`` of a node named "" without
+    labels, i.e. the cluster's own thresholds.
+    """
+    out: list[Finding] = []
+    for node in sample.nodes:
+        t = thresholds_for(node)
+        out += node_rules.usage_rules(sample, node, t, firing)
+        out += node_rules.ready_rules(sample, node, t, now)
+        out += node_rules.condition_rules(sample, node, t)
+        out += node_rules.disk_rules(sample, node, t, firing)
+        out += node_rules.allocation_rules(sample, node, t)
+        out += node_rules.taint_rules(sample, node, t, now)
+        out += node_rules.cordon_rules(sample, node, t, now)
+        out += node_rules.label_rules(sample, node, t, previous.get(node.name) if previous else None)
+    cluster_t = thresholds_for(NodeSample(cluster=sample.cluster, name=""))
+    out += cluster.overcommit_rules(sample, cluster_t)
+    out += cluster.membership_rules(sample, previous)
+    out += cluster.ready_drop_rules(sample, cluster_t, last_ready, now)
+    return out
