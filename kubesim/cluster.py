@@ -98,6 +98,7 @@ class Cluster:
         self.changed = threading.Condition(self.lock)
         self.rng = random.Random(f"{seed}|{name}")
         self.stores: dict[str, Store] = {r: Store() for r in RESOURCES}
+        self.pods_by_node: dict[str, dict[str, Pod]] = {}
         self.rv = 1000
         self.history: deque[HistoryEntry] = deque()
         self.compacted_rv = self.rv
@@ -210,18 +211,18 @@ class Cluster:
                 return pod
 
     def warm(self, chunk: int = 5000) -> None:
-        """Pre-render pod Table rows (in chunks, so requests are served meanwhile)."""
-        keys = list(self.stores["pods"].items)
-        now = self.clock.epoch()
-        for i in range(0, len(keys), chunk):
-            with self.lock:
-                for key in keys[i : i + chunk]:
-                    pod = self.stores["pods"].items.get(key)
-                    if isinstance(pod, Pod):
-                        pod.table_row(now, "Metadata")
-        for node in self.nodes():
-            with self.lock:
-                node.json()
+        """Pre-render node JSON and pod Table rows (in chunks, so requests are served meanwhile)."""
+        for resource in ("nodes", "pods"):
+            keys = list(self.stores[resource].items)
+            now = self.clock.epoch()
+            for i in range(0, len(keys), chunk):
+                with self.lock:
+                    for key in keys[i : i + chunk]:
+                        obj = self.stores[resource].items.get(key)
+                        if isinstance(obj, Pod):
+                            obj.table_row(now, "Metadata")
+                        elif obj is not None:
+                            obj.json()
 
     # ---------------------------------------------------------------- bookkeeping
 
@@ -234,6 +235,12 @@ class Cluster:
             store.pop(obj.key)
         else:
             store.put(obj)
+        if isinstance(obj, Pod):
+            on_node = self.pods_by_node.setdefault(obj.node, {})
+            if etype == "DELETED":
+                on_node.pop(obj.key, None)
+            else:
+                on_node[obj.key] = obj
         if not record:
             self.compacted_rv = self.rv
             return
@@ -273,7 +280,7 @@ class Cluster:
         return [n for n in self.stores["nodes"].items.values() if isinstance(n, Node)]
 
     def pods_on(self, node: str) -> list[Pod]:
-        return [p for p in self.stores["pods"].items.values() if isinstance(p, Pod) and p.node == node]
+        return list(self.pods_by_node.get(node, {}).values())
 
     # ---------------------------------------------------------------- listing
 
@@ -284,10 +291,14 @@ class Cluster:
         match: Any,
         limit: int,
         cont: str | None,
+        on_node: str | None = None,
     ) -> tuple[list[Obj], int, str, int | None]:
-        """Objects of one page in key order: (items, resourceVersion, continue, remainingItemCount)."""
+        """Objects of one page in key order: (items, resourceVersion, continue, remainingItemCount).
+
+        `on_node` narrows pods to one node's index first (the selector is still applied).
+        """
         store = self.stores[resource]
-        keys = store.keys()
+        keys = sorted(self.pods_by_node.get(on_node, {})) if on_node is not None else store.keys()
         list_rv = self.rv
         start = 0
         if cont:

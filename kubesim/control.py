@@ -46,7 +46,7 @@ def _node_state(c: Cluster, name: str) -> dict[str, Any]:
 def handle(sim: Sim, method: str, parts: list[str], query: dict[str, str], body: Any) -> tuple[int, Any]:
     """Route one control call; returns (HTTP status, JSON-able answer)."""
     if not parts:
-        return 200, {"clusters": sorted(sim.clusters), "clock": _clock(sim)}
+        return 200, {"clusters": sorted(sim.clusters), "clock": _clock(sim), "warm": sim.warmed.is_set()}
     if parts == ["clock"]:
         if method == "POST":
             if "speed" in body:

@@ -59,6 +59,7 @@ class Sim:
         self.control_token = control_token
         self.bookmark_s = bookmark_s
         self.stopping = threading.Event()
+        self.warmed = threading.Event()
         self._ticker = threading.Thread(target=self._tick_loop, name="kubesim-tick", daemon=True)
 
     def start(self) -> None:
@@ -70,6 +71,7 @@ class Sim:
             if self.stopping.is_set():
                 return
             cluster.warm()
+        self.warmed.set()
 
     def tick(self) -> None:
         for cluster in list(self.clusters.values()):
@@ -99,6 +101,7 @@ class Server(ThreadingHTTPServer):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # header and body go out as separate writes; Nagle + delayed ACK adds 40 ms
     server: Server
     server_version = "kubesim"
     sys_version = ""
@@ -141,6 +144,10 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache, private")
         for key, value in (headers or {}).items():
             self.send_header(key, value)
+        if len(body) < 65536:  # one write for small answers
+            self._headers_buffer.append(b"\r\n" + body)
+            self.flush_headers()
+            return
         self.end_headers()
         self.wfile.write(body)
 
@@ -290,7 +297,11 @@ class Handler(BaseHTTPRequestHandler):
                 if int(rv_param) < cluster.compacted_rv:
                     raise HTTPError(410, "Expired", f"too old resource version: {rv_param} ({cluster.compacted_rv})")
             try:
-                items, list_rv, token, remaining = cluster.list(resource, namespace, match, limit, query.get("continue"))
+                hint = re.search(r"(?:^|,)\s*spec\.nodeName\s*==?\s*([^,]*)", query.get("fieldSelector", ""))
+                on_node = hint.group(1).strip() if hint and resource == "pods" else None
+                items, list_rv, token, remaining = cluster.list(
+                    resource, namespace, match, limit, query.get("continue"), on_node
+                )
             except Gone as exc:
                 raise HTTPError(410, "Expired", str(exc)) from exc
             except Invalid as exc:

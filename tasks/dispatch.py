@@ -23,7 +23,9 @@ def dispatch() -> list[str]:
     for due in store.claim_due({n: s.interval for n, s in specs.items()}, now):
         spec = specs[due.cluster]
         if store.scan_locked(spec.name):
-            log.info("previous scan still running; not doubled", extra={"cluster": spec.name, "outcome": "skipped"})
+            log.info(
+                "previous scan still running; not doubled", extra={"cluster": spec.name, "outcome": "skipped"}
+            )
             continue
         # a scan that cannot start within its interval is stale: the broker drops it instead of replaying it
         scan_cluster.apply_async(

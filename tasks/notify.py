@@ -59,11 +59,18 @@ def notify(self, cluster: str, notification_id: str, receiver: str) -> str:  # t
         channel.send(message)
     except notify_errors.RetryableError as err:
         reason = redact.redact(str(err), secrets)
-        delay = backoff(self.request.retries, cfg.notify.min_retry_delay, cfg.notify.max_retry_delay, err.delay)
+        delay = backoff(
+            self.request.retries, cfg.notify.min_retry_delay, cfg.notify.max_retry_delay, err.delay
+        )
         age = time.time() - message.created_at
         if age + delay > cfg.notify.retry_window:
-            store.dead_letter({**fields, "reason": f"gave up after {self.request.retries + 1} tries: {reason}",
-                               "at": time.time()})
+            store.dead_letter(
+                {
+                    **fields,
+                    "reason": f"gave up after {self.request.retries + 1} tries: {reason}",
+                    "at": time.time(),
+                }
+            )
             log.error("gave up; dead-lettered: %s", reason, extra=fields)
             return "dead-letter"
         store.count(f"retried:{receiver}")

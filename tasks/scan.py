@@ -49,7 +49,9 @@ def read(cfg: settings.Settings, spec: clusters.ClusterSpec, now: datetime) -> C
     return reader.read_cluster(api, spec.name, now, collect_options(cfg))
 
 
-def _notification(f: Finding, kind: NotificationKind, st: lifecycle.AlertState, now: float, reason: str) -> Notification:
+def _notification(
+    f: Finding, kind: NotificationKind, st: lifecycle.AlertState, now: float, reason: str
+) -> Notification:
     started = st.fired_at or st.since
     # deterministic ids: two workers committing the same transition store (and send) it once
     nid = f"{f.fingerprint}-{int(started)}-{kind.value}"
@@ -76,7 +78,9 @@ def _notification(f: Finding, kind: NotificationKind, st: lifecycle.AlertState, 
     )
 
 
-def _cluster_health(cfg: settings.Settings, store: Store, name: str, outcome: str, error: str) -> list[Finding]:
+def _cluster_health(
+    cfg: settings.Settings, store: Store, name: str, outcome: str, error: str
+) -> list[Finding]:
     """cluster_unreachable / credentials_rejected after N consecutive failures; inactive when the scan works."""
     rules = ("cluster_unreachable", "credentials_rejected")
     if outcome == "ok":
@@ -101,7 +105,12 @@ def _cluster_health(cfg: settings.Settings, store: Store, name: str, outcome: st
 
 
 def advance(
-    store: Store, cfg: settings.Settings, cluster: str, findings: list[Finding], node_names: set[str] | None, now: float
+    store: Store,
+    cfg: settings.Settings,
+    cluster: str,
+    findings: list[Finding],
+    node_names: set[str] | None,
+    now: float,
 ) -> list[str]:
     """Run every finding through the lifecycle and commit the result; returns the notification ids to send.
 
@@ -109,7 +118,9 @@ def advance(
     they are — an unreachable cluster must not produce a false "all resolved").
     """
     prev = store.load_alerts(cluster)
-    firing = [f.fingerprint for f in findings if f.fingerprint in prev and prev[f.fingerprint].status == "firing"]
+    firing = [
+        f.fingerprint for f in findings if f.fingerprint in prev and prev[f.fingerprint].status == "firing"
+    ]
     cooling = store.cooldowns(cluster, firing)
     upsert: dict[str, lifecycle.AlertState] = {}
     delete: list[str] = []
@@ -159,9 +170,7 @@ def run_scan(store: Store, cfg: settings.Settings, spec: clusters.ClusterSpec, n
         result.outcome, result.error = "unreachable", f"unreachable: {err}"
     else:
         result.sample = sample
-        firing = {
-            fp: st.severity for fp, st in store.load_alerts(spec.name).items() if st.status == "firing"
-        }
+        firing = {fp: st.severity for fp, st in store.load_alerts(spec.name).items() if st.status == "firing"}
         result.findings = list(
             evaluate(sample, lambda n: cfg.thresholds_for(spec.name, n.labels), firing, now_dt)
         )

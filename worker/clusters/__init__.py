@@ -49,9 +49,15 @@ def registry(settings: Settings, clusters_dir: str | None = None) -> list[Cluste
     directory = clusters_dir or os.environ.get(ENV_CLUSTERS_DIR) or settings.clusters_dir
     if directory and Path(directory).is_dir():
         for path in sorted(Path(directory).iterdir()):
-            if path.is_file() and not path.name.startswith(".") and path.suffix in ("", ".yaml", ".yml", ".conf"):
+            if (
+                path.is_file()
+                and not path.name.startswith(".")
+                and path.suffix in ("", ".yaml", ".yml", ".conf")
+            ):
                 name = path.stem
-                specs.setdefault(name, ClusterSpec(name, settings.check_interval, str(path), source="directory"))
+                specs.setdefault(
+                    name, ClusterSpec(name, settings.check_interval, str(path), source="directory")
+                )
     if not specs and not directory:
         specs[IN_CLUSTER] = ClusterSpec(IN_CLUSTER, settings.check_interval, None, source="in-cluster")
     return list(specs.values())
@@ -98,7 +104,9 @@ def api_client(spec: ClusterSpec, allow_exec: bool = False) -> k8s_client.ApiCli
         try:
             k8s_config.load_incluster_config(client_configuration=cfg)
         except k8s_config.ConfigException as err:
-            raise ClusterConfigError(f"cluster {spec.name}: no kubeconfig given and not in a pod ({err})") from None
+            raise ClusterConfigError(
+                f"cluster {spec.name}: no kubeconfig given and not in a pod ({err})"
+            ) from None
         return k8s_client.ApiClient(cfg)
     data = _load_kubeconfig(spec)
     digest = hashlib.sha256(yaml.safe_dump(data).encode() + (spec.context or "").encode()).hexdigest()
@@ -115,7 +123,9 @@ def api_client(spec: ClusterSpec, allow_exec: bool = False) -> k8s_client.ApiCli
         loader.load_and_set(cfg)
     except (k8s_config.ConfigException, KeyError, ValueError, TypeError) as err:
         # the loader's messages name contexts and files, never credentials
-        raise ClusterConfigError(f"cluster {spec.name}: invalid kubeconfig: {type(err).__name__}: {err}") from None
+        raise ClusterConfigError(
+            f"cluster {spec.name}: invalid kubeconfig: {type(err).__name__}: {err}"
+        ) from None
     api = k8s_client.ApiClient(cfg)
     with _cache_lock:
         _cache[spec.name] = (digest, api)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import urllib3
@@ -28,6 +28,7 @@ from worker.model import ClusterSample, DiskStats, NodeSample, Usage
 log = logging.getLogger(__name__)
 
 RequestHook = Callable[[str, int, float], None]
+T = TypeVar("T")
 
 NON_TERMINAL = "status.phase!=Succeeded,status.phase!=Failed"
 
@@ -122,6 +123,30 @@ class _Http:
                 return
 
 
+def _read_list(
+    http: _Http,
+    path: str,
+    query: list[tuple[str, str]],
+    parse_page: Callable[[Mapping[str, Any]], tuple[list[T], list[str]]],
+) -> tuple[list[T], list[str]]:
+    """All pages of a list, parsed page by page (raw pages are not kept). A continue token that expired between
+    pages (410 Gone: the API server compacted) restarts the list once from the beginning."""
+    for attempt in (1, 2):
+        items: list[T] = []
+        bad: list[str] = []
+        try:
+            for page in http.pages(path, query):
+                got, skipped = parse_page(page)
+                items.extend(got)
+                bad.extend(skipped)
+            return items, bad
+        except errors.RequestFailed as exc:
+            if exc.status != 410 or attempt == 2:
+                raise
+            log.info("%s: list %s expired between pages (410), restarting once", http.cluster, path)
+    raise AssertionError("unreachable")
+
+
 def _essential(exc: errors.RequestFailed, what: str) -> errors.CollectError:
     if exc.status in (401, 403):
         word = "unauthorized (401)" if exc.status == 401 else "forbidden (403)"
@@ -149,21 +174,15 @@ def read_cluster(api: ApiClient, cluster: str, now: datetime, options: CollectOp
     warnings: list[str] = []
     skipped: list[str] = []
 
-    nodes: list[NodeSample] = []
     try:
-        for page in http.pages("/api/v1/nodes", []):
-            got, bad = parse.parse_nodes(cluster, page)
-            nodes.extend(got)
-            skipped.extend(bad)
+        nodes, bad = _read_list(http, "/api/v1/nodes", [], lambda page: parse.parse_nodes(cluster, page))
+        skipped.extend(bad)
     except errors.RequestFailed as exc:
         raise _essential(exc, "listing nodes") from None
 
-    pods: list[parse.PodInfo] = []
     try:
-        for page in http.pages("/api/v1/pods", [("fieldSelector", NON_TERMINAL)]):
-            got_pods, bad = parse.parse_pods(page)
-            pods.extend(got_pods)
-            skipped.extend(bad)
+        pods, bad = _read_list(http, "/api/v1/pods", [("fieldSelector", NON_TERMINAL)], parse.parse_pods)
+        skipped.extend(bad)
     except errors.RequestFailed as exc:
         raise _essential(exc, "listing pods") from None
 

@@ -138,7 +138,7 @@ class NodeSample:
 
     @property
     def ready(self) -> str:
-        """"True", "False" or "Unknown" (no Ready condition reads as Unknown)."""
+        """ "True", "False" or "Unknown" (no Ready condition reads as Unknown)."""
         cond = self.conditions.get("Ready")
         return cond.status if cond else "Unknown"
 

@@ -102,7 +102,8 @@ class Due:
 
 class Store:
     def __init__(self, client: redis.Redis) -> None:
-        self.r = client
+        # redis-py's return types do not know decode_responses=True; Any is the honest type here
+        self.r: Any = client
         self._commit = client.register_script(_COMMIT)
         self._claim = client.register_script(_CLAIM)
         self._unlock = client.register_script(_UNLOCK)
@@ -110,7 +111,7 @@ class Store:
     # --- alert state ---
     def load_alerts(self, cluster: str) -> dict[str, AlertState]:
         raw = self.r.hgetall(keys.alerts(cluster))
-        return {fp: AlertState.from_json(json.loads(v)) for fp, v in raw.items()}  # type: ignore[union-attr]
+        return {fp: AlertState.from_json(json.loads(v)) for fp, v in raw.items()}
 
     def cooldowns(self, cluster: str, fingerprints: Iterable[str]) -> set[str]:
         fps = list(fingerprints)
@@ -157,15 +158,15 @@ class Store:
             "why_maxlen": keys.WHY_MAXLEN,
         }
         accepted = self._commit(keys=key_list, args=[json.dumps(arg, ensure_ascii=False)])
-        return list(accepted)  # type: ignore[arg-type]
+        return list(accepted)
 
     def notification(self, cluster: str, notification_id: str) -> Notification | None:
         raw = self.r.get(keys.payload(cluster, notification_id))
-        return Notification.from_json(json.loads(raw)) if raw else None  # type: ignore[arg-type]
+        return Notification.from_json(json.loads(raw)) if raw else None
 
     def why(self, cluster: str, count: int = 100) -> list[dict[str, str]]:
         rows = self.r.xrevrange(keys.why(cluster), count=count)
-        return [dict(fields, id=entry_id) for entry_id, fields in rows]  # type: ignore[union-attr]
+        return [dict(fields, id=entry_id) for entry_id, fields in rows]
 
     # --- delivery ---
     def was_delivered(self, cluster: str, notification_id: str, receiver: str) -> bool:
@@ -181,7 +182,7 @@ class Store:
         self.r.hincrby(keys.STATS, field, by)
 
     def stats(self) -> dict[str, int]:
-        return {k: int(v) for k, v in self.r.hgetall(keys.STATS).items()}  # type: ignore[union-attr]
+        return {k: int(v) for k, v in self.r.hgetall(keys.STATS).items()}
 
     def dead_letter(self, entry: Mapping[str, Any]) -> None:
         pipe = self.r.pipeline(transaction=True)
@@ -191,7 +192,7 @@ class Store:
         pipe.execute()
 
     def dead_letters(self) -> list[dict[str, Any]]:
-        return [json.loads(x) for x in self.r.lrange(keys.DEADLETTERS, 0, -1)]  # type: ignore[union-attr]
+        return [json.loads(x) for x in self.r.lrange(keys.DEADLETTERS, 0, -1)]
 
     def take_dead_letters(self) -> list[dict[str, Any]]:
         pipe = self.r.pipeline(transaction=True)
@@ -207,11 +208,11 @@ class Store:
         for name, interval in clusters.items():
             args += [name, interval, random.uniform(0, interval) if jitter else 0]  # noqa: S311 (not crypto)
         out = self._claim(keys=[keys.SCHEDULE], args=args)
-        flat = list(out)  # type: ignore[call-overload]
+        flat = list(out)
         return [Due(flat[i], float(flat[i + 1])) for i in range(0, len(flat), 2)]
 
     def next_due(self) -> dict[str, float]:
-        return {m: s for m, s in self.r.zrange(keys.SCHEDULE, 0, -1, withscores=True)}  # type: ignore[union-attr]
+        return {m: s for m, s in self.r.zrange(keys.SCHEDULE, 0, -1, withscores=True)}
 
     def acquire_scan_lock(self, cluster: str, token: str, ttl_s: float) -> bool:
         return bool(self.r.set(keys.scan_lock(cluster), token, px=int(ttl_s * 1000), nx=True))
@@ -235,10 +236,10 @@ class Store:
         pipe.execute()
 
     def scan_history(self, cluster: str) -> list[dict[str, Any]]:
-        return [json.loads(x) for x in self.r.lrange(keys.scans(cluster), 0, -1)]  # type: ignore[union-attr]
+        return [json.loads(x) for x in self.r.lrange(keys.scans(cluster), 0, -1)]
 
     def scan_status(self, cluster: str) -> dict[str, str]:
-        return self.r.hgetall(keys.status(cluster))  # type: ignore[return-value]
+        return self.r.hgetall(keys.status(cluster))
 
     def add_failure(self, cluster: str) -> int:
         pipe = self.r.pipeline(transaction=True)

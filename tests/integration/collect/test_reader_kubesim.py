@@ -73,6 +73,24 @@ def test_paging_and_one_pod_list_per_scan(sim, api):
     assert len(rec.paths("/apis/metrics.k8s.io/v1beta1/nodes")) == 1
 
 
+def test_expired_continue_token_restarts_the_list_once(sim, api):
+    rec = Recorder()
+    compacted: list[str] = []
+
+    def compact_after_first_page(path: str, status: int, seconds: float) -> None:
+        rec(path, status, seconds)
+        if path == "/api/v1/pods" and not compacted:
+            compacted.append(sim.control.compact(CLUSTER))
+
+    opts = reader.CollectOptions(page_size=10, on_request=compact_after_first_page)
+    sample = reader.read_cluster(api, CLUSTER, sim_now(sim), opts)
+    statuses = [status for path, status in rec.calls if path == "/api/v1/pods"]
+    assert 410 in statuses and statuses[-1] == 200
+    assert sum(n.pod_count for n in sample.nodes) == sum(
+        sim.control.node(CLUSTER, n.name)["pods"] for n in sample.nodes
+    )
+
+
 def test_figures_match_the_simulator(sim, api):
     sample, _ = scan(sim, api)
     node = sample.nodes[0]

@@ -15,7 +15,9 @@ FP = fingerprint("c1", "n1", "cpu_usage")
 
 
 def note(kind: NotificationKind, nid: str) -> Notification:
-    return Notification(nid, kind, "c1", "n1", "cpu_usage", Severity.CRITICAL, "cpu 97%", {"value": 97.0}, 1.0, 2.0, FP)
+    return Notification(
+        nid, kind, "c1", "n1", "cpu_usage", Severity.CRITICAL, "cpu 97%", {"value": 97.0}, 1.0, 2.0, FP
+    )
 
 
 def firing_state() -> AlertState:
@@ -27,7 +29,9 @@ def test_two_commits_of_one_transition_send_once(redis_client: redis.Redis) -> N
     results: list[list[str]] = []
 
     def commit() -> None:
-        results.append(store.commit("c1", {FP: firing_state()}, [], [(note(NotificationKind.FIRING, "x-firing"), 60)]))
+        results.append(
+            store.commit("c1", {FP: firing_state()}, [], [(note(NotificationKind.FIRING, "x-firing"), 60)])
+        )
 
     threads = [threading.Thread(target=commit) for _ in range(8)]
     for t in threads:

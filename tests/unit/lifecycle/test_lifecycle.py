@@ -7,7 +7,7 @@ import pytest
 from worker.model import Finding, NotificationKind, Severity
 from worker.rules.lifecycle import AlertState, step, vanished
 
-W, C, I = Severity.WARNING, Severity.CRITICAL, Severity.INFO
+W, C, INFO = Severity.WARNING, Severity.CRITICAL, Severity.INFO
 FIRING, REPEAT, ESC, RES = (
     NotificationKind.FIRING,
     NotificationKind.REPEAT,
@@ -25,7 +25,9 @@ FP = finding(None).fingerprint
 
 def state(status: str, sev: Severity, since: float = 0.0, sent: Severity | None = None) -> AlertState:
     fired = since if status == "firing" else None
-    return AlertState(FP, "n1", "cpu_usage", status, sev, since, fired, sent or (sev if status == "firing" else None))
+    return AlertState(
+        FP, "n1", "cpu_usage", status, sev, since, fired, sent or (sev if status == "firing" else None)
+    )
 
 
 CASES = [
@@ -34,19 +36,45 @@ CASES = [
     ("fires at once without for", None, finding(W), 100, False, FIRING, "firing"),
     ("pending while for runs", None, finding(W, hold=60), 100, False, None, "pending"),
     ("pending not yet due", state("pending", W, since=100), finding(W, 60), 159, False, None, "pending"),
-    ("pending fires when for elapsed", state("pending", W, since=100), finding(W, 60), 160, False, FIRING, "firing"),
-    ("pending cleared never fired", state("pending", W, since=100), finding(None, 60), 130, False, None, None),
+    (
+        "pending fires when for elapsed",
+        state("pending", W, since=100),
+        finding(W, 60),
+        160,
+        False,
+        FIRING,
+        "firing",
+    ),
+    (
+        "pending cleared never fired",
+        state("pending", W, since=100),
+        finding(None, 60),
+        130,
+        False,
+        None,
+        None,
+    ),
     ("firing silent in cooldown", state("firing", W), finding(W), 500, True, None, "firing"),
     ("firing repeats after cooldown", state("firing", W), finding(W), 500, False, REPEAT, "firing"),
     ("warning to critical at once", state("firing", W), finding(C), 10, True, ESC, "firing"),
     ("critical to warning is not news", state("firing", C), finding(W), 10, True, None, "firing"),
     ("resolved once", state("firing", C), finding(None), 10, True, RES, None),
-    ("info reported once, never repeated", state("firing", I), finding(I), 10**6, False, None, "firing"),
-    ("info needs no resolved notice", state("firing", I), finding(None), 10, False, None, None),
+    (
+        "info reported once, never repeated",
+        state("firing", INFO),
+        finding(INFO),
+        10**6,
+        False,
+        None,
+        "firing",
+    ),
+    ("info needs no resolved notice", state("firing", INFO), finding(None), 10, False, None, None),
 ]
 
 
-@pytest.mark.parametrize(("name", "prev", "f", "now", "cool", "send", "status"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("name", "prev", "f", "now", "cool", "send", "status"), CASES, ids=[c[0] for c in CASES]
+)
 def test_step(
     name: str,
     prev: AlertState | None,

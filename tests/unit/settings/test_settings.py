@@ -84,7 +84,9 @@ def test_per_cluster_and_node_group_thresholds() -> None:
         {
             "thresholds": {"cpuWarning": 60},
             "clusters": [{"name": "prod", "kubeconfig": "k", "thresholds": {"cpuCritical": 85}}],
-            "nodeGroups": [{"name": "gpu", "matchLabels": {"pool": "gpu"}, "thresholds": {"memoryWarning": 50}}],
+            "nodeGroups": [
+                {"name": "gpu", "matchLabels": {"pool": "gpu"}, "thresholds": {"memoryWarning": 50}}
+            ],
         },
         env={},
     )
@@ -107,5 +109,7 @@ def test_config_check_command_exit_codes(tmp_path: Path) -> None:
     assert res.returncode == 2
     assert str(bad) in res.stderr and "thresholds.cpuWarnig" in res.stderr
     # the same check guards every command before anything starts
-    res = subprocess.run([NODEWATCH, "worker", "--config", str(bad)], capture_output=True, text=True, timeout=60)
+    res = subprocess.run(
+        [NODEWATCH, "worker", "--config", str(bad)], capture_output=True, text=True, timeout=60
+    )
     assert res.returncode == 2 and "thresholds.cpuWarnig" in res.stderr

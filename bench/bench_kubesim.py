@@ -1,0 +1,136 @@
+"""Benchmark kubesim: full node list and pod Table list of a 5,000-node / 150,000-pod cluster; many clusters.
+
+Run: .venv/bin/python bench/bench_kubesim.py [--nodes 5000] [--pods-per-node 30] [--clusters 200] [--repeat 5]
+Each figure is the median of --repeat runs, measured from a separate client process over loopback HTTP.
+"time to last byte" covers request + server work + transfer; "+ parse" adds the client's json.loads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from collections.abc import Callable
+
+import requests
+import yaml
+
+from kubesim.testing import KubesimProcess
+
+TABLE = "application/json;as=Table;g=meta.k8s.io;v=v1"
+
+
+def _session(sim: KubesimProcess, cluster: str) -> tuple[requests.Session, str]:
+    doc = yaml.safe_load(sim.kubeconfigs[cluster].read_text())
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {doc['users'][0]['user']['token']}"
+    return session, doc["clusters"][0]["cluster"]["server"]
+
+
+def _wait_warm(sim: KubesimProcess) -> float:
+    started = time.monotonic()
+    while not sim.control.call("GET", "")["warm"]:
+        time.sleep(0.2)
+    return time.monotonic() - started
+
+
+def _measure(fn: Callable[[], tuple[int, float, float]], repeat: int) -> tuple[int, float, float, float]:
+    """fn returns (items, bytes, seconds to last byte) -> (items, MB, median TTLB, median TTLB+parse)."""
+    ttlb, total = [], []
+    items, size = 0, 0.0
+    for _ in range(repeat):
+        start = time.perf_counter()
+        items, size, got = fn()
+        ttlb.append(got - start)
+        total.append(time.perf_counter() - start)
+    return items, size / 1e6, statistics.median(ttlb), statistics.median(total)
+
+
+def _get(session: requests.Session, url: str, key: str, accept: str = "application/json",
+         params: dict[str, str] | None = None) -> tuple[int, float, float]:  # fmt: skip
+    resp = session.get(url, headers={"Accept": accept}, params=params, timeout=120)
+    body = resp.content
+    got = time.perf_counter()
+    resp.raise_for_status()
+    return len(json.loads(body)[key]), float(len(body)), got
+
+
+def _paged(session: requests.Session, url: str, key: str, accept: str = "application/json",
+           limit: int = 500) -> tuple[int, float, float]:  # fmt: skip
+    items, size, token = 0, 0.0, ""
+    got = 0.0
+    while True:
+        params = {"limit": str(limit)} | ({"continue": token} if token else {})
+        resp = session.get(url, headers={"Accept": accept}, params=params, timeout=120)
+        body = resp.content
+        got = time.perf_counter()
+        doc = json.loads(body)
+        items += len(doc[key])
+        size += len(body)
+        token = doc["metadata"].get("continue", "")
+        if not token:
+            return items, size, got
+
+
+def big_cluster(nodes: int, per_node: int, repeat: int) -> list[tuple[str, int, float, float, float]]:
+    rows = []
+    started = time.monotonic()
+    with KubesimProcess(nodes=nodes, pods_per_node=per_node, speed=1, start_timeout=600) as sim:
+        ready = time.monotonic() - started
+        warm = _wait_warm(sim)
+        print(f"# {nodes} nodes / {nodes * per_node} pods: ready in {ready:.1f} s, rows pre-rendered {warm:.1f} s later")
+        session, base = _session(sim, "sim-1")
+        cases: list[tuple[str, Callable[[], tuple[int, float, float]]]] = [
+            ("node list, one request", lambda: _get(session, f"{base}/api/v1/nodes", "items")),
+            ("node list, limit=500 pages", lambda: _paged(session, f"{base}/api/v1/nodes", "items")),
+            ("node list, Table", lambda: _get(session, f"{base}/api/v1/nodes", "rows", TABLE)),
+            ("pod Table list, one request", lambda: _get(session, f"{base}/api/v1/pods", "rows", TABLE)),
+            ("pod Table, includeObject=None", lambda: _get(session, f"{base}/api/v1/pods", "rows", TABLE,
+                                                           {"includeObject": "None"})),  # fmt: skip
+            ("pod Table, limit=500 pages", lambda: _paged(session, f"{base}/api/v1/pods", "rows", TABLE)),
+            ("pod Table, status.phase!=Succeeded", lambda: _get(session, f"{base}/api/v1/pods", "rows", TABLE,
+                                                                {"fieldSelector": "status.phase!=Succeeded"})),  # fmt: skip
+            ("pods of one node (fieldSelector)", lambda: _get(session, f"{base}/api/v1/pods", "items", params={
+                "fieldSelector": "spec.nodeName=sim-1-pool-77"})),  # fmt: skip
+            ("NodeMetrics list", lambda: _get(session, f"{base}/apis/metrics.k8s.io/v1beta1/nodes", "items")),
+            ("stats/summary, one node", lambda: (1, *_get(session, f"{base}/api/v1/nodes/sim-1-pool-9/proxy/stats/summary",
+                                                           "pods")[1:])),  # fmt: skip
+        ]
+        for name, fn in cases:
+            items, mb, ttlb, total = _measure(fn, repeat)
+            rows.append((name, items, mb, ttlb, total))
+    return rows
+
+
+def many_clusters(clusters: int, nodes: int, per_node: int) -> tuple[float, float, float]:
+    started = time.monotonic()
+    with KubesimProcess(clusters=clusters, nodes=nodes, pods_per_node=per_node, speed=1, start_timeout=600) as sim:
+        ready = time.monotonic() - started
+        sessions = [_session(sim, name) for name in sorted(sim.kubeconfigs)]
+        t0 = time.perf_counter()
+        for session, base in sessions:
+            _get(session, f"{base}/api/v1/nodes", "items")
+            _get(session, f"{base}/apis/metrics.k8s.io/v1beta1/nodes", "items")
+            _get(session, f"{base}/api/v1/pods", "rows", TABLE, {"fieldSelector": "status.phase!=Succeeded"})
+        sweep = time.perf_counter() - t0
+        return ready, sweep, sweep / len(sessions)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--nodes", type=int, default=5000)
+    parser.add_argument("--pods-per-node", type=int, default=30)
+    parser.add_argument("--clusters", type=int, default=200)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    print(f"{'case':40s} {'items':>8s} {'MB':>7s} {'TTLB s':>7s} {'+parse s':>8s}")
+    for name, items, mb, ttlb, total in big_cluster(args.nodes, args.pods_per_node, args.repeat):
+        print(f"{name:40s} {items:8d} {mb:7.1f} {ttlb:7.3f} {total:8.3f}")
+    ready, sweep, per = many_clusters(args.clusters, 20, 10)
+    print(f"# {args.clusters} clusters x 20 nodes x 10 pods in one process: ready in {ready:.1f} s; one scan sweep "
+          f"(nodes + NodeMetrics + pod Table per cluster) {sweep:.2f} s = {per * 1000:.1f} ms per cluster")
+
+
+if __name__ == "__main__":
+    main()
