@@ -79,23 +79,47 @@ def big_cluster(nodes: int, per_node: int, repeat: int) -> list[tuple[str, int, 
     with KubesimProcess(nodes=nodes, pods_per_node=per_node, speed=1, start_timeout=600) as sim:
         ready = time.monotonic() - started
         warm = _wait_warm(sim)
-        print(f"# {nodes} nodes / {nodes * per_node} pods: ready in {ready:.1f} s, rows pre-rendered {warm:.1f} s later")
+        print(
+            f"# {nodes} nodes / {nodes * per_node} pods: ready in {ready:.1f} s, rows pre-rendered {warm:.1f} s later"
+        )
         session, base = _session(sim, "sim-1")
         cases: list[tuple[str, Callable[[], tuple[int, float, float]]]] = [
             ("node list, one request", lambda: _get(session, f"{base}/api/v1/nodes", "items")),
             ("node list, limit=500 pages", lambda: _paged(session, f"{base}/api/v1/nodes", "items")),
             ("node list, Table", lambda: _get(session, f"{base}/api/v1/nodes", "rows", TABLE)),
             ("pod Table list, one request", lambda: _get(session, f"{base}/api/v1/pods", "rows", TABLE)),
-            ("pod Table, includeObject=None", lambda: _get(session, f"{base}/api/v1/pods", "rows", TABLE,
-                                                           {"includeObject": "None"})),  # fmt: skip
+            (
+                "pod Table, includeObject=None",
+                lambda: _get(session, f"{base}/api/v1/pods", "rows", TABLE, {"includeObject": "None"}),
+            ),  # fmt: skip
             ("pod Table, limit=500 pages", lambda: _paged(session, f"{base}/api/v1/pods", "rows", TABLE)),
-            ("pod Table, status.phase!=Succeeded", lambda: _get(session, f"{base}/api/v1/pods", "rows", TABLE,
-                                                                {"fieldSelector": "status.phase!=Succeeded"})),  # fmt: skip
-            ("pods of one node (fieldSelector)", lambda: _get(session, f"{base}/api/v1/pods", "items", params={
-                "fieldSelector": "spec.nodeName=sim-1-pool-77"})),  # fmt: skip
+            (
+                "pod Table, status.phase!=Succeeded",
+                lambda: _get(
+                    session,
+                    f"{base}/api/v1/pods",
+                    "rows",
+                    TABLE,
+                    {"fieldSelector": "status.phase!=Succeeded"},
+                ),
+            ),  # fmt: skip
+            (
+                "pods of one node (fieldSelector)",
+                lambda: _get(
+                    session,
+                    f"{base}/api/v1/pods",
+                    "items",
+                    params={"fieldSelector": "spec.nodeName=sim-1-pool-77"},
+                ),
+            ),  # fmt: skip
             ("NodeMetrics list", lambda: _get(session, f"{base}/apis/metrics.k8s.io/v1beta1/nodes", "items")),
-            ("stats/summary, one node", lambda: (1, *_get(session, f"{base}/api/v1/nodes/sim-1-pool-9/proxy/stats/summary",
-                                                           "pods")[1:])),  # fmt: skip
+            (
+                "stats/summary, one node",
+                lambda: (
+                    1,
+                    *_get(session, f"{base}/api/v1/nodes/sim-1-pool-9/proxy/stats/summary", "pods")[1:],
+                ),
+            ),  # fmt: skip
         ]
         for name, fn in cases:
             items, mb, ttlb, total = _measure(fn, repeat)
@@ -105,7 +129,9 @@ def big_cluster(nodes: int, per_node: int, repeat: int) -> list[tuple[str, int, 
 
 def many_clusters(clusters: int, nodes: int, per_node: int) -> tuple[float, float, float]:
     started = time.monotonic()
-    with KubesimProcess(clusters=clusters, nodes=nodes, pods_per_node=per_node, speed=1, start_timeout=600) as sim:
+    with KubesimProcess(
+        clusters=clusters, nodes=nodes, pods_per_node=per_node, speed=1, start_timeout=600
+    ) as sim:
         ready = time.monotonic() - started
         sessions = [_session(sim, name) for name in sorted(sim.kubeconfigs)]
         t0 = time.perf_counter()
@@ -128,8 +154,10 @@ def main() -> None:
     for name, items, mb, ttlb, total in big_cluster(args.nodes, args.pods_per_node, args.repeat):
         print(f"{name:40s} {items:8d} {mb:7.1f} {ttlb:7.3f} {total:8.3f}")
     ready, sweep, per = many_clusters(args.clusters, 20, 10)
-    print(f"# {args.clusters} clusters x 20 nodes x 10 pods in one process: ready in {ready:.1f} s; one scan sweep "
-          f"(nodes + NodeMetrics + pod Table per cluster) {sweep:.2f} s = {per * 1000:.1f} ms per cluster")
+    print(
+        f"# {args.clusters} clusters x 20 nodes x 10 pods in one process: ready in {ready:.1f} s; one scan sweep "
+        f"(nodes + NodeMetrics + pod Table per cluster) {sweep:.2f} s = {per * 1000:.1f} ms per cluster"
+    )
 
 
 if __name__ == "__main__":

@@ -42,10 +42,14 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=0)
     serve.add_argument("--tls", action="store_true")
-    serve.add_argument("--speed", type=float, default=1.0, help="scenario seconds per real second (0: manual)")
+    serve.add_argument(
+        "--speed", type=float, default=1.0, help="scenario seconds per real second (0: manual)"
+    )
     serve.add_argument("--seed", type=int, default=None)
     serve.add_argument("--start", default=None, help="sim time at t=0 (ISO 8601); default: now")
-    serve.add_argument("--bookmark-interval", type=float, default=2.0, help="real seconds between watch BOOKMARKs")
+    serve.add_argument(
+        "--bookmark-interval", type=float, default=2.0, help="real seconds between watch BOOKMARKs"
+    )
     serve.add_argument("--kubeconfig-dir", required=True, type=Path)
     args = parser.parse_args(argv)
 
@@ -68,7 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     base = f"{scheme}://{host}:{server.server_address[1]}"
     args.kubeconfig_dir.mkdir(parents=True, exist_ok=True)
     for name, cluster in sim.clusters.items():
-        kubeconfig.write(args.kubeconfig_dir / f"{name}.yaml", name, f"{base}/clusters/{name}", cluster.token, ca_pem)
+        kubeconfig.write(
+            args.kubeconfig_dir / f"{name}.yaml", name, f"{base}/clusters/{name}", cluster.token, ca_pem
+        )
 
     def stop(signum: int, frame: FrameType | None) -> None:
         sim.stop()

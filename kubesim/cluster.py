@@ -82,7 +82,9 @@ def decode_continue(token: str) -> tuple[int, str]:
         data = json.loads(base64.b64decode(token + "=" * (-len(token) % 4)))
         return int(data["rv"]), str(data["start"]).rstrip("\x00")
     except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-        raise Invalid("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)") from exc
+        raise Invalid(
+            "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)"
+        ) from exc
 
 
 class Cluster:
@@ -116,7 +118,9 @@ class Cluster:
         self.pressure_every = seconds(kubelet.get("pressure_check_seconds", 10))
         self._next_pressure_check = 0.0
         self.groups: dict[str, dict[str, Any]] = {}
-        self.pinned: dict[str, set[str]] = {}  # node -> condition types set by hand (auto-pressure leaves them)
+        self.pinned: dict[
+            str, set[str]
+        ] = {}  # node -> condition types set by hand (auto-pressure leaves them)
         self.pressure: dict[str, dict[str, str]] = {}  # node -> kubelet's own view of the pressure conditions
         self._heap: list[tuple[float, str]] = []
         self._timeline: list[tuple[float, int, dict[str, Any]]] = []
@@ -169,13 +173,17 @@ class Cluster:
             slots[metric] = slot
         return slots
 
-    def _add_node(self, name: str, group: dict[str, Any], t: float, created: float, record: bool = True) -> Node:
+    def _add_node(
+        self, name: str, group: dict[str, Any], t: float, created: float, record: bool = True
+    ) -> Node:
         if name in self.stores["nodes"].items:
             raise Invalid(f'nodes "{name}" already exists')
         index = self._node_seq
         self._node_seq += 1
         slots = self._slots(name, group.get("usage") or {}, t)
-        node = fleet.make_node(self.rng, self.name, name, group["name"], index, group, self.provider, created, slots)
+        node = fleet.make_node(
+            self.rng, self.name, name, group["name"], index, group, self.provider, created, slots
+        )
         for ctype in KUBELET_CONDITIONS:
             node.set_condition(ctype, "False" if ctype != "Ready" else "True", created + 15)
         node.conditions["Ready"].transition = created + 30
@@ -246,9 +254,20 @@ class Cluster:
             return
         t = self.clock.t()
         self.history.append(
-            HistoryEntry(self.rv, _resource_of(obj), etype, obj.json(), obj.namespace, dict(obj.labels), obj.fields(), t)
+            HistoryEntry(
+                self.rv,
+                _resource_of(obj),
+                etype,
+                obj.json(),
+                obj.namespace,
+                dict(obj.labels),
+                obj.fields(),
+                t,
+            )
         )
-        while self.history and (len(self.history) > self.history_max or self.history[0].t < t - self.history_seconds):
+        while self.history and (
+            len(self.history) > self.history_max or self.history[0].t < t - self.history_seconds
+        ):
             self.compacted_rv = self.history.popleft().rv
         self.changed.notify_all()
 
@@ -284,7 +303,7 @@ class Cluster:
 
     # ---------------------------------------------------------------- listing
 
-    def list(
+    def page(
         self,
         resource: str,
         namespace: str | None,
@@ -433,7 +452,9 @@ class Cluster:
                     raise NotFound(f'nodes "{name}" not found')
             if "add_node" in action:
                 spec = dict(action["add_node"])
-                group = dict(self.groups.get(spec.get("group", ""), next(iter(self.groups.values()), {"name": "pool"})))
+                group = dict(
+                    self.groups.get(spec.get("group", ""), next(iter(self.groups.values()), {"name": "pool"}))
+                )
                 group.update({k: v for k, v in spec.items() if k not in ("name", "group")})
                 group.setdefault("name", spec.get("group", "pool"))
                 done["added"] = self._add_node(str(spec["name"]), group, t, now).name
@@ -519,7 +540,11 @@ class Cluster:
             # the node lifecycle controller writes this; the kubelet's last heartbeat stays as it was
             for ctype in KUBELET_CONDITIONS:
                 cond = node.conditions[ctype]
-                cond.status, cond.reason, cond.message = "Unknown", "NodeStatusUnknown", "Kubelet stopped posting node status."
+                cond.status, cond.reason, cond.message = (
+                    "Unknown",
+                    "NodeStatusUnknown",
+                    "Kubelet stopped posting node status.",
+                )
                 cond.transition = now
             node.auto_taint_times["node.kubernetes.io/unreachable"] = now
             return True
@@ -549,7 +574,9 @@ class Cluster:
             self.pressure[node.name][ctype] = status
             if node.ready == "Unknown":
                 return False
-        return node.set_condition(ctype, status, now, str(spec.get("reason", "")), str(spec.get("message", "")))
+        return node.set_condition(
+            ctype, status, now, str(spec.get("reason", "")), str(spec.get("message", ""))
+        )
 
     # ---------------------------------------------------------------- pods and events
 
@@ -568,7 +595,9 @@ class Cluster:
                 names.append(pod.name)
             return names
 
-    def add_pending_pods(self, count: int, message: str | None, cpu: str = "2", memory: str = "4Gi") -> list[str]:
+    def add_pending_pods(
+        self, count: int, message: str | None, cpu: str = "2", memory: str = "4Gi"
+    ) -> list[str]:
         with self.lock:
             nodes = self.nodes()
             n = len(nodes)
@@ -578,7 +607,9 @@ class Cluster:
                 if n - tainted:
                     parts.append(f"{n - tainted} Insufficient cpu")
                 if tainted:
-                    parts.append(f"{tainted} node(s) had untolerated taint {{node.kubernetes.io/unreachable: }}")
+                    parts.append(
+                        f"{tainted} node(s) had untolerated taint {{node.kubernetes.io/unreachable: }}"
+                    )
                 message = (
                     f"0/{n} nodes are available: {', '.join(parts) or 'no nodes available to schedule pods'}. "
                     f"preemption: 0/{n} nodes are available: {n - tainted} No preemption victims found for "
@@ -597,7 +628,9 @@ class Cluster:
 
     def evict(self, node_name: str, count: int, resource: str = "memory") -> list[str]:
         with self.lock:
-            victims = [p for p in self.pods_on(node_name) if p.phase == "Running" and p.tpl.owner_kind != "DaemonSet"]
+            victims = [
+                p for p in self.pods_on(node_name) if p.phase == "Running" and p.tpl.owner_kind != "DaemonSet"
+            ]
             names = []
             for pod in victims[:count]:
                 threshold = "100Mi" if resource == "memory" else "10%"
@@ -621,8 +654,14 @@ class Cluster:
             namespace=pod.namespace,
             name=f"{pod.name}.{self.rng.getrandbits(64):016x}",
             uid=fleet.new_uid(self.rng),
-            involved={"kind": "Pod", "namespace": pod.namespace, "name": pod.name, "uid": pod.uid,
-                      "apiVersion": "v1", "resourceVersion": str(pod.rv)},  # fmt: skip
+            involved={
+                "kind": "Pod",
+                "namespace": pod.namespace,
+                "name": pod.name,
+                "uid": pod.uid,
+                "apiVersion": "v1",
+                "resourceVersion": str(pod.rv),
+            },  # fmt: skip
             reason=reason,
             message=message,
             type=etype,
@@ -699,7 +738,9 @@ class Cluster:
             req = c.get("resources", {}).get("requests", {})
             cpu_n = int(quantity.millicores(req.get("cpu", "50m")) * 1_000_000 * cpu_frac * pod.usage_factor)
             mem_b = int(quantity.to_bytes(req.get("memory", "64Mi")) * (0.3 + mem_frac) * pod.usage_factor)
-            containers.append({"name": c["name"], "usage": {"cpu": f"{cpu_n}n", "memory": f"{mem_b // 1024}Ki"}})
+            containers.append(
+                {"name": c["name"], "usage": {"cpu": f"{cpu_n}n", "memory": f"{mem_b // 1024}Ki"}}
+            )
         return {
             "kind": "PodMetrics",
             "apiVersion": "metrics.k8s.io/v1beta1",
@@ -751,9 +792,19 @@ class Cluster:
                     {
                         "name": name,
                         "startTime": rfc3339(node.created_at),
-                        "cpu": {"time": ts, "usageNanoCores": int(share * 1e9), "usageCoreNanoSeconds": int(share * 1e9 * uptime)},
-                        "memory": {"time": ts, "usageBytes": mem_b, "workingSetBytes": mem_b, "rssBytes": mem_b // 2,
-                                   "pageFaults": 1000, "majorPageFaults": 0},
+                        "cpu": {
+                            "time": ts,
+                            "usageNanoCores": int(share * 1e9),
+                            "usageCoreNanoSeconds": int(share * 1e9 * uptime),
+                        },
+                        "memory": {
+                            "time": ts,
+                            "usageBytes": mem_b,
+                            "workingSetBytes": mem_b,
+                            "rssBytes": mem_b // 2,
+                            "pageFaults": 1000,
+                            "majorPageFaults": 0,
+                        },
                     }  # fmt: skip
                     for name, share, mem_b in (("kubelet", 0.04, 90 << 20), ("runtime", 0.02, 120 << 20))
                 ],
@@ -779,11 +830,21 @@ class Cluster:
                     "rxErrors": 0,
                     "txBytes": int(uptime * 80_000),
                     "txErrors": 0,
-                    "interfaces": [{"name": "eth0", "rxBytes": int(uptime * 120_000), "rxErrors": 0,
-                                    "txBytes": int(uptime * 80_000), "txErrors": 0}],  # fmt: skip
+                    "interfaces": [
+                        {
+                            "name": "eth0",
+                            "rxBytes": int(uptime * 120_000),
+                            "rxErrors": 0,
+                            "txBytes": int(uptime * 80_000),
+                            "txErrors": 0,
+                        }
+                    ],  # fmt: skip
                 },
                 "fs": fs(used, inodes_used),
-                "runtime": {"imageFs": fs(img_used, inodes_used // 4), "containerFs": fs(img_used, inodes_used // 4)},
+                "runtime": {
+                    "imageFs": fs(img_used, inodes_used // 4),
+                    "containerFs": fs(img_used, inodes_used // 4),
+                },
                 "rlimit": {"time": ts, "maxpid": 4194304, "curproc": 250 + 12 * len(pods)},
                 "swap": {"time": ts, "swapAvailableBytes": 0, "swapUsageBytes": 0},
             },
@@ -791,11 +852,17 @@ class Cluster:
                 {
                     "podRef": {"name": p.name, "namespace": p.namespace, "uid": p.uid},
                     "startTime": rfc3339(p.created_at),
-                    "containers": [{"name": c["name"], "startTime": rfc3339(p.created_at)} for c in p.tpl.containers],
+                    "containers": [
+                        {"name": c["name"], "startTime": rfc3339(p.created_at)} for c in p.tpl.containers
+                    ],
                     "cpu": {"time": ts, "usageNanoCores": int(cpu * 50_000_000 * p.usage_factor)},
                     "memory": {"time": ts, "workingSetBytes": int(mem * 200_000_000 * p.usage_factor)},
-                    "ephemeral-storage": {"time": ts, "usedBytes": int(disk * 100_000_000), "capacityBytes": cap,
-                                          "availableBytes": max(0, cap - used)},  # fmt: skip
+                    "ephemeral-storage": {
+                        "time": ts,
+                        "usedBytes": int(disk * 100_000_000),
+                        "capacityBytes": cap,
+                        "availableBytes": max(0, cap - used),
+                    },  # fmt: skip
                 }
                 for p in pods
                 if p.phase == "Running"
@@ -821,10 +888,14 @@ def _taint(spec: Any) -> dict[str, Any]:
     return out
 
 
-def new_secret(cluster: Cluster, namespace: str, name: str, data: dict[str, str], labels: dict[str, str]) -> Secret:
+def new_secret(
+    cluster: Cluster, namespace: str, name: str, data: dict[str, str], labels: dict[str, str]
+) -> Secret:
     with cluster.lock:
         existing = cluster.stores["secrets"].items.get(f"{namespace}/{name}")
-        secret = Secret(namespace, name, fleet.new_uid(cluster.rng), cluster.clock.epoch(), dict(data), dict(labels))
+        secret = Secret(
+            namespace, name, fleet.new_uid(cluster.rng), cluster.clock.epoch(), dict(data), dict(labels)
+        )
         if isinstance(existing, Secret):
             secret.uid, secret.created_at = existing.uid, existing.created_at
         cluster._bump(secret, "MODIFIED" if existing else "ADDED")

@@ -17,7 +17,12 @@ NODE_KEYS = {"cpu", "memory", "disk", "imagefs", "ready", "conditions", "taints"
 
 def _clock(sim: Sim) -> dict[str, Any]:
     t = sim.clock.t()
-    return {"t": t, "now": rfc3339(sim.clock.start_epoch + t), "epoch": sim.clock.start_epoch + t, "speed": sim.clock.speed}
+    return {
+        "t": t,
+        "now": rfc3339(sim.clock.start_epoch + t),
+        "epoch": sim.clock.start_epoch + t,
+        "speed": sim.clock.speed,
+    }
 
 
 def _cluster(sim: Sim, name: str) -> Cluster:
@@ -79,7 +84,9 @@ def handle(sim: Sim, method: str, parts: list[str], query: dict[str, str], body:
                                    str(body.get("namespace", "default")), str(body.get("app", "load")))  # fmt: skip
                 return 201, {"pods": names}
             if len(rest) == 3 and rest[2] == "evict" and method == "POST":
-                return 200, {"pods": c.evict(name, int(body.get("count", 1)), str(body.get("resource", "memory")))}
+                return 200, {
+                    "pods": c.evict(name, int(body.get("count", 1)), str(body.get("resource", "memory")))
+                }
             if len(rest) != 2:
                 raise NotFound("no such control path")
             if method == "GET":

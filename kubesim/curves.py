@@ -97,8 +97,8 @@ def load_trace(file: str, column: str) -> Trace:
                     last_mem = float(cells[mem_use_i]) / cap
                 values.append(last_mem)
     else:  # NAB: a percentage per row
-        for row in csv.reader(lines[1:]):
-            values.append(float(row[1]) / 100)
+        for cells_ in csv.reader(lines[1:]):
+            values.append(float(cells_[1]) / 100)
             stamps.append(float(len(stamps)))
     step = 300.0
     if ";" in header and len(stamps) > 2:
@@ -119,7 +119,7 @@ def build(spec: Any, start_value: float, seed: object, metric: str) -> Curve:
         return lambda _dt: level
     if not isinstance(spec, dict) or len(spec) != 1:
         raise ValueError(f"a {metric} curve is a number or a one-key mapping, got {spec!r}")
-    (kind, args), = spec.items()
+    ((kind, args),) = spec.items()
     args = args if isinstance(args, dict) else {"value": args}
     if kind in ("constant", "set", "step"):
         level = fraction(args.get("value", args.get("to", start_value)))
@@ -220,6 +220,8 @@ class Slot:
             duration = self.spikes.get("duration", 30.0)
             k = int(t // every)
             start = k * every + unit_hash(self.key, "spike", k) * max(0.0, every - duration)
-            if start <= t < start + duration and unit_hash(self.key, "p", k) < self.spikes.get("probability", 1.0):
+            if start <= t < start + duration and unit_hash(self.key, "p", k) < self.spikes.get(
+                "probability", 1.0
+            ):
                 v += self.spikes.get("height", 0.3)
         return min(self.maximum, max(self.minimum, v))

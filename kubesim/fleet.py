@@ -154,7 +154,9 @@ def make_node(
     if provider == "eks":
         extra.append({"type": "InternalDNS", "address": f"ip-{ip.replace('.', '-')}.ec2.internal"})
     if spec.get("external_ip", provider in ("gke", "eks")):
-        extra.append({"type": "ExternalIP", "address": f"34.{index % 250}.{(index // 250) % 250}.{7 + index % 200}"})
+        extra.append(
+            {"type": "ExternalIP", "address": f"34.{index % 250}.{(index // 250) % 250}.{7 + index % 200}"}
+        )
     images = [
         {"names": [f"{repo}@sha256:{rng.getrandbits(256):064x}", f"{repo}:{tag}"], "sizeBytes": size}
         for repo, tag, size in _IMAGES
@@ -199,7 +201,9 @@ def make_node(
     )
 
 
-def _container(name: str, image: str, requests: dict[str, str] | None, limits: dict[str, str] | None = None) -> dict[str, Any]:
+def _container(
+    name: str, image: str, requests: dict[str, str] | None, limits: dict[str, str] | None = None
+) -> dict[str, Any]:
     resources: dict[str, Any] = {}
     if requests:
         resources["requests"] = requests
@@ -218,7 +222,16 @@ def _container(name: str, image: str, requests: dict[str, str] | None, limits: d
 def workload_templates(rng: random.Random, count: int) -> list[PodTemplate]:
     """Workloads with the request shapes real clusters show: sidecars, init containers, overhead, SI units."""
     shapes: list[dict[str, Any]] = [
-        {"c": [("app", "docker.io/library/nginx:1.27.2", {"cpu": "100m", "memory": "128Mi"}, {"memory": "256Mi"})]},
+        {
+            "c": [
+                (
+                    "app",
+                    "docker.io/library/nginx:1.27.2",
+                    {"cpu": "100m", "memory": "128Mi"},
+                    {"memory": "256Mi"},
+                )
+            ]
+        },
         {
             "c": [
                 ("api", "ghcr.io/sim/api:2.4.1", {"cpu": "0.5", "memory": "512Mi"}, None),
@@ -229,7 +242,16 @@ def workload_templates(rng: random.Random, count: int) -> list[PodTemplate]:
             "c": [("worker", "ghcr.io/sim/worker:1.9.0", {"cpu": "250m", "memory": "1Gi"}, None)],
             "i": [("migrate", "ghcr.io/sim/worker:1.9.0", {"cpu": "1", "memory": "64Mi"}, None)],
         },
-        {"c": [("db", "docker.io/library/redis:7.4.1", {"cpu": "1", "memory": "2Gi"}, {"cpu": "1", "memory": "2Gi"})]},
+        {
+            "c": [
+                (
+                    "db",
+                    "docker.io/library/redis:7.4.1",
+                    {"cpu": "1", "memory": "2Gi"},
+                    {"cpu": "1", "memory": "2Gi"},
+                )
+            ]
+        },
         {
             "c": [("sandboxed", "ghcr.io/sim/untrusted:0.3", {"cpu": "200m", "memory": "256Mi"}, None)],
             "o": {"cpu": "250m", "memory": "120Mi"},
@@ -237,7 +259,19 @@ def workload_templates(rng: random.Random, count: int) -> list[PodTemplate]:
         {"c": [("batch", "docker.io/library/busybox:1.36", None, None)]},
         {"c": [("cache", "docker.io/library/memcached:1.6", {"cpu": "1500m", "memory": "1.5Gi"}, None)]},
     ]
-    names = ["web", "api", "worker", "redis", "sandbox", "batch", "cache", "checkout", "search", "auth", "billing"]
+    names = [
+        "web",
+        "api",
+        "worker",
+        "redis",
+        "sandbox",
+        "batch",
+        "cache",
+        "checkout",
+        "search",
+        "auth",
+        "billing",
+    ]
     namespaces = ["default", "shop", "payments", "monitoring"]
     out = []
     for i in range(count):
@@ -267,7 +301,11 @@ def daemonset_template(rng: random.Random) -> PodTemplate:
         owner_kind="DaemonSet",
         owner_name="kube-proxy",
         owner_uid=new_uid(rng),
-        labels={"k8s-app": "kube-proxy", "controller-revision-hash": "6f8b6d9c5d", "pod-template-generation": "1"},
+        labels={
+            "k8s-app": "kube-proxy",
+            "controller-revision-hash": "6f8b6d9c5d",
+            "pod-template-generation": "1",
+        },
         containers=(_container("kube-proxy", "registry.k8s.io/kube-proxy:v1.30.5", {"cpu": "100m"}),),
         priority_class="system-node-critical",
     )
@@ -281,11 +319,15 @@ def custom_template(rng: random.Random, app: str, namespace: str, cpu: str, memo
         owner_name=f"{app}-{hash_}",
         owner_uid=new_uid(rng),
         labels={"app.kubernetes.io/name": app, "pod-template-hash": hash_},
-        containers=(_container(app, f"ghcr.io/sim/{app}:1.0", {"cpu": cpu, "memory": memory}, {"memory": memory}),),
+        containers=(
+            _container(app, f"ghcr.io/sim/{app}:1.0", {"cpu": cpu, "memory": memory}, {"memory": memory}),
+        ),
     )
 
 
-def make_pod(rng: random.Random, tpl: PodTemplate, node: Node | None, created_at: float, seq: int, phase: str) -> Pod:
+def make_pod(
+    rng: random.Random, tpl: PodTemplate, node: Node | None, created_at: float, seq: int, phase: str
+) -> Pod:
     namespace, _ = tpl.app.split("/", 1)
     name = f"{tpl.owner_name}-{_suffix(rng, 5)}"
     ip = ""

@@ -140,9 +140,15 @@ class Node(Obj):
     def taints(self) -> list[dict[str, Any]]:
         auto: list[tuple[str, str]] = []
         if self.ready == "Unknown":
-            auto += [("node.kubernetes.io/unreachable", "NoSchedule"), ("node.kubernetes.io/unreachable", "NoExecute")]
+            auto += [
+                ("node.kubernetes.io/unreachable", "NoSchedule"),
+                ("node.kubernetes.io/unreachable", "NoExecute"),
+            ]
         elif self.ready == "False":
-            auto += [("node.kubernetes.io/not-ready", "NoSchedule"), ("node.kubernetes.io/not-ready", "NoExecute")]
+            auto += [
+                ("node.kubernetes.io/not-ready", "NoSchedule"),
+                ("node.kubernetes.io/not-ready", "NoExecute"),
+            ]
         if self.ready != "Unknown":
             for ctype, key in _PRESSURE_TAINT.items():
                 cond = self.conditions.get(ctype)
@@ -163,7 +169,11 @@ class Node(Obj):
         return word + (",SchedulingDisabled" if self.unschedulable else "")
 
     def wire(self) -> dict[str, Any]:
-        spec: dict[str, Any] = {"podCIDR": self.pod_cidr, "podCIDRs": [self.pod_cidr], "providerID": self.provider_id}
+        spec: dict[str, Any] = {
+            "podCIDR": self.pod_cidr,
+            "podCIDRs": [self.pod_cidr],
+            "providerID": self.provider_id,
+        }
         taints = self.taints()
         if taints:
             spec["taints"] = taints
@@ -252,13 +262,24 @@ class PodTemplate:
 
 
 _TOLERATIONS = [
-    {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
-    {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
+    {
+        "key": "node.kubernetes.io/not-ready",
+        "operator": "Exists",
+        "effect": "NoExecute",
+        "tolerationSeconds": 300,
+    },
+    {
+        "key": "node.kubernetes.io/unreachable",
+        "operator": "Exists",
+        "effect": "NoExecute",
+        "tolerationSeconds": 300,
+    },
 ]
 
 
 def _requests_total(tpl: PodTemplate) -> tuple[int, int]:
     """Effective pod requests as the scheduler counts them: max(sum(containers), max(init)) + overhead."""
+
     def pair(c: dict[str, Any]) -> tuple[int, int]:
         req = c.get("resources", {}).get("requests", {})
         return quantity.millicores(req.get("cpu", 0)), quantity.to_bytes(req.get("memory", 0))

@@ -37,8 +37,12 @@ def fleet(clusters: int, nodes: int, pods_per_node: int, prefix: str = "sim", pr
                             "name": "pool",
                             "count": nodes,
                             "pods_per_node": pods_per_node,
-                            "usage": {"cpu": {"daily": {"mean": 0.35, "amplitude": 0.15}}, "memory": 0.45,
-                                      "disk": 0.4, "noise": noise},  # fmt: skip
+                            "usage": {
+                                "cpu": {"daily": {"mean": 0.35, "amplitude": 0.15}},
+                                "memory": 0.45,
+                                "disk": 0.4,
+                                "noise": noise,
+                            },  # fmt: skip
                         }
                     ],
                 },

@@ -35,32 +35,38 @@ _EQ_TERM = re.compile(r"^([A-Za-z0-9_./-]+)\s*(==|!=|=)\s*([A-Za-z0-9_.-]*)$")
 _EXISTS_TERM = re.compile(r"^(!?)([A-Za-z0-9_./-]+)$")
 
 
+def _in(key: str, values: set[str], negate: bool) -> Matcher:
+    return lambda labels: (labels.get(key) in values) != negate
+
+
+def _equals(key: str, value: str, negate: bool) -> Matcher:
+    return lambda labels: (labels.get(key, "" if negate else None) == value) != negate
+
+
+def _exists(key: str, negate: bool) -> Matcher:
+    return lambda labels: (key in labels) != negate
+
+
 def label_selector(text: str | None) -> Matcher | None:
     if not text:
         return None
     checks: list[Matcher] = []
     for term in _split_terms(text):
         if m := _SET_TERM.match(term):
-            key, op, values = m.group(1), m.group(2), {v.strip() for v in m.group(3).split(",")}
-            if op == "in":
-                checks.append(lambda labels, k=key, vs=values: labels.get(k) in vs)
-            else:
-                checks.append(lambda labels, k=key, vs=values: labels.get(k) not in vs)
+            values = {v.strip() for v in m.group(3).split(",")}
+            checks.append(_in(m.group(1), values, m.group(2) == "notin"))
         elif m := _EQ_TERM.match(term):
             key, op, value = m.groups()
-            if op == "!=":
-                checks.append(lambda labels, k=key, v=value: labels.get(k) != v)
-            else:
-                checks.append(lambda labels, k=key, v=value: labels.get(k) == v)
+            checks.append(_equals(key, value, op == "!="))
         elif m := _EXISTS_TERM.match(term):
-            neg, key = m.groups()
-            if neg:
-                checks.append(lambda labels, k=key: k not in labels)
-            else:
-                checks.append(lambda labels, k=key: k in labels)
+            checks.append(_exists(m.group(2), bool(m.group(1))))
         else:
             raise SelectorError(f"unable to parse requirement: {term!r}")
     return lambda labels: all(c(labels) for c in checks)
+
+
+def _field(key: str, value: str, negate: bool) -> Matcher:
+    return lambda fields: (fields.get(key, "") == value) != negate
 
 
 def field_selector(text: str | None, supported: set[str], kind: str) -> Matcher | None:
@@ -74,11 +80,10 @@ def field_selector(text: str | None, supported: set[str], kind: str) -> Matcher 
             raise SelectorError(f"invalid selector: '{text}'; can't understand '{term}'")
         key, op, value = m.groups()
         if key not in supported:
-            raise SelectorError(f'"{key}" is not a known field selector: only "{", ".join(sorted(supported))}"')
-        if op == "!=":
-            checks.append(lambda f, k=key, v=value: f.get(k, "") != v)
-        else:
-            checks.append(lambda f, k=key, v=value: f.get(k, "") == v)
+            raise SelectorError(
+                f'"{key}" is not a known field selector: only "{", ".join(sorted(supported))}"'
+            )
+        checks.append(_field(key, value, op == "!="))
     return lambda fields: all(c(fields) for c in checks)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import re
 import threading
 import time
@@ -11,7 +12,7 @@ from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from kubesim import control, discovery
+from kubesim import control, discovery, fleet
 from kubesim.clock import SimClock, human_age, rfc3339
 from kubesim.cluster import Cluster, Gone, Invalid, NotFound
 from kubesim.objects import Node, Obj, Pod, dumps
@@ -53,7 +54,9 @@ class HTTPError(Exception):
 class Sim:
     """Everything one kubesim process serves: the clock, the clusters and the control token."""
 
-    def __init__(self, clock: SimClock, clusters: dict[str, Cluster], control_token: str, bookmark_s: float = 2.0) -> None:
+    def __init__(
+        self, clock: SimClock, clusters: dict[str, Cluster], control_token: str, bookmark_s: float = 2.0
+    ) -> None:
         self.clock = clock
         self.clusters = clusters
         self.control_token = control_token
@@ -101,7 +104,9 @@ class Server(ThreadingHTTPServer):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # header and body go out as separate writes; Nagle + delayed ACK adds 40 ms
+    disable_nagle_algorithm = (
+        True  # header and body go out as separate writes; Nagle + delayed ACK adds 40 ms
+    )
     server: Server
     server_version = "kubesim"
     sys_version = ""
@@ -145,14 +150,16 @@ class Handler(BaseHTTPRequestHandler):
         for key, value in (headers or {}).items():
             self.send_header(key, value)
         if len(body) < 65536:  # one write for small answers
-            self._headers_buffer.append(b"\r\n" + body)
+            self._headers_buffer.append(b"\r\n" + body)  # type: ignore[attr-defined]  # the base class's buffer
             self.flush_headers()
             return
         self.end_headers()
         self.wfile.write(body)
 
     def send_error_status(self, err: HTTPError, headers: dict[str, str] | None = None) -> None:
-        self.send_bytes(err.code, status_body(err.code, err.reason, err.message, err.details), headers=headers)
+        self.send_bytes(
+            err.code, status_body(err.code, err.reason, err.message, err.details), headers=headers
+        )
 
     def _dispatch(self, method: str) -> None:
         sim = self.server.sim
@@ -185,7 +192,9 @@ class Handler(BaseHTTPRequestHandler):
 
     # ------------------------------------------------------------ Kubernetes API
 
-    def _cluster_request(self, cluster: Cluster, method: str, parts: list[str], query: dict[str, str]) -> None:
+    def _cluster_request(
+        self, cluster: Cluster, method: str, parts: list[str], query: dict[str, str]
+    ) -> None:
         if "unauthorized" in cluster.faults:
             raise HTTPError(401, "Unauthorized", "Unauthorized")
         self._check_token(cluster.token)
@@ -245,11 +254,17 @@ class Handler(BaseHTTPRequestHandler):
         if len(parts) >= 3 and parts[0] == "namespaces":
             namespace = parts[1]
             parts = parts[2:]
+        if parts == ["namespaces"] and method == "GET":
+            self._authorize(cluster, "list", "", "namespaces")
+            self.send_bytes(200, dumps(self._namespaces(cluster)))
+            return
         if not parts or parts[0] not in KINDS or (parts[0] == "nodes" and namespace):
             raise HTTPError(404, "NotFound", "the server could not find the requested resource")
         resource = parts[0]
         if method != "GET":
-            raise HTTPError(405, "MethodNotAllowed", f"the server does not allow this method on the requested resource")
+            raise HTTPError(
+                405, "MethodNotAllowed", "the server does not allow this method on the requested resource"
+            )
         if len(parts) == 1:
             verb = "watch" if query.get("watch") in ("1", "true") else "list"
             self._authorize(cluster, verb, "", resource, namespace=namespace)
@@ -275,6 +290,35 @@ class Handler(BaseHTTPRequestHandler):
                 body = obj.json()
         self.send_bytes(200, body)
 
+    @staticmethod
+    def _namespaces(cluster: Cluster) -> dict[str, Any]:
+        """Namespaces are not stored: they are the ones objects live in, plus the usual four."""
+        with cluster.lock:
+            names = {"default", "kube-system", "kube-public", "kube-node-lease"}
+            for resource in ("pods", "secrets", "events"):
+                names |= {key.split("/", 1)[0] for key in cluster.stores[resource].items}
+            created = rfc3339(min((n.created_at for n in cluster.nodes()), default=cluster.clock.epoch()))
+            rv = str(cluster.rv)
+        return {
+            "kind": "NamespaceList",
+            "apiVersion": "v1",
+            "metadata": {"resourceVersion": rv},
+            "items": [
+                {
+                    "metadata": {
+                        "name": name,
+                        "uid": fleet.new_uid(random.Random(f"{cluster.name}|{name}")),
+                        "resourceVersion": "1",
+                        "creationTimestamp": created,
+                        "labels": {"kubernetes.io/metadata.name": name},
+                    },
+                    "spec": {"finalizers": ["kubernetes"]},
+                    "status": {"phase": "Active"},
+                }  # fmt: skip
+                for name in sorted(names)
+            ],
+        }
+
     def _wants_table(self) -> bool:
         return "as=Table" in self.headers.get("Accept", "")
 
@@ -295,11 +339,13 @@ class Handler(BaseHTTPRequestHandler):
         with cluster.lock:
             if rv_param and rv_param != "0" and query.get("resourceVersionMatch") == "Exact":
                 if int(rv_param) < cluster.compacted_rv:
-                    raise HTTPError(410, "Expired", f"too old resource version: {rv_param} ({cluster.compacted_rv})")
+                    raise HTTPError(
+                        410, "Expired", f"too old resource version: {rv_param} ({cluster.compacted_rv})"
+                    )
             try:
                 hint = re.search(r"(?:^|,)\s*spec\.nodeName\s*==?\s*([^,]*)", query.get("fieldSelector", ""))
                 on_node = hint.group(1).strip() if hint and resource == "pods" else None
-                items, list_rv, token, remaining = cluster.list(
+                items, list_rv, token, remaining = cluster.page(
                     resource, namespace, match, limit, query.get("continue"), on_node
                 )
             except Gone as exc:
@@ -352,7 +398,9 @@ class Handler(BaseHTTPRequestHandler):
             return row + b"}"
         return row + b',"object":' + (obj.json() if include == "Object" else obj.meta_json()) + b"}"
 
-    def _watch(self, cluster: Cluster, resource: str, namespace: str, match: Any, query: dict[str, str]) -> None:
+    def _watch(
+        self, cluster: Cluster, resource: str, namespace: str, match: Any, query: dict[str, str]
+    ) -> None:
         sim = self.server.sim
         rv_param = query.get("resourceVersion", "")
         bookmarks = query.get("allowWatchBookmarks") in ("1", "true")
@@ -362,7 +410,7 @@ class Handler(BaseHTTPRequestHandler):
         gone = ""
         with cluster.lock:
             if rv_param in ("", "0"):
-                items, last, _, _ = cluster.list(resource, namespace, match, 0, None)
+                items, last, _, _ = cluster.page(resource, namespace, match, 0, None)
                 initial = [b'{"type":"ADDED","object":' + o.json() + b"}\n" for o in items]
             else:
                 last = int(rv_param)
@@ -398,7 +446,9 @@ class Handler(BaseHTTPRequestHandler):
                             entries = cluster.since(last, resource)
                             if not entries:
                                 last = max(last, cluster.rv)
-                                cluster.changed.wait(min(remaining, max(0.05, next_bookmark - time.monotonic())))
+                                cluster.changed.wait(
+                                    min(remaining, max(0.05, next_bookmark - time.monotonic()))
+                                )
                                 entries = cluster.since(last, resource)
                         except Gone as exc:
                             chunk(gone_event(str(exc)))
@@ -409,7 +459,8 @@ class Handler(BaseHTTPRequestHandler):
                     lines = [
                         b'{"type":"' + e.etype.encode() + b'","object":' + e.data + b"}\n"
                         for e in entries
-                        if (not namespace or e.namespace == namespace) and (match is None or match(_Snapshot(e)))
+                        if (not namespace or e.namespace == namespace)
+                        and (match is None or match(_Snapshot(e)))
                     ]
                     if lines:
                         chunk(b"".join(lines))
@@ -449,7 +500,9 @@ class Handler(BaseHTTPRequestHandler):
             raise HTTPError(404, "NotFound", "the server could not find the requested resource")
         resource = parts[0]
         name = parts[1] if len(parts) == 2 else ""
-        self._authorize(cluster, "get" if name else "list", "metrics.k8s.io", resource, name=name, namespace=namespace)
+        self._authorize(
+            cluster, "get" if name else "list", "metrics.k8s.io", resource, name=name, namespace=namespace
+        )
         labels = label_selector(query.get("labelSelector"))
         t = cluster.clock.t()
         with cluster.lock:
@@ -465,7 +518,11 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 docs = []
                 for pod in cluster.stores["pods"].items.values():
-                    if not isinstance(pod, Pod) or pod.phase != "Running" or (namespace and pod.namespace != namespace):
+                    if (
+                        not isinstance(pod, Pod)
+                        or pod.phase != "Running"
+                        or (namespace and pod.namespace != namespace)
+                    ):
                         continue
                     if (name and pod.name != name) or (labels is not None and not labels(pod.labels)):
                         continue

@@ -28,7 +28,9 @@ class Control:
         self.url = url.rstrip("/")
         self._session = requests.Session()
         self._session.headers["Authorization"] = f"Bearer {token}"
-        self._verify: str | bool = ca_file if ca_file else True  # per request: REQUESTS_CA_BUNDLE beats Session.verify
+        self._verify: str | bool = (
+            ca_file if ca_file else True
+        )  # per request: REQUESTS_CA_BUNDLE beats Session.verify
 
     def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         resp = self._session.request(method, f"{self.url}{path}", json=body, timeout=30, verify=self._verify)
@@ -55,7 +57,9 @@ class Control:
         """Change a node; cpu/memory/disk are fractions of allocatable (or curve specs) that hold until changed."""
         body = {"cpu": cpu, "memory": memory, "ready": ready, "conditions": conditions, "taints": taints,
                 "labels": labels, "unschedulable": unschedulable, "disk": disk, **more}  # fmt: skip
-        return self.call("POST", f"/clusters/{cluster}/nodes/{node}", {k: v for k, v in body.items() if v is not None})
+        return self.call(
+            "POST", f"/clusters/{cluster}/nodes/{node}", {k: v for k, v in body.items() if v is not None}
+        )
 
     def node(self, cluster: str, node: str) -> dict[str, Any]:
         return self.call("GET", f"/clusters/{cluster}/nodes/{node}")
@@ -74,10 +78,18 @@ class Control:
         return list(self.call("POST", f"/clusters/{cluster}/nodes/{node}/pods", body)["pods"])
 
     def add_pending_pods(self, cluster: str, count: int, reason_message: str | None = None) -> list[str]:
-        return list(self.call("POST", f"/clusters/{cluster}/pending", {"count": count, "message": reason_message})["pods"])
+        return list(
+            self.call("POST", f"/clusters/{cluster}/pending", {"count": count, "message": reason_message})[
+                "pods"
+            ]
+        )
 
     def evict(self, cluster: str, node: str, count: int = 1, resource: str = "memory") -> list[str]:
-        return list(self.call("POST", f"/clusters/{cluster}/nodes/{node}/evict", {"count": count, "resource": resource})["pods"])
+        return list(
+            self.call(
+                "POST", f"/clusters/{cluster}/nodes/{node}/evict", {"count": count, "resource": resource}
+            )["pods"]
+        )
 
     # ---- faults, permissions, history
     def fault(self, cluster: str, kind: str, **kw: Any) -> None:
@@ -102,7 +114,9 @@ class Control:
 
     def put_secret(self, cluster: str, namespace: str, name: str, data: dict[str, str],
                    labels: dict[str, str] | None = None) -> None:  # fmt: skip
-        self.call("PUT", f"/clusters/{cluster}/secrets/{namespace}/{name}", {"data": data, "labels": labels or {}})
+        self.call(
+            "PUT", f"/clusters/{cluster}/secrets/{namespace}/{name}", {"data": data, "labels": labels or {}}
+        )
 
     def delete_secret(self, cluster: str, namespace: str, name: str) -> None:
         self.call("DELETE", f"/clusters/{cluster}/secrets/{namespace}/{name}")
@@ -149,7 +163,14 @@ class KubesimProcess:
         if scenario is not None:
             args += ["--scenario", str(scenario)]
         else:
-            args += ["--clusters", str(clusters), "--nodes", str(nodes), "--pods-per-node", str(pods_per_node)]
+            args += [
+                "--clusters",
+                str(clusters),
+                "--nodes",
+                str(nodes),
+                "--pods-per-node",
+                str(pods_per_node),
+            ]
         if tls:
             args.append("--tls")
         self.args = args + list(extra_args)
@@ -163,18 +184,28 @@ class KubesimProcess:
 
     def start(self) -> KubesimProcess:
         env = dict(os.environ, PYTHONUNBUFFERED="1")
-        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        self.proc = subprocess.Popen(
+            self.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        )
         lines: queue.Queue[str] = queue.Queue()
         assert self.proc.stdout is not None and self.proc.stderr is not None
-        threading.Thread(target=lambda: [lines.put(x) for x in self.proc.stdout], daemon=True).start()  # type: ignore[union-attr]
-        threading.Thread(target=lambda: self._stderr.extend(self.proc.stderr), daemon=True).start()  # type: ignore[union-attr, arg-type]
+        stdout, stderr = self.proc.stdout, self.proc.stderr
+
+        def pump_stdout() -> None:
+            for text in stdout:
+                lines.put(text)
+
+        threading.Thread(target=pump_stdout, daemon=True).start()
+        threading.Thread(target=lambda: self._stderr.extend(stderr), daemon=True).start()
         deadline = time.monotonic() + self.start_timeout
         while True:
             try:
                 line = lines.get(timeout=max(0.01, deadline - time.monotonic()))
             except queue.Empty:
                 self.stop()
-                raise KubesimError(f"kubesim not ready in {self.start_timeout}s: {''.join(self._stderr)[-2000:]}") from None
+                raise KubesimError(
+                    f"kubesim not ready in {self.start_timeout}s: {''.join(self._stderr)[-2000:]}"
+                ) from None
             if line.startswith("kubesim ready"):
                 break
         fields = dict(part.split("=", 1) for part in line.split()[2:])
@@ -206,5 +237,7 @@ class KubesimProcess:
     def __enter__(self) -> KubesimProcess:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()

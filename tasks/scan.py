@@ -16,6 +16,7 @@ from worker.app import app
 from worker.collect import errors as collect_errors
 from worker.collect import reader
 from worker.model import ClusterSample, Finding, Notification, NotificationKind, Severity
+from worker.rules import cluster as cluster_rules
 from worker.rules import lifecycle
 from worker.rules.evaluate import evaluate
 from worker.state.store import Store
@@ -108,6 +109,7 @@ def advance(
     store: Store,
     cfg: settings.Settings,
     cluster: str,
+    prev: dict[str, lifecycle.AlertState],
     findings: list[Finding],
     node_names: set[str] | None,
     now: float,
@@ -117,7 +119,6 @@ def advance(
     ``node_names`` is the set of nodes seen in this scan (None when the scan failed: node alerts then stay as
     they are — an unreachable cluster must not produce a false "all resolved").
     """
-    prev = store.load_alerts(cluster)
     firing = [
         f.fingerprint for f in findings if f.fingerprint in prev and prev[f.fingerprint].status == "firing"
     ]
@@ -160,6 +161,7 @@ def run_scan(store: Store, cfg: settings.Settings, spec: clusters.ClusterSpec, n
     """One scan of one cluster, end to end but without Celery: the task below and the replay both call it."""
     now_dt = datetime.fromtimestamp(now, UTC)
     result = ScanResult(spec.name, "ok")
+    prev = store.load_alerts(spec.name)
     try:
         sample = read(cfg, spec, now_dt)
     except clusters.ClusterConfigError as err:
@@ -170,13 +172,20 @@ def run_scan(store: Store, cfg: settings.Settings, spec: clusters.ClusterSpec, n
         result.outcome, result.error = "unreachable", f"unreachable: {err}"
     else:
         result.sample = sample
-        firing = {fp: st.severity for fp, st in store.load_alerts(spec.name).items() if st.status == "firing"}
-        result.findings = list(
-            evaluate(sample, lambda n: cfg.thresholds_for(spec.name, n.labels), firing, now_dt)
+        firing = {fp: st.severity for fp, st in prev.items() if st.status == "firing"}
+        previous, last_ready = store.load_inventory(spec.name)
+        result.findings = evaluate(
+            sample,
+            lambda n: cfg.thresholds_for(spec.name, n.labels),
+            firing,
+            now_dt,
+            previous=previous,
+            last_ready=last_ready,
         )
+        store.save_inventory(sample, cluster_rules.update_last_ready(last_ready or {}, sample))
     health = _cluster_health(cfg, store, spec.name, result.outcome, result.error)
     node_names = {n.name for n in result.sample.nodes} if result.sample else None
-    result.sent = advance(store, cfg, spec.name, result.findings + health, node_names, now)
+    result.sent = advance(store, cfg, spec.name, prev, result.findings + health, node_names, now)
     return result
 
 

@@ -15,11 +15,16 @@ def api_client(kubeconfig: Path) -> client.ApiClient:
     return config.new_client_from_config(config_file=str(kubeconfig))
 
 
-def raw_get(api: client.ApiClient, path: str, accept: str = "application/json", query: list[tuple[str, Any]] | None = None) -> tuple[int, Any]:
+def raw_get(
+    api: client.ApiClient,
+    path: str,
+    accept: str = "application/json",
+    query: list[tuple[str, Any]] | None = None,
+) -> tuple[int, Any]:
     """A GET through the client's own call_api (auth, TLS and all), decoded as JSON."""
     method, url, headers, _body, _post = api.param_serialize(
         "GET", path, query_params=query or [], header_params={"Accept": accept}, auth_settings=["BearerToken"]
     )
     resp = api.call_api(method, url, headers)
     resp.read()
-    return resp.status, json.loads(resp.data)
+    return resp.status, json.loads(resp.data or b"null")

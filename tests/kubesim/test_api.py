@@ -1,3 +1,4 @@
+# mypy: disable-error-code="union-attr,index,operator,arg-type,type-var,misc"
 """kubesim over real HTTP with the official client: paging, selectors, Table, metrics, summary, errors."""
 
 from __future__ import annotations
@@ -41,7 +42,14 @@ def test_label_and_field_selectors_on_nodes(api: client.ApiClient) -> None:
     assert [n.metadata.name for n in one.items] == ["test-2"]
     zone_a = v1.list_node(label_selector="topology.kubernetes.io/zone=us-central1-a")
     assert [n.metadata.name for n in zone_a.items] == ["test-1"]
-    assert len(v1.list_node(label_selector="kubernetes.io/os in (linux),!node-role.kubernetes.io/control-plane").items) == 3
+    assert (
+        len(
+            v1.list_node(
+                label_selector="kubernetes.io/os in (linux),!node-role.kubernetes.io/control-plane"
+            ).items
+        )
+        == 3
+    )
     assert v1.read_node("test-3").metadata.name == "test-3"
     with pytest.raises(ApiException) as err:
         v1.read_node("missing")
@@ -69,7 +77,11 @@ def test_pod_table_has_node_column(api: client.ApiClient) -> None:
     status, table = raw_get(api, "/api/v1/pods", TABLE, [("limit", 10)])
     assert status == 200 and table["kind"] == "Table" and table["apiVersion"] == "meta.k8s.io/v1"
     columns = [c["name"] for c in table["columnDefinitions"]]
-    assert columns[:5] == ["Name", "Ready", "Status", "Restarts", "Age"] and "Node" in columns and "IP" in columns
+    assert (
+        columns[:5] == ["Name", "Ready", "Status", "Restarts", "Age"]
+        and "Node" in columns
+        and "IP" in columns
+    )
     node_i = columns.index("Node")
     assert len(table["rows"]) == 10 and table["metadata"]["continue"]
     for row in table["rows"]:
@@ -77,9 +89,13 @@ def test_pod_table_has_node_column(api: client.ApiClient) -> None:
         assert row["cells"][node_i] in {"test-1", "test-2", "test-3"}
         assert row["object"]["kind"] == "PartialObjectMetadata"
         assert row["cells"][0] == row["object"]["metadata"]["name"]
-    _, rest = raw_get(api, "/api/v1/pods", TABLE, [("limit", 100), ("continue", table["metadata"]["continue"])])
+    _, rest = raw_get(
+        api, "/api/v1/pods", TABLE, [("limit", 100), ("continue", table["metadata"]["continue"])]
+    )
     assert len(table["rows"]) + len(rest["rows"]) == 15
-    _, bare = raw_get(api, "/api/v1/pods", TABLE, [("includeObject", "None"), ("fieldSelector", "spec.nodeName=test-1")])
+    _, bare = raw_get(
+        api, "/api/v1/pods", TABLE, [("includeObject", "None"), ("fieldSelector", "spec.nodeName=test-1")]
+    )
     assert len(bare["rows"]) == 5 and "object" not in bare["rows"][0]
 
 
@@ -115,7 +131,14 @@ def test_stats_summary_shape(kubesim_factory) -> None:
     for key in ("availableBytes", "usageBytes", "workingSetBytes"):
         assert isinstance(node["memory"][key], int)
     for fs in (node["fs"], node["runtime"]["imageFs"]):
-        assert {"capacityBytes", "usedBytes", "availableBytes", "inodes", "inodesFree", "inodesUsed"} <= fs.keys()
+        assert {
+            "capacityBytes",
+            "usedBytes",
+            "availableBytes",
+            "inodes",
+            "inodesFree",
+            "inodesUsed",
+        } <= fs.keys()
         assert fs["inodes"] == fs["inodesFree"] + fs["inodesUsed"]
     assert node["fs"]["usedBytes"] / node["fs"]["capacityBytes"] == pytest.approx(0.8, abs=1e-6)
     assert node["fs"]["usedBytes"] + node["fs"]["availableBytes"] == node["fs"]["capacityBytes"]

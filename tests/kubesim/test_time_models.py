@@ -1,3 +1,4 @@
+# mypy: disable-error-code="union-attr,index,operator,arg-type,type-var,misc"
 """The simulated clock, seeded series, scenario timelines, and model deserialization of every kind served."""
 
 from __future__ import annotations
@@ -67,7 +68,9 @@ def test_metrics_stale_freezes_timestamps(kubesim_factory) -> None:
     sim.control.fault("e2e", "metrics_stale")
     first = metrics.get_cluster_custom_object("metrics.k8s.io", "v1beta1", "nodes", "e2e-1")["timestamp"]
     sim.control.advance(600)
-    assert metrics.get_cluster_custom_object("metrics.k8s.io", "v1beta1", "nodes", "e2e-1")["timestamp"] == first
+    assert (
+        metrics.get_cluster_custom_object("metrics.k8s.io", "v1beta1", "nodes", "e2e-1")["timestamp"] == first
+    )
     sim.control.clear_faults("e2e")
     later = metrics.get_cluster_custom_object("metrics.k8s.io", "v1beta1", "nodes", "e2e-1")["timestamp"]
     assert _epoch(later) - _epoch(first) >= 585
@@ -88,7 +91,10 @@ def test_demo_timeline(kubesim_factory) -> None:
     ready = next(c for c in node.status.conditions if c.type == "Ready")
     assert ready.status == "Unknown" and ready.reason == "NodeStatusUnknown"
     assert {t.key for t in node.spec.taints} == {"node.kubernetes.io/unreachable"}
-    names = {i["metadata"]["name"] for i in metrics.list_cluster_custom_object("metrics.k8s.io", "v1beta1", "nodes")["items"]}
+    names = {
+        i["metadata"]["name"]
+        for i in metrics.list_cluster_custom_object("metrics.k8s.io", "v1beta1", "nodes")["items"]
+    }
     assert "demo-notready-1" not in names and len(names) == 5
     sim.control.advance(40)  # t=85
     assert sim.control.node("demo", "demo-mem-1")["usage"]["memory"] > 0.93
@@ -115,11 +121,14 @@ def test_every_kind_deserializes_through_the_client_models(kubesim_factory) -> N
     sim.control.add_pending_pods("demo", 2)
     sim.control.evict("demo", "demo-calm-2", 1)
     sim.control.add_pods("demo", "demo-calm-2", 1, phase="Succeeded")
-    sim.control.put_secret("demo", "nodewatch", "kc-prod", {"kubeconfig": "apiVersion: v1"}, {"nodewatch/cluster": "prod"})
+    sim.control.put_secret(
+        "demo", "nodewatch", "kc-prod", {"kubeconfig": "apiVersion: v1"}, {"nodewatch/cluster": "prod"}
+    )
     kinds = {
         "/api/v1/nodes": "V1NodeList",
         "/api/v1/pods": "V1PodList",
         "/api/v1/events": "CoreV1EventList",
+        "/api/v1/namespaces": "V1NamespaceList",
         "/api/v1/namespaces/nodewatch/secrets": "V1SecretList",
         "/api/v1/nodes/demo-cpu-1": "V1Node",
         "/version": "VersionInfo",
@@ -141,16 +150,23 @@ def test_every_kind_deserializes_through_the_client_models(kubesim_factory) -> N
     assert {p.status.phase for p in pods} == {"Running", "Pending", "Failed", "Succeeded"}
     assert any(p.spec.init_containers for p in pods) and any(p.spec.overhead for p in pods)
     assert {p.status.qos_class for p in pods} == {"Guaranteed", "Burstable", "BestEffort"}
-    cpu_formats = {c.resources.requests.get("cpu") for p in pods for c in p.spec.containers if c.resources.requests}
-    mem_formats = {c.resources.requests.get("memory") for p in pods for c in p.spec.containers if c.resources.requests}
+    cpu_formats = {
+        c.resources.requests.get("cpu") for p in pods for c in p.spec.containers if c.resources.requests
+    }
+    mem_formats = {
+        c.resources.requests.get("memory") for p in pods for c in p.spec.containers if c.resources.requests
+    }
     assert {"100m", "0.5", "1"} <= cpu_formats and {"128Mi", "5M", "1Gi"} <= mem_formats
     nodes = v1.list_node().items
     calm = next(n for n in nodes if n.metadata.name == "demo-calm-1")
-    assert calm.spec.unschedulable and {"node.kubernetes.io/unschedulable", "node.kubernetes.io/memory-pressure"} <= {
-        t.key for t in calm.spec.taints
-    }
+    assert calm.spec.unschedulable and {
+        "node.kubernetes.io/unschedulable",
+        "node.kubernetes.io/memory-pressure",
+    } <= {t.key for t in calm.spec.taints}
     assert all(len(n.status.conditions) == 5 for n in nodes)
-    assert all(n.status.capacity["cpu"] in ("4", "8") and n.status.allocatable["cpu"].endswith("m") for n in nodes)
+    assert all(
+        n.status.capacity["cpu"] in ("4", "8") and n.status.allocatable["cpu"].endswith("m") for n in nodes
+    )
     assert all(n.status.images and n.status.node_info.kubelet_version for n in nodes)
     secret = v1.read_namespaced_secret("kc-prod", "nodewatch")
     assert secret.data["kubeconfig"] == "YXBpVmVyc2lvbjogdjE="

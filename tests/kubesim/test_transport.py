@@ -1,3 +1,4 @@
+# mypy: disable-error-code="union-attr,index,operator,arg-type,type-var,misc"
 """TLS, faults, many clusters in one process, kubectl, the CLI's lifecycle, Secrets and access reviews."""
 
 from __future__ import annotations
@@ -83,7 +84,9 @@ def test_many_clusters_on_one_port(kubesim_factory) -> None:
         nodes = client.CoreV1Api(api_client(sim.kubeconfigs[name])).list_node().items
         assert [n.metadata.name for n in nodes] == [f"{name}-pool-1", f"{name}-pool-2"]
     other = api_client(sim.kubeconfigs["sim-02"]).configuration.api_key["BearerToken"]
-    conf = client.Configuration(host=api_client(sim.kubeconfigs["sim-01"]).configuration.host, api_key={"BearerToken": other})
+    conf = client.Configuration(
+        host=api_client(sim.kubeconfigs["sim-01"]).configuration.host, api_key={"BearerToken": other}
+    )
     with pytest.raises(ApiException) as err:  # one cluster's token is no good for another
         client.CoreV1Api(client.ApiClient(conf)).list_node()
     assert err.value.status == 401
@@ -107,16 +110,28 @@ def test_kubectl_get_nodes_wide_and_top(kubesim_factory) -> None:
     sim = kubesim_factory(scenario="e2e", tls=True, speed=0)  # kubectl sends bearer tokens over TLS only
     kc = str(sim.kubeconfigs["e2e"])
     sim.control.set_node("e2e", "e2e-2", cpu=0.5, ready="False")
-    wide = subprocess.run(["kubectl", "--kubeconfig", kc, "get", "nodes", "-o", "wide"], capture_output=True, text=True, timeout=30)
+    wide = subprocess.run(
+        ["kubectl", "--kubeconfig", kc, "get", "nodes", "-o", "wide"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert wide.returncode == 0, wide.stderr
     lines = wide.stdout.splitlines()
     assert lines[0].split()[:6] == ["NAME", "STATUS", "ROLES", "AGE", "VERSION", "INTERNAL-IP"]
     assert lines[2].split()[:2] == ["e2e-2", "NotReady"]
-    top = subprocess.run(["kubectl", "--kubeconfig", kc, "top", "nodes"], capture_output=True, text=True, timeout=30)
+    top = subprocess.run(
+        ["kubectl", "--kubeconfig", kc, "top", "nodes"], capture_output=True, text=True, timeout=30
+    )
     assert top.returncode == 0, top.stderr
     rows = {line.split()[0]: line.split() for line in top.stdout.splitlines()[1:]}
     assert rows["e2e-2"][2] == "50%" and rows["e2e-1"][2] == "20%"
-    pods = subprocess.run(["kubectl", "--kubeconfig", kc, "get", "pods", "-A", "-o", "wide"], capture_output=True, text=True, timeout=30)
+    pods = subprocess.run(
+        ["kubectl", "--kubeconfig", kc, "get", "pods", "-A", "-o", "wide"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert pods.returncode == 0 and "NODE" in pods.stdout.splitlines()[0] and "e2e-3" in pods.stdout
 
 
@@ -125,16 +140,22 @@ def test_secrets_and_self_subject_access_review(kubesim_factory) -> None:
     api = api_client(sim.kubeconfigs["e2e"])
     v1 = client.CoreV1Api(api)
     rv = v1.list_namespaced_secret("nodewatch").metadata.resource_version
-    sim.control.put_secret("e2e", "nodewatch", "cluster-a", {"kubeconfig": "x"}, {"nodewatch.io/kubeconfig": "true"})
+    sim.control.put_secret(
+        "e2e", "nodewatch", "cluster-a", {"kubeconfig": "x"}, {"nodewatch.io/kubeconfig": "true"}
+    )
     sim.control.put_secret("e2e", "other", "unrelated", {"k": "v"})
     sim.control.delete_secret("e2e", "nodewatch", "cluster-a")
     events = []
-    for event in watch.Watch().stream(v1.list_namespaced_secret, "nodewatch", resource_version=rv, timeout_seconds=2):
+    for event in watch.Watch().stream(
+        v1.list_namespaced_secret, "nodewatch", resource_version=rv, timeout_seconds=2
+    ):
         events.append((event["type"], event["object"].metadata.name))
         if len(events) == 2:
             break
     assert events == [("ADDED", "cluster-a"), ("DELETED", "cluster-a")]
-    sim.control.put_secret("e2e", "nodewatch", "cluster-b", {"kubeconfig": "y"}, {"nodewatch.io/kubeconfig": "true"})
+    sim.control.put_secret(
+        "e2e", "nodewatch", "cluster-b", {"kubeconfig": "y"}, {"nodewatch.io/kubeconfig": "true"}
+    )
     listed = v1.list_namespaced_secret("nodewatch", label_selector="nodewatch.io/kubeconfig=true").items
     assert [s.metadata.name for s in listed] == ["cluster-b"]
     sim.control.set_token_permissions("e2e", deny=["nodes/proxy"])

@@ -1,3 +1,4 @@
+# mypy: disable-error-code="union-attr,index,operator,arg-type,type-var,misc"
 """Watch streams, 410 Gone for expired resourceVersions and continue tokens, bookmarks."""
 
 from __future__ import annotations
@@ -80,7 +81,10 @@ def test_pod_watch_filtered_by_node(kubesim_factory) -> None:
     added = sim.control.add_pods("e2e", "e2e-2", 2)
     seen = []
     for event in watch.Watch().stream(
-        v1.list_pod_for_all_namespaces, resource_version=rv, field_selector="spec.nodeName=e2e-2", timeout_seconds=2
+        v1.list_pod_for_all_namespaces,
+        resource_version=rv,
+        field_selector="spec.nodeName=e2e-2",
+        timeout_seconds=2,
     ):
         seen.append(event["object"].metadata.name)
         if len(seen) == 2:

@@ -13,6 +13,7 @@ configuration has a TTL or a bounded size.
 | nw:{c}:lock                  | string | scan time limit                     | scan lock: one scan of a cluster at a time  |
 | nw:{c}:status                | hash   | 7 d                                 | last scan start/end/duration/lag/outcome    |
 | nw:{c}:scans                 | list   | LTRIM 200                           | recent scans: start, end, lag, outcome      |
+| nw:{c}:nodes                 | string | 7 d                                 | last scan's node snapshot (labels, taints, Ready) for change rules |
 | nw:{c}:fails                 | string | 7 d                                 | consecutive failed scans                    |
 | nw:{c}:why                   | stream | MAXLEN ~1000                        | why a notification was not sent / delayed   |
 | nw:sched                     | zset   | one member per configured cluster   | cluster -> next due time (epoch s)          |
@@ -63,6 +64,10 @@ def scans(cluster: str) -> str:
 
 
 SCANS_MAX = 200
+
+
+def nodes(cluster: str) -> str:
+    return f"{_c(cluster)}:nodes"
 
 
 def failures(cluster: str) -> str:

@@ -17,7 +17,7 @@ import redis
 
 from worker.model import Notification
 from worker.rules.lifecycle import AlertState
-from worker.state import keys
+from worker.state import inventory, keys
 
 
 def connect(url: str) -> redis.Redis:
@@ -167,6 +167,13 @@ class Store:
     def why(self, cluster: str, count: int = 100) -> list[dict[str, str]]:
         rows = self.r.xrevrange(keys.why(cluster), count=count)
         return [dict(fields, id=entry_id) for entry_id, fields in rows]
+
+    # --- the last scan's nodes, for the comparing rules ---
+    def load_inventory(self, cluster: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        return inventory.load(self.r, cluster)
+
+    def save_inventory(self, sample: Any, last_ready: Mapping[str, Any]) -> None:
+        inventory.save(self.r, sample, last_ready)
 
     # --- delivery ---
     def was_delivered(self, cluster: str, notification_id: str, receiver: str) -> bool:
