@@ -9,7 +9,6 @@ import heapq
 import json
 import random
 import threading
-from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,7 +101,10 @@ class Cluster:
         self.stores: dict[str, Store] = {r: Store() for r in RESOURCES}
         self.pods_by_node: dict[str, dict[str, Pod]] = {}
         self.rv = 1000
-        self.history: deque[HistoryEntry] = deque()
+        # a list with a moving start rather than a deque, so that watchers can bisect by resourceVersion
+        self.history: list[HistoryEntry] = []
+        self._history_rvs: list[int] = []
+        self._history_start = 0
         self.compacted_rv = self.rv
         self.history_seconds = seconds(spec.get("history_seconds", 300))
         self.history_max = int(spec.get("history_max", 50_000))
@@ -265,16 +267,26 @@ class Cluster:
                 t,
             )
         )
-        while self.history and (
-            len(self.history) > self.history_max or self.history[0].t < t - self.history_seconds
+        self._history_rvs.append(self.rv)
+        start = self._history_start
+        while start < len(self.history) and (
+            len(self.history) - start > self.history_max or self.history[start].t < t - self.history_seconds
         ):
-            self.compacted_rv = self.history.popleft().rv
+            self.compacted_rv = self.history[start].rv
+            start += 1
+        if start > 4096 and start * 2 > len(self.history):
+            del self.history[:start]
+            del self._history_rvs[:start]
+            start = 0
+        self._history_start = start
         self.changed.notify_all()
 
     def compact(self) -> int:
         """Forget all history, as etcd compaction does: older resourceVersions and continue tokens expire."""
         with self.lock:
             self.history.clear()
+            self._history_rvs.clear()
+            self._history_start = 0
             self.rv += 1
             self.compacted_rv = self.rv
             self.changed.notify_all()
@@ -284,9 +296,8 @@ class Cluster:
         """History entries after `rv`; raises Gone when `rv` is older than what is kept."""
         if rv < self.compacted_rv:
             raise Gone(f"too old resource version: {rv} ({self.compacted_rv})")
-        rvs = [e.rv for e in self.history]
-        i = bisect.bisect_right(rvs, rv)
-        return [e for e in list(self.history)[i:] if e.resource == resource]
+        i = bisect.bisect_right(self._history_rvs, rv, lo=self._history_start)
+        return [e for e in self.history[i:] if e.resource == resource]
 
     def node(self, name: str) -> Node:
         node = self.stores["nodes"].items.get(name)

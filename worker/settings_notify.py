@@ -1,15 +1,21 @@
-"""Config of the notification side: the seed's slack/dingtalk sections, WeCom, named receivers and routes.
+"""Config of the notification side: named receivers (one model per channel kind), the routing tree, rate limits.
 
 Kept apart from worker/settings.py so the notification room's config can grow without touching the core config.
-Every secret is a ``SecretStr`` with a ``*File`` form; ``receiver_params`` is the only place secrets are unwrapped.
+The seed's top-level ``slack``/``dingtalk``/``wecom`` sections still work: they become receivers named
+``slack``/``dingtalk``/``wecom``. Every secret is a ``SecretStr`` with a ``*File`` and a ``*Env`` form;
+``receiver_params`` is the only place secrets are unwrapped. ``validate`` is the cross-field check (route
+receivers exist, user templates compile and render) that must run when the config is loaded.
 """
 
 from __future__ import annotations
 
+import os
+import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 if TYPE_CHECKING:
@@ -26,12 +32,17 @@ def read_secret_file(path: str | None) -> str | None:
     return Path(path).read_text().strip()
 
 
-def secret(value: SecretStr | None, file: str | None) -> str | None:
+def secret(value: SecretStr | None, file: str | None, env: str | None = None) -> str | None:
+    """The first of: the value itself, the file's content, the environment variable's value."""
     if value is not None and value.get_secret_value():
         return value.get_secret_value()
-    return read_secret_file(file)
+    from_file = read_secret_file(file)
+    if from_file:
+        return from_file
+    return os.environ.get(env) or None if env else None
 
 
+# --- the seed's sections (implicit receivers named after them) ---
 class SlackSettings(Strict):
     webhook_url: SecretStr | None = Field(default=None, alias="webhookURL")
     webhook_url_file: str | None = Field(default=None, alias="webhookURLFile")
@@ -53,44 +64,265 @@ class WeComSettings(Strict):
     mentions: list[str] = []
 
 
-class ReceiverSettings(Strict):
-    """A named receiver (issue 6 grows this into a discriminated union per channel kind)."""
+# --- named receivers ---
+class RateLimit(Strict):
+    """The service accepts at most ``messages`` per ``per`` seconds; ``messages: 0`` turns limiting off."""
 
+    messages: int = Field(ge=0)
+    per: float = Field(default=60.0, gt=0)
+
+
+class TemplateSettings(Strict):
+    """Jinja2 overrides of the headline and the body (context: docs/channels/templates.md)."""
+
+    title: str | None = None
+    body: str | None = None
+
+
+# Defaults per kind: DingTalk and WeCom robots take 20 a minute, Slack about one a second.
+DEFAULT_RATE_LIMITS: dict[str, RateLimit] = {
+    "dingtalk": RateLimit(messages=20, per=60),
+    "wecom": RateLimit(messages=20, per=60),
+    "slack": RateLimit(messages=1, per=1),
+}
+# How many alerts one digest lists, so it stays inside the service's size limit without "+N more"
+DEFAULT_DIGEST_MAX: dict[str, int] = {"dingtalk": 40, "wecom": 15, "slack": 15, "webhook": 50, "apprise": 15}
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
+
+
+class _Receiver(Strict):
     name: str
-    kind: str
     url: SecretStr | None = None
     url_file: str | None = None
+    url_env: str | None = None
+    language: Literal["zh", "en"] | None = None  # None: the global ``language``
+    template: TemplateSettings | None = None
+    rate_limit: RateLimit | None = None  # None: the kind's default
+    digest_max: int | None = Field(default=None, ge=1, le=200)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not _NAME.fullmatch(v):
+            raise ValueError("must be letters, digits, '-', '_' or '.', at most 63")
+        return v
+
+    @model_validator(mode="after")
+    def _has_url(self) -> _Receiver:
+        if self.url is None and not self.url_file and not self.url_env:
+            raise ValueError("one of url, urlFile or urlEnv is required")
+        return self
+
+
+class SlackReceiver(_Receiver):
+    kind: Literal["slack"]
+
+
+class DingTalkReceiver(_Receiver):
+    kind: Literal["dingtalk"]
+    secret: SecretStr | None = None
+    secret_file: str | None = None
+    secret_env: str | None = None
+    at_mobiles: list[str] = []
+    at_all: bool = False
+    keyword: str | None = None
+
+
+class WeComReceiver(_Receiver):
+    kind: Literal["wecom"]
+    mentions: list[str] = []
+
+
+class WebhookReceiver(_Receiver):
+    kind: Literal["webhook"]
+    secret: SecretStr | None = None
+    secret_file: str | None = None
+    secret_env: str | None = None
+    body: Literal["nodewatch", "alertmanager"] = "nodewatch"
+    headers: dict[str, SecretStr] = {}  # e.g. Authorization: the values are credentials
+    external_url: str = ""
+
+
+class AppriseReceiver(_Receiver):
+    """Any service Apprise knows (Feishu/Lark, Telegram, Teams, e-mail, PagerDuty, ...), by its URL."""
+
+    kind: Literal["apprise"]
+
+
+ReceiverSettings = Annotated[
+    SlackReceiver | DingTalkReceiver | WeComReceiver | WebhookReceiver | AppriseReceiver,
+    Field(discriminator="kind"),
+]
+AnyReceiver = SlackReceiver | DingTalkReceiver | WeComReceiver | WebhookReceiver | AppriseReceiver
+
+SEVERITIES = ("info", "warning", "critical")
+
+
+def _duration(v: object) -> object:
+    """Seconds from a number (minutes, as the seed's alertCooldown) or a string like 90s, 30m, 4h, 1d."""
+    if v is None or isinstance(v, int | float):
+        return None if v is None else float(v) * 60
+    if isinstance(v, str):
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", v)
+        if m:
+            return float(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400, "": 60}[m.group(2)]
+    raise ValueError("expected minutes or a duration like 90s, 30m, 4h, 1d")
 
 
 class RouteSettings(Strict):
-    """The routing tree (issue 6). Without it every receiver gets every notification."""
+    """One node of the routing tree; the top-level ``route`` is the default route and matches everything.
 
+    A node matches when every matcher it sets matches (cluster and rule names accept shell globs). Children are
+    tried in order; the first match wins unless it sets ``continue``. When no child matches, the node's own
+    receivers get the notification. ``sendResolved`` and ``repeatInterval`` are inherited by children.
+    """
+
+    receiver: str | None = None
     receivers: list[str] = []
+    clusters: list[str] = []
+    cluster_labels: dict[str, str] = {}
+    node_groups: list[str] = []
+    rules: list[str] = []
+    severities: list[Literal["info", "warning", "critical"]] = []
+    continue_: bool = Field(default=False, alias="continue")
+    send_resolved: bool | None = None
+    repeat_interval: float | None = None  # seconds after parsing
+    routes: list[RouteSettings] = []
+
+    @field_validator("repeat_interval", mode="before")
+    @classmethod
+    def _repeat(cls, v: object) -> object:
+        return _duration(v)
+
+    def receiver_names(self) -> list[str]:
+        return ([self.receiver] if self.receiver else []) + [r for r in self.receivers if r != self.receiver]
+
+
+# --- derived views ---
+@dataclass(frozen=True)
+class ReceiverPolicy:
+    """What the delivery side needs besides the channel: the rate limit and the digest size."""
+
+    kind: str
+    messages: int  # 0: not limited
+    per: float
+    digest_max: int
+
+
+def implicit_receivers(cfg: Settings) -> list[AnyReceiver]:
+    """The seed's sections as receivers named slack/dingtalk/wecom (only those with a URL configured)."""
+    out: list[AnyReceiver] = []
+    if cfg.slack.webhook_url is not None or cfg.slack.webhook_url_file:
+        out.append(SlackReceiver(name="slack", kind="slack", url=cfg.slack.webhook_url, url_file=cfg.slack.webhook_url_file))
+    d = cfg.dingtalk
+    if d.webhook_url is not None or d.webhook_url_file:
+        out.append(
+            DingTalkReceiver(
+                name="dingtalk",
+                kind="dingtalk",
+                url=d.webhook_url,
+                url_file=d.webhook_url_file,
+                secret=d.secret,
+                secret_file=d.secret_file,
+                at_mobiles=d.at_mobiles,
+                at_all=d.at_all,
+                keyword=d.keyword,
+            )
+        )
+    w = cfg.wecom
+    if w.webhook_url is not None or w.webhook_url_file:
+        out.append(
+            WeComReceiver(
+                name="wecom", kind="wecom", url=w.webhook_url, url_file=w.webhook_url_file, mentions=w.mentions
+            )
+        )
+    return out
+
+
+def all_receivers(cfg: Settings) -> dict[str, AnyReceiver]:
+    out = {r.name: r for r in implicit_receivers(cfg)}
+    for r in cfg.receivers_:
+        out[r.name] = r
+    return out
 
 
 def receiver_params(cfg: Settings) -> dict[str, dict[str, Any]]:
-    """Receivers by name with plain params (secrets unwrapped) for worker.notify.registry.build()."""
+    """Receivers by name with plain params (secrets unwrapped) for worker.notify.registry.build().
+
+    A receiver whose secret file or variable is empty is left out (as the seed did with an empty URL).
+    """
     out: dict[str, dict[str, Any]] = {}
-    lang = cfg.language
-    slack = secret(cfg.slack.webhook_url, cfg.slack.webhook_url_file)
-    if slack:
-        out["slack"] = {"kind": "slack", "url": slack, "lang": lang}
-    ding = secret(cfg.dingtalk.webhook_url, cfg.dingtalk.webhook_url_file)
-    if ding:
-        out["dingtalk"] = {
-            "kind": "dingtalk",
-            "url": ding,
-            "secret": secret(cfg.dingtalk.secret, cfg.dingtalk.secret_file),
-            "at_mobiles": list(cfg.dingtalk.at_mobiles),
-            "at_all": cfg.dingtalk.at_all,
-            "keyword": cfg.dingtalk.keyword,
-            "lang": lang,
-        }
-    wecom = secret(cfg.wecom.webhook_url, cfg.wecom.webhook_url_file)
-    if wecom:
-        out["wecom"] = {"kind": "wecom", "url": wecom, "mentions": list(cfg.wecom.mentions), "lang": lang}
-    for r in cfg.receivers_:
-        url = secret(r.url, r.url_file)
-        if url:
-            out[r.name] = {"kind": r.kind, "url": url, "lang": lang}
+    for name, r in all_receivers(cfg).items():
+        url = secret(r.url, r.url_file, r.url_env)
+        if not url:
+            continue
+        params: dict[str, Any] = {"kind": r.kind, "url": url, "lang": r.language or cfg.language}
+        if r.template is not None and (r.template.title or r.template.body):
+            params["template"] = {"title": r.template.title, "body": r.template.body}
+        if isinstance(r, DingTalkReceiver):
+            params.update(
+                secret=secret(r.secret, r.secret_file, r.secret_env),
+                at_mobiles=list(r.at_mobiles),
+                at_all=r.at_all,
+                keyword=r.keyword,
+            )
+        elif isinstance(r, WeComReceiver):
+            params["mentions"] = list(r.mentions)
+        elif isinstance(r, WebhookReceiver):
+            params.update(
+                secret=secret(r.secret, r.secret_file, r.secret_env),
+                body=r.body,
+                receiver=name,
+                external_url=r.external_url,
+                headers={k: v.get_secret_value() for k, v in r.headers.items()},
+            )
+        out[name] = params
     return out
+
+
+def receiver_policies(cfg: Settings) -> dict[str, ReceiverPolicy]:
+    out = {}
+    for name, r in all_receivers(cfg).items():
+        limit = r.rate_limit or DEFAULT_RATE_LIMITS.get(r.kind) or RateLimit(messages=0)
+        out[name] = ReceiverPolicy(
+            kind=r.kind,
+            messages=limit.messages,
+            per=limit.per,
+            digest_max=r.digest_max or DEFAULT_DIGEST_MAX.get(r.kind, 15),
+        )
+    return out
+
+
+def _walk(route: RouteSettings, path: str) -> list[tuple[str, RouteSettings]]:
+    out = [(path, route)]
+    for i, child in enumerate(route.routes):
+        out += _walk(child, f"{path}.routes.{i}")
+    return out
+
+
+def validate(cfg: Settings) -> None:
+    """Cross-field checks at load; raises ValueError naming the key: receiver names unique, route receivers
+    known, user templates compiling and rendering a sample notification."""
+    names = [r.name for r in implicit_receivers(cfg)] + [r.name for r in cfg.receivers_]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ValueError(
+            f"receivers: duplicate name(s) {dup} (slack/dingtalk/wecom are taken by the top-level sections)"
+        )
+    known = set(names)
+    if cfg.route is not None:
+        for path, node in _walk(cfg.route, "route"):
+            for name in node.receiver_names():
+                if name not in known:
+                    raise ValueError(
+                        f"{path}: unknown receiver {name!r} (configured: {', '.join(sorted(known)) or 'none'})"
+                    )
+    from worker.notify import templates  # lazy: settings must load without the notify room's imports
+
+    for i, r in enumerate(cfg.receivers_):
+        if r.template is not None:
+            try:
+                templates.check_custom(r.template.title, r.template.body, r.language or cfg.language)
+            except ValueError as err:
+                raise ValueError(f"receivers.{i}.template ({r.name}): {err}") from None

@@ -7,6 +7,7 @@ import calendar
 import json
 import time
 
+import pytest
 from kubernetes import client
 
 from kubesim.testing import KubesimProcess
@@ -170,3 +171,27 @@ def test_every_kind_deserializes_through_the_client_models(kubesim_factory) -> N
     assert all(n.status.images and n.status.node_info.kubelet_version for n in nodes)
     secret = v1.read_namespaced_secret("kc-prod", "nodewatch")
     assert secret.data["kubeconfig"] == "YXBpVmVyc2lvbjogdjE="
+
+
+def test_trace_replay_scenario_follows_the_trace(kubesim_factory) -> None:
+    from kubesim.curves import load_trace
+
+    sim = kubesim_factory(scenario="traces", speed=0)
+    trace = load_trace("ec2_cpu_utilization_ac20cd.csv.gz", "cpu").values
+    seen = []
+    for row in range(0, 40, 4):
+        sim.control.advance(120)  # 4 rows of 30 s
+        seen.append(sim.control.node("replay", "replay-nab-3")["usage"]["cpu"])
+        assert seen[-1] == pytest.approx(min(1.0, trace[row + 4]), abs=0.05)  # noise 0.01 on top
+    bb = sim.control.node("replay", "replay-bitbrains-1")["usage"]
+    assert 0 < bb["cpu"] <= 1 and 0 < bb["memory"] <= 1
+
+
+def test_errors_are_status_objects() -> None:
+    with KubesimProcess(scenario="e2e", speed=0) as sim:
+        api = api_client(sim.kubeconfigs["e2e"])
+        status, body = raw_get(api, "/api/v1/nodes/nope")
+        assert status == 404
+        parsed = api.deserialize(json.dumps(body), "V1Status", "application/json")
+        assert parsed.code == 404 and parsed.reason == "NotFound" and parsed.status == "Failure"
+        assert parsed.message == 'nodes "nope" not found'

@@ -152,3 +152,23 @@ def test_readme_scenario_example_runs() -> None:
     assert sum(p.reason == "Evicted" for p in pods) == 2 and sum(p.phase == "Pending" for p in pods) == 3
     assert any(p.restarts for p in pods)
     assert 0.9 <= demo.usage(demo.node("demo-cpu-1"), clock.t())["cpu"] <= 1.0  # 0.97 plus noise
+
+
+def test_history_is_bounded_and_old_resource_versions_expire() -> None:
+    from kubesim.cluster import Cluster, Gone
+
+    clock = SimClock(speed=0, start_epoch=1_700_000_000)
+    spec = {"history_max": 10, "node_groups": [{"name": "p", "count": 2}]}
+    c = Cluster("h", spec, clock, 1, "token")
+    first = c.rv
+    for i in range(30):
+        c.apply({"node": "h-p-1", "labels": {"i": str(i)}})
+    assert len(c.since(c.rv - 5, "nodes")) == 5
+    assert c.since(c.rv - 5, "pods") == []
+    with pytest.raises(Gone):
+        c.since(first, "nodes")
+    clock.advance(301)  # older than history_seconds (300): the next change expires everything before it
+    c.apply({"node": "h-p-2", "labels": {"x": "y"}})
+    with pytest.raises(Gone):
+        c.since(c.rv - 2, "nodes")
+    assert [e.etype for e in c.since(c.rv - 1, "nodes")] == ["MODIFIED"]

@@ -160,3 +160,20 @@ def ready_drop_rules(
             },
         )
     ]
+
+
+def degraded_rules(sample: ClusterSample) -> list[Finding]:
+    """cluster_degraded: some reads failed but the scan went on (metrics API absent, Summary forbidden, events
+    unreadable). One warning for the cluster, naming each reason, instead of one per node or one per scan."""
+    if not sample.warnings:
+        return [make(sample, "", "cluster_degraded", None, f"{sample.cluster}: every read succeeded")]
+    return [
+        make(
+            sample,
+            "",
+            "cluster_degraded",
+            Severity.WARNING,
+            f"{sample.cluster}: " + "; ".join(sample.warnings),
+            params={"reason": "; ".join(sample.warnings), "warnings": list(sample.warnings)},
+        )
+    ]

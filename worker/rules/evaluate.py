@@ -35,6 +35,7 @@ RULES = (
     "node_added",
     "node_removed",
     "ready_drop",
+    "cluster_degraded",
 )
 
 
@@ -69,4 +70,5 @@ def evaluate(
     out += cluster.overcommit_rules(sample, cluster_t)
     out += cluster.membership_rules(sample, previous)
     out += cluster.ready_drop_rules(sample, cluster_t, last_ready, now)
+    out += cluster.degraded_rules(sample)
     return out
