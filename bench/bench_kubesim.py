@@ -35,6 +35,14 @@ def _wait_warm(sim: KubesimProcess) -> float:
     return time.monotonic() - started
 
 
+def _rss_mb(sim: KubesimProcess) -> float:
+    assert sim.proc is not None
+    for line in open(f"/proc/{sim.proc.pid}/status", encoding="ascii"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def _measure(fn: Callable[[], tuple[int, float, float]], repeat: int) -> tuple[int, float, float, float]:
     """fn returns (items, bytes, seconds to last byte) -> (items, MB, median TTLB, median TTLB+parse)."""
     ttlb, total = [], []
@@ -80,7 +88,9 @@ def big_cluster(nodes: int, per_node: int, repeat: int) -> list[tuple[str, int, 
         ready = time.monotonic() - started
         warm = _wait_warm(sim)
         print(
-            f"# {nodes} nodes / {nodes * per_node} pods: ready in {ready:.1f} s, rows pre-rendered {warm:.1f} s later"
+            f"# {nodes} nodes / {nodes * per_node} pods: ready in {ready:.1f} s, rows pre-rendered {warm:.1f} s later, "
+            f"server RSS {_rss_mb(sim):.0f} MB",
+            flush=True,
         )
         session, base = _session(sim, "sim-1")
         cases: list[tuple[str, Callable[[], tuple[int, float, float]]]] = [

@@ -15,7 +15,7 @@ from typing import Any
 from kubesim import fleet, quantity
 from kubesim.clock import SimClock, rfc3339
 from kubesim.curves import Slot, fraction, seconds, unit_hash
-from kubesim.objects import KUBELET_CONDITIONS, Event, Node, Obj, Pod, Secret
+from kubesim.objects import KUBELET_CONDITIONS, Event, Node, Obj, Pod, PodTemplate, Secret, requests_total
 
 METRICS = ("cpu", "memory", "disk", "imagefs")
 RESOURCES = ("nodes", "pods", "events", "secrets")
@@ -205,9 +205,22 @@ class Cluster:
         return node
 
     def _seed_pods(self, node: Node, count: int, record: bool) -> None:
+        """Pods as the scheduler would have placed them: their requests fit the node's allocatable."""
         now = self.clock.epoch()
+        free_cpu, free_mem = node.cpu_milli, node.memory_bytes
+        n = len(self._templates)
         for i in range(count):
-            tpl = self._ds if i == 0 else self._templates[(self._pod_seq + i) % len(self._templates)]
+            tpl = self._ds
+            if i:
+                for k in range(n):
+                    tpl = self._templates[(self._pod_seq + i + k) % n]
+                    cpu, mem = _requests(tpl)
+                    if cpu <= free_cpu and mem <= free_mem:
+                        break
+            cpu, mem = _requests(tpl)
+            if cpu > free_cpu or mem > free_mem:
+                break  # not even a BestEffort workload left to place (all shapes were tried)
+            free_cpu, free_mem = free_cpu - cpu, free_mem - mem
             created = max(node.created_at, now - 86400 * 7 * self.rng.random())
             pod = self._new_pod(tpl, node, created, i, "Running")
             self._pod_seq += 1
@@ -882,6 +895,10 @@ class Cluster:
 
     def usage(self, node: Node, t: float) -> dict[str, float]:
         return {metric: round(node.slots[metric].value(t), 6) for metric in METRICS}
+
+
+def _requests(tpl: PodTemplate) -> tuple[int, int]:
+    return requests_total(tpl)
 
 
 def _resource_of(obj: Obj) -> str:

@@ -90,7 +90,7 @@ def make_node(
     alloc_milli = cpu_milli - reserved_milli
     cap_ki = int(mem_bytes / 1024 * 0.977)
     alloc_ki = int(cap_ki * 0.91) - 102400
-    disk_ki = disk_bytes // 1024
+    disk_ki = int(disk_bytes / 1024 * 0.984)  # what the filesystem leaves of the disk
     alloc_disk = int(disk_ki * 1024 * 0.92)
     arch = str(spec.get("arch", "amd64"))
     zone = prof["zones"][index % len(prof["zones"])]

@@ -277,7 +277,7 @@ _TOLERATIONS = [
 ]
 
 
-def _requests_total(tpl: PodTemplate) -> tuple[int, int]:
+def requests_total(tpl: PodTemplate) -> tuple[int, int]:
     """Effective pod requests as the scheduler counts them: max(sum(containers), max(init)) + overhead."""
 
     def pair(c: dict[str, Any]) -> tuple[int, int]:
@@ -325,7 +325,7 @@ class Pod(Obj):
         self._row = None
 
     def requests(self) -> tuple[int, int]:
-        return _requests_total(self.tpl)
+        return requests_total(self.tpl)
 
     def fields(self) -> dict[str, str]:
         return {

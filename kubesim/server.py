@@ -132,8 +132,7 @@ class Handler(BaseHTTPRequestHandler):
     # ------------------------------------------------------------ plumbing
 
     def _body(self) -> Any:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
+        raw = self._raw
         if not raw:
             return {}
         try:
@@ -163,6 +162,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self, method: str) -> None:
         sim = self.server.sim
+        length = int(self.headers.get("Content-Length") or 0)
+        # read the body before any early answer, or it would be taken for the next request on this connection
+        self._raw = self.rfile.read(length) if length else b""
         url = urllib.parse.urlsplit(self.path)
         query = {k: v[-1] for k, v in urllib.parse.parse_qs(url.query, keep_blank_values=True).items()}
         parts = [urllib.parse.unquote(p) for p in url.path.split("/") if p]

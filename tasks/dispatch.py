@@ -6,6 +6,7 @@ import logging
 import time
 
 from tasks import context
+from tasks.forget import forget_cluster
 from tasks.scan import scan_cluster
 from worker import clusters
 from worker.app import app
@@ -17,10 +18,18 @@ log = logging.getLogger("nodewatch.dispatch")
 def dispatch() -> list[str]:
     cfg = context.config()
     store = context.store()
-    specs = {s.name: s for s in clusters.registry(cfg)}
+    try:
+        specs = clusters.load(cfg).by_name()
+    except clusters.ClusterSourceError as err:
+        # not "every cluster removed": skip the tick, keep the schedule as it is
+        log.warning("cluster sources unreadable; tick skipped: %s", err)
+        return []
     now = time.time()
     queued = []
-    for due in store.claim_due({n: s.interval for n, s in specs.items()}, now):
+    due_list = store.claim_due({n: s.interval for n, s in specs.items()}, now)
+    for name in store.take_removed():
+        forget_cluster.apply_async(args=[name], queue="control")
+    for due in due_list:
         spec = specs[due.cluster]
         if store.scan_locked(spec.name):
             log.info(

@@ -15,11 +15,11 @@ from worker import clusters, settings
 from worker.app import app
 from worker.collect import errors as collect_errors
 from worker.collect import reader
-from worker.model import ClusterSample, Finding, Notification, NotificationKind, Severity
+from worker.model import ClusterSample, Finding, Notification, NotificationKind, Severity, fingerprint
 from worker.rules import cluster as cluster_rules
-from worker.rules import lifecycle
+from worker.rules import lifecycle, muting, noise
 from worker.rules.evaluate import evaluate
-from worker.state.store import Store
+from worker.state.store import Commit, Store
 
 log = logging.getLogger("nodewatch.scan")
 
@@ -50,19 +50,21 @@ def read(cfg: settings.Settings, spec: clusters.ClusterSpec, now: datetime) -> C
     return reader.read_cluster(api, spec.name, now, collect_options(cfg))
 
 
-def _notification(
-    f: Finding, kind: NotificationKind, st: lifecycle.AlertState, now: float, reason: str
-) -> Notification:
+def _notification(o: noise.Outgoing, now: float) -> Notification:
+    f, kind, st = o.finding, o.kind, o.state
     started = st.fired_at or st.since
     # deterministic ids: two workers committing the same transition store (and send) it once
     nid = f"{f.fingerprint}-{int(started)}-{kind.value}"
-    if kind in (NotificationKind.REPEAT, NotificationKind.ESCALATED):
+    if kind in (NotificationKind.REPEAT, NotificationKind.ESCALATED, NotificationKind.FLAP_ENDED):
         nid += f"-{int(now)}"
     params = dict(f.params)
     params.setdefault("value", f.value)
     params.setdefault("threshold", f.threshold)
-    if reason and kind == NotificationKind.RESOLVED:
-        params.setdefault("resolved_reason", reason)
+    if kind == NotificationKind.RESOLVED:
+        params.setdefault("resolved_reason", o.reason)
+    if kind in (NotificationKind.FLAPPING, NotificationKind.FLAP_ENDED):
+        params["flap"] = o.reason
+        params["now_firing"] = f.severity is not None
     severity = f.severity or st.sent_severity or st.severity
     return Notification(
         id=nid,
@@ -77,6 +79,82 @@ def _notification(
         created_at=now,
         fingerprint=f.fingerprint,
     )
+
+
+def grouped(cluster: str, rule: str, members: list[Notification], now: float) -> Notification:
+    """One message for many nodes firing (or resolving) the same rule: Alertmanager's group_by [cluster, rule]."""
+    members = sorted(members, key=lambda n: (-n.severity, n.node))
+    kind = (
+        NotificationKind.RESOLVED if members[0].kind == NotificationKind.RESOLVED else NotificationKind.FIRING
+    )
+    fp = fingerprint(cluster, "*", rule)
+    shown = ", ".join(n.node for n in members[:5]) + (
+        f" +{len(members) - 5} more" if len(members) > 5 else ""
+    )
+    return Notification(
+        id=f"{fp}-group-{kind.value}-{int(now)}",
+        kind=kind,
+        cluster=cluster,
+        node="",
+        rule=rule,
+        severity=max(n.severity for n in members),
+        summary=f"{len(members)} nodes {'resolved' if kind == NotificationKind.RESOLVED else 'firing'} {rule}: {shown}",
+        params={
+            "group": [
+                {
+                    "node": n.node,
+                    "severity": n.severity.label,
+                    "value": n.params.get("value"),
+                    "summary": n.summary,
+                }
+                for n in members
+            ],
+            "count": len(members),
+            "threshold": members[0].params.get("threshold"),
+        },
+        started_at=min(n.started_at for n in members),
+        created_at=now,
+        fingerprint=fp,
+    )
+
+
+def _group_storms(
+    store: Store, cfg: settings.Settings, cluster: str, notes: list[Notification], now: float
+) -> tuple[list[Notification], list[tuple[str, str]]]:
+    """Storm handling: many nodes firing one rule in one scan -> one grouped message, and for the next
+    ``noise.groupInterval`` the rule's further firings wait in a buffer that is flushed as one message."""
+    why: list[tuple[str, str]] = []
+    by_rule: dict[str, list[Notification]] = {}
+    out: list[Notification] = []
+    for n in notes:
+        if n.kind in (NotificationKind.FIRING, NotificationKind.RESOLVED) and n.node:
+            by_rule.setdefault(f"{n.rule}|{n.kind.value}", []).append(n)
+        else:
+            out.append(n)
+    active = store.storms_active(cluster, {k.split("|")[0] for k in by_rule})
+    waiting: list[Notification] = []
+    for key, members in by_rule.items():
+        rule, kind = key.split("|")
+        if rule in active and kind == NotificationKind.FIRING.value:
+            waiting += members
+            why += [
+                (m.fingerprint, f"grouped into the {rule} storm (sent at the group interval)")
+                for m in members
+            ]
+        elif len(members) >= cfg.noise.storm_min:
+            out.append(grouped(cluster, rule, members, now))
+            why += [
+                (m.fingerprint, f"grouped with {len(members) - 1} other node(s) into one {rule} message")
+                for m in members
+            ]
+            if kind == NotificationKind.FIRING.value and cfg.noise.group_interval > 0:
+                store.start_storm(cluster, rule, cfg.noise.group_interval)
+        else:
+            out += members
+    store.buffer_for_group(cluster, waiting)
+    for rule, members in store.take_group_buffers(cluster, skip_rules=active).items():
+        out.append(members[0] if len(members) == 1 else grouped(cluster, rule, members, now))
+    return out, why
 
 
 def _cluster_health(
@@ -111,50 +189,45 @@ def advance(
     cluster: str,
     prev: dict[str, lifecycle.AlertState],
     findings: list[Finding],
-    node_names: set[str] | None,
+    sample: ClusterSample | None,
     now: float,
+    removed_reason: str = "",
 ) -> list[str]:
-    """Run every finding through the lifecycle and commit the result; returns the notification ids to send.
+    """Run the findings through the noise path and commit; returns the notification ids to send.
 
-    ``node_names`` is the set of nodes seen in this scan (None when the scan failed: node alerts then stay as
-    they are — an unreachable cluster must not produce a false "all resolved").
+    ``sample`` None means the scan failed: node alerts then stay as they are (an unreachable cluster must not
+    produce a false "all resolved"), and only the cluster-health findings advance.
     """
-    firing = [
+    fps = [
         f.fingerprint for f in findings if f.fingerprint in prev and prev[f.fingerprint].status == "firing"
     ]
-    cooling = store.cooldowns(cluster, firing)
-    upsert: dict[str, lifecycle.AlertState] = {}
-    delete: list[str] = []
-    out: list[tuple[Notification, float]] = []
-    why: list[tuple[str, str]] = []
-
-    def apply(f: Finding, s: lifecycle.Step, before: lifecycle.AlertState | None) -> None:
-        if s.state is None:
-            if before is not None:
-                delete.append(f.fingerprint)
-        elif s.state != before:
-            upsert[f.fingerprint] = s.state
-        if s.send is not None:
-            st = s.state or before
-            assert st is not None
-            if s.send == NotificationKind.RESOLVED and not cfg.notify.send_resolved:
-                why.append((f.fingerprint, "resolved notices are off (notify.sendResolved)"))
-                return
-            out.append((_notification(f, s.send, st, now, s.reason), cfg.repeat_interval))
-        elif s.reason not in ("ok",) and f.severity is not None:
-            why.append((f.fingerprint, s.reason))
-
-    seen = set()
-    for f in findings:
-        seen.add(f.fingerprint)
-        before = prev.get(f.fingerprint)
-        apply(f, lifecycle.step(before, f, now, f.fingerprint in cooling), before)
-    if node_names is not None:
-        for fp, st in prev.items():
-            if fp not in seen and st.node and st.node not in node_names:
-                gone = Finding(cluster, st.node, st.rule, None, summary=f"node {st.node} was removed")
-                apply(gone, lifecycle.vanished(st, "node removed"), st)
-    return store.commit(cluster, upsert, delete, out, why)
+    spec_labels = {c.name: c.labels for c in cfg.clusters}.get(cluster, {})
+    ctx = noise.Context(
+        now=now,
+        cooldowns=frozenset(store.cooldowns(cluster, fps)),
+        flaps=store.load_flaps(cluster),
+        silences=store.silences(now),
+        maintenance=muting.in_maintenance(cfg.maintenance_windows(cluster), now),
+        inhibit=cfg.noise.inhibit_rules(),
+        labels={n.name: {**spec_labels, **n.labels} for n in sample.nodes} if sample else {},
+        node_names=frozenset(n.name for n in sample.nodes) if sample else None,
+        flap_policy=cfg.noise.flap_policy(),
+        send_resolved=cfg.notify.send_resolved,
+        removed_reason=removed_reason,
+    )
+    p = noise.plan(cluster, prev, findings, ctx)
+    notes, why = _group_storms(store, cfg, cluster, [_notification(o, now) for o in p.outgoing], now)
+    commit = Commit(
+        repeat_s=cfg.repeat_interval,
+        upsert=p.upsert,
+        delete=p.delete,
+        flaps=p.flaps,
+        notifications=notes,
+        cooldown_start=p.cooldown_start,
+        cooldown_clear=p.cooldown_clear,
+        why=p.why + why,
+    )
+    return store.commit(cluster, commit)
 
 
 def run_scan(store: Store, cfg: settings.Settings, spec: clusters.ClusterSpec, now: float) -> ScanResult:
@@ -184,24 +257,64 @@ def run_scan(store: Store, cfg: settings.Settings, spec: clusters.ClusterSpec, n
         )
         store.save_inventory(sample, cluster_rules.update_last_ready(last_ready or {}, sample))
     health = _cluster_health(cfg, store, spec.name, result.outcome, result.error)
-    node_names = {n.name for n in result.sample.nodes} if result.sample else None
-    result.sent = advance(store, cfg, spec.name, prev, result.findings + health, node_names, now)
+    result.sent = advance(store, cfg, spec.name, prev, result.findings + health, result.sample, now)
     return result
 
 
 def enqueue_notifications(cfg: settings.Settings, cluster: str, ids: list[str]) -> None:
-    from tasks.notify import notify
+    """Route each stored notification to its receivers (worker/notify/routing.py) and queue one task per pair.
 
+    Whatever routing drops — no route, resolved messages off, the route's repeat interval — is recorded in the
+    cluster's why-log.
+    """
+    from tasks.notify import notify
+    from worker.model import NotificationKind as Kind
+    from worker.notify import routing
+
+    if not ids:
+        return
+    store = context.store()
+    spec = clusters.find(cfg, cluster)
+    labels = spec.labels if spec is not None else {}
+    configured = list(cfg.receivers())
     for nid in ids:
-        for receiver in cfg.receivers():
-            notify.apply_async(args=[cluster, nid, receiver], queue="notify")
+        n = store.notification(cluster, nid)
+        if n is None:
+            continue
+        targets = routing.route(
+            cfg.route,
+            routing.subject(n, labels),
+            all_receivers=configured,
+            send_resolved=cfg.notify.send_resolved,
+        )
+        if not targets:
+            store.note_why(cluster, n.fingerprint, f"{n.kind.value}: no route has a receiver for it")
+        for t in targets:
+            if t.receiver not in configured:
+                store.note_why(cluster, n.fingerprint, f"receiver {t.receiver}: its URL (file/env) is empty")
+                continue
+            if reason := routing.wanted(t, n):
+                store.note_why(cluster, n.fingerprint, reason)
+                continue
+            if t.repeat_interval and n.kind is not Kind.RESOLVED:
+                due = store.route_repeat_due(cluster, t.receiver, n.fingerprint, t.repeat_interval)
+                if n.kind is Kind.REPEAT and not due:
+                    store.note_why(
+                        cluster, n.fingerprint, f"repeat to {t.receiver} held by {t.route} repeatInterval"
+                    )
+                    continue
+            notify.apply_async(args=[cluster, nid, t.receiver], queue="notify")
 
 
 @app.task(name="tasks.scan_cluster", ignore_result=True)
 def scan_cluster(cluster: str, due_at: float | None = None) -> None:
     cfg = context.config()
     store = context.store()
-    spec = clusters.find(cfg, cluster)
+    try:
+        spec = clusters.find(cfg, cluster)
+    except clusters.ClusterSourceError as err:
+        log.warning("cluster sources unreadable; scan skipped: %s", err, extra={"cluster": cluster})
+        return
     if spec is None:
         log.info("cluster no longer configured; scan skipped", extra={"cluster": cluster})
         return

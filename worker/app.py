@@ -31,7 +31,9 @@ def redis_url() -> str:
 
 def make_app(broker_url: str | None = None) -> Celery:
     url = broker_url or redis_url()
-    app = Celery("nodewatch", broker=url, include=["tasks.scan", "tasks.notify", "tasks.dispatch"])
+    app = Celery(
+        "nodewatch", broker=url, include=["tasks.scan", "tasks.notify", "tasks.dispatch", "tasks.forget"]
+    )
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],

@@ -317,6 +317,14 @@ def build_parser() -> argparse.ArgumentParser:
     dl = sub.add_parser("deadletters", parents=[common], help="messages that could not be delivered")
     dl.add_argument("action", choices=["list", "retry"])
     dl.set_defaults(func=cmd_deadletters)
+
+    from worker import cli_cluster  # issue 5: nodewatch cluster add|list|remove|test
+
+    cli_cluster.add_parsers(sub, common)
+
+    from worker import cli_notify  # issue 6: nodewatch notify test [RECEIVER]
+
+    cli_notify.add_parsers(sub, common)
     return p
 
 

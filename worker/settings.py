@@ -12,6 +12,7 @@ import dataclasses
 import os
 import typing
 from collections.abc import Mapping
+from datetime import time as dt_time
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -30,7 +31,9 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from worker import settings_notify
+from worker.clusters.config import HubSettings
 from worker.model.thresholds import Thresholds
+from worker.rules import lifecycle, muting
 from worker.settings_notify import Strict as _Strict
 
 ENV_CONFIG = "NODEWATCH_CONFIG"
@@ -73,6 +76,7 @@ class ClusterSettings(_Strict):
     interval: float | None = None  # seconds; default checkInterval
     labels: dict[str, str] = {}
     thresholds: ThresholdOverrides | None = None  # type: ignore[valid-type]
+    maintenance: list[MaintenanceWindowSettings] = []
 
     @field_validator("name")
     @classmethod
@@ -82,6 +86,56 @@ class ClusterSettings(_Strict):
         if not re.fullmatch(r"[a-z0-9]([-a-z0-9_.]{0,61}[a-z0-9])?", v):
             raise ValueError("must be a lowercase DNS-style name (a-z, 0-9, '-', '.', '_')")
         return v
+
+
+class MaintenanceWindowSettings(_Strict):
+    """A recurring window in which the cluster's alerts do not page (why: "in maintenance window NAME")."""
+
+    name: str = "maintenance"
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]]
+    start: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")  # HH:MM local time
+    minutes: float = Field(gt=0, le=7 * 1440)
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}") from None
+        return v
+
+    def window(self) -> muting.Window:
+        hh, mm = self.start.split(":")
+        return muting.Window(tuple(self.days), dt_time(int(hh), int(mm)), self.minutes, self.timezone, self.name)
+
+
+class InhibitSettings(_Strict):
+    source_rules: list[str]
+    target_rules: list[str]
+    equal: Literal["node", "cluster"] = "node"
+
+
+class NoiseSettings(_Strict):
+    """Noise reduction across workers (docs/noise.md)."""
+
+    flap_window: float = Field(default=1800.0, gt=0)
+    flap_threshold: int = Field(default=4, ge=2)
+    flap_quiet: float = Field(default=900.0, gt=0)
+    storm_min: int = Field(default=3, ge=2)  # this many nodes firing one rule in one scan -> one grouped message
+    group_interval: float = Field(default=300.0, ge=0)  # later changes to a storm are batched this long
+    inhibit: list[InhibitSettings] | None = None  # None: the built-in rule (NotReady mutes that node's usage)
+
+    def flap_policy(self) -> lifecycle.FlapPolicy:
+        return lifecycle.FlapPolicy(self.flap_window, self.flap_threshold, self.flap_quiet)
+
+    def inhibit_rules(self) -> tuple[muting.InhibitRule, ...]:
+        if self.inhibit is None:
+            return muting.DEFAULT_INHIBIT
+        return tuple(muting.InhibitRule(tuple(i.source_rules), tuple(i.target_rules), i.equal) for i in self.inhibit)
 
 
 class NodeGroupSettings(_Strict):
@@ -130,7 +184,9 @@ class Settings(_Strict):
     node_groups: list[NodeGroupSettings] = []
     collect: CollectSettings = CollectSettings()
     notify: NotifySettings = NotifySettings()
+    noise: NoiseSettings = NoiseSettings()
     clusters_dir: str | None = None  # a directory of kubeconfig files, one cluster per file
+    hub: HubSettings = HubSettings()  # kubeconfig Secrets in the hub cluster (worker/clusters/config.py)
     allow_exec_plugins: bool = False  # kubeconfig exec/auth-provider plugins run commands on the worker
     scan_failures_before_alert: int = Field(default=3, ge=1)
     dispatch_tick: float = Field(default=5.0, gt=0, validation_alias=AliasChoices("dispatchTick"))
@@ -177,6 +233,9 @@ class Settings(_Strict):
     @property
     def repeat_interval(self) -> float:
         return self.alert_cooldown * 60.0
+
+    def maintenance_windows(self, cluster: str) -> list[muting.Window]:
+        return [w.window() for c in self.clusters if c.name == cluster for w in c.maintenance]
 
     def cluster_interval(self, cluster: ClusterSettings) -> float:
         return cluster.interval or self.check_interval

@@ -214,7 +214,11 @@ def implicit_receivers(cfg: Settings) -> list[AnyReceiver]:
     """The seed's sections as receivers named slack/dingtalk/wecom (only those with a URL configured)."""
     out: list[AnyReceiver] = []
     if cfg.slack.webhook_url is not None or cfg.slack.webhook_url_file:
-        out.append(SlackReceiver(name="slack", kind="slack", url=cfg.slack.webhook_url, url_file=cfg.slack.webhook_url_file))
+        out.append(
+            SlackReceiver(
+                name="slack", kind="slack", url=cfg.slack.webhook_url, url_file=cfg.slack.webhook_url_file
+            )
+        )
     d = cfg.dingtalk
     if d.webhook_url is not None or d.webhook_url_file:
         out.append(
@@ -234,7 +238,11 @@ def implicit_receivers(cfg: Settings) -> list[AnyReceiver]:
     if w.webhook_url is not None or w.webhook_url_file:
         out.append(
             WeComReceiver(
-                name="wecom", kind="wecom", url=w.webhook_url, url_file=w.webhook_url_file, mentions=w.mentions
+                name="wecom",
+                kind="wecom",
+                url=w.webhook_url,
+                url_file=w.webhook_url_file,
+                mentions=w.mentions,
             )
         )
     return out

@@ -9,7 +9,7 @@ import pytest
 
 from kubesim import curves, fleet, quantity, scenario
 from kubesim.clock import SimClock, human_age
-from kubesim.objects import _requests_total
+from kubesim.objects import requests_total
 from kubesim.selectors import SelectorError, field_selector, label_selector
 
 
@@ -32,10 +32,10 @@ def test_effective_pod_requests_count_init_containers_and_overhead() -> None:
 
     templates = fleet.workload_templates(random.Random(1), 7)
     by_app = {t.app.split("/")[1]: t for t in templates}
-    assert _requests_total(by_app["api"]) == (510, 512 * 2**20 + 5_000_000)  # "0.5" + "10m", "512Mi" + "5M"
-    assert _requests_total(by_app["worker"]) == (1000, 2**30)  # init container "1" beats "250m"
-    assert _requests_total(by_app["sandbox"]) == (450, (256 + 120) * 2**20)  # overhead added
-    assert _requests_total(by_app["batch"]) == (0, 0)
+    assert requests_total(by_app["api"]) == (510, 512 * 2**20 + 5_000_000)  # "0.5" + "10m", "512Mi" + "5M"
+    assert requests_total(by_app["worker"]) == (1000, 2**30)  # init container "1" beats "250m"
+    assert requests_total(by_app["sandbox"]) == (450, (256 + 120) * 2**20)  # overhead added
+    assert requests_total(by_app["batch"]) == (0, 0)
 
 
 @pytest.mark.parametrize(

@@ -1,132 +1,191 @@
 """The cluster registry: which clusters to scan, and safe Kubernetes clients built from their kubeconfigs.
 
-Sources, merged by name (first wins): the ``clusters`` list of the config file, then a directory of kubeconfig files
-(one cluster per file, named after the file; ``clustersDir`` / ``NODEWATCH_CLUSTERS_DIR``). With neither, the
-in-cluster service account is the one cluster, named ``in-cluster``. Kubeconfigs are read by the worker that needs
-them and kept only in memory; they never travel in task arguments. A kubeconfig that would run a command (``exec``
-or ``auth-provider`` plugins) is refused unless ``allowExecPlugins`` is set.
+Sources, merged by name (first wins): the ``clusters`` list of the config file, a directory of kubeconfig files
+(one cluster per file, named after the file; ``clustersDir`` / ``NODEWATCH_CLUSTERS_DIR``), and the hub's
+kubeconfig Secrets (``hub:``; see ``secrets``). With none of them, the in-cluster service account is the one
+cluster, named ``in-cluster``. Kubeconfigs are read by the worker that needs them and kept only in memory; they
+never travel in task arguments. A kubeconfig that would run a command (``exec`` or ``auth-provider`` plugins) is
+refused unless ``allowExecPlugins`` is set.
 """
 
 from __future__ import annotations
 
-import hashlib
+import logging
 import os
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-import yaml
 from kubernetes import client as k8s_client
-from kubernetes import config as k8s_config
 
-from worker.settings import Settings
+from worker.clusters import kubeconfig, secrets
+from worker.clusters.config import HubSettings
+from worker.clusters.kubeconfig import ClusterConfigError
+from worker.clusters.secrets import ClusterSourceError
+
+if TYPE_CHECKING:
+    from worker.settings import Settings
+
+__all__ = [
+    "ClusterConfigError",
+    "ClusterSourceError",
+    "ClusterSpec",
+    "HubSettings",
+    "Registry",
+    "api_client",
+    "find",
+    "load",
+    "registry",
+    "warnings",
+]
+
+log = logging.getLogger("nodewatch.clusters")
 
 ENV_CLUSTERS_DIR = "NODEWATCH_CLUSTERS_DIR"
 IN_CLUSTER = "in-cluster"
-
-
-class ClusterConfigError(Exception):
-    """This cluster cannot be used as configured; the message says why and holds no secret."""
+KUBECONFIG_SUFFIXES = ("", ".yaml", ".yml", ".conf", ".kubeconfig")
 
 
 @dataclass(frozen=True)
 class ClusterSpec:
     name: str
     interval: float
-    kubeconfig: str | None = None  # a path; None = in-cluster service account
+    kubeconfig: str | None = None  # a path; None = kubeconfig_text, else the in-cluster service account
     context: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
-    source: str = "config"
+    source: str = "config"  # config | directory | secret | in-cluster | cli
+    display_name: str = ""
+    threshold_profile: str = ""
+    origin: str = ""  # for humans: the file, or namespace/name of the Secret
+    version: str = ""  # the Secret's resourceVersion
+    # a Secret's kubeconfig, held in memory only; repr=False keeps it out of logs and tracebacks
+    kubeconfig_text: str | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass
+class Registry:
+    specs: list[ClusterSpec]
+    problems: list[str] = field(default_factory=list)  # sources or entries that were skipped, and why
+    stale: bool = False  # the hub could not be read: its clusters are the last good list
+
+    def by_name(self) -> dict[str, ClusterSpec]:
+        return {s.name: s for s in self.specs}
+
+
+def clusters_dir(settings: Settings, override: str | None = None) -> str | None:
+    return override or os.environ.get(ENV_CLUSTERS_DIR) or settings.clusters_dir
+
+
+def _from_directory(settings: Settings, directory: str, out: Registry) -> list[ClusterSpec]:
+    path = Path(directory)
+    if not path.is_dir():
+        # a missing (unmounted) directory is not "every cluster removed": the caller keeps what it had
+        raise ClusterSourceError(f"clusters directory {directory} does not exist")
+    specs = []
+    for f in sorted(path.iterdir()):
+        if f.name.startswith(".") or not f.is_file() or f.suffix not in KUBECONFIG_SUFFIXES:
+            continue
+        if not secrets.NAME_RE.fullmatch(f.stem):
+            out.problems.append(f"{f}: file name is not a lowercase DNS-style cluster name; skipped")
+            continue
+        specs.append(ClusterSpec(f.stem, settings.check_interval, str(f), source="directory", origin=str(f)))
+    return specs
+
+
+def _from_secrets(settings: Settings, hub: HubSettings, out: Registry) -> list[ClusterSpec]:
+    items, out.stale = secrets.source(hub, settings.allow_exec_plugins).snapshot()
+    specs = []
+    for obj in items:
+        try:
+            c = secrets.from_secret(obj)
+        except ValueError as err:
+            out.problems.append(str(err))
+            continue
+        specs.append(
+            ClusterSpec(
+                c.name,
+                c.interval or settings.check_interval,
+                None,
+                c.context,
+                c.labels,
+                source="secret",
+                display_name=c.display_name,
+                threshold_profile=c.threshold_profile,
+                origin=c.secret,
+                version=c.version,
+                kubeconfig_text=c.kubeconfig,
+            )
+        )
+    return sorted(specs, key=lambda s: s.name)
+
+
+def load(settings: Settings, clusters_dir_override: str | None = None) -> Registry:
+    """Every configured cluster, with the problems met on the way.
+
+    Raises ClusterSourceError when a configured source cannot be read at all (and, for the hub, no earlier list
+    is at hand): the dispatcher then skips its tick rather than treat every cluster of that source as removed.
+    """
+    out = Registry([])
+    found: list[ClusterSpec] = [
+        ClusterSpec(
+            c.name,
+            settings.cluster_interval(c),
+            c.kubeconfig,
+            c.context,
+            dict(c.labels),
+            "config",
+            origin="config file",
+        )
+        for c in settings.clusters
+    ]
+    directory = clusters_dir(settings, clusters_dir_override)
+    if directory:
+        found += _from_directory(settings, directory, out)
+    hub = settings.hub
+    if hub.enabled:
+        found += _from_secrets(settings, hub, out)
+    specs: dict[str, ClusterSpec] = {}
+    for s in found:
+        if s.name in specs:
+            out.problems.append(f"cluster {s.name} from {s.origin or s.source} ignored: already given by "
+                                f"{specs[s.name].origin or specs[s.name].source}")  # fmt: skip
+            continue
+        specs[s.name] = s
+    if not specs and not directory and not hub.enabled:
+        specs[IN_CLUSTER] = ClusterSpec(IN_CLUSTER, settings.check_interval, None, source="in-cluster")
+    out.specs = list(specs.values())
+    return out
 
 
 def registry(settings: Settings, clusters_dir: str | None = None) -> list[ClusterSpec]:
-    specs: dict[str, ClusterSpec] = {}
-    for c in settings.clusters:
-        specs[c.name] = ClusterSpec(
-            c.name, settings.cluster_interval(c), c.kubeconfig, c.context, dict(c.labels), "config"
-        )
-    directory = clusters_dir or os.environ.get(ENV_CLUSTERS_DIR) or settings.clusters_dir
-    if directory and Path(directory).is_dir():
-        for path in sorted(Path(directory).iterdir()):
-            if (
-                path.is_file()
-                and not path.name.startswith(".")
-                and path.suffix in ("", ".yaml", ".yml", ".conf")
-            ):
-                name = path.stem
-                specs.setdefault(
-                    name, ClusterSpec(name, settings.check_interval, str(path), source="directory")
-                )
-    if not specs and not directory:
-        specs[IN_CLUSTER] = ClusterSpec(IN_CLUSTER, settings.check_interval, None, source="in-cluster")
-    return list(specs.values())
+    return load(settings, clusters_dir).specs
 
 
 def find(settings: Settings, name: str) -> ClusterSpec | None:
-    return next((s for s in registry(settings) if s.name == name), None)
+    return load(settings).by_name().get(name)
 
 
-def _load_kubeconfig(spec: ClusterSpec) -> dict[str, Any]:
+def _text(spec: ClusterSpec) -> str:
+    if spec.kubeconfig_text is not None:
+        return spec.kubeconfig_text
     assert spec.kubeconfig is not None
-    try:
-        data = yaml.safe_load(Path(spec.kubeconfig).read_text())
-    except OSError as err:
-        raise ClusterConfigError(f"cluster {spec.name}: cannot read kubeconfig: {err.strerror}") from None
-    except yaml.YAMLError:
-        raise ClusterConfigError(f"cluster {spec.name}: kubeconfig is not valid YAML") from None
-    if not isinstance(data, dict) or not data.get("clusters"):
-        raise ClusterConfigError(f"cluster {spec.name}: kubeconfig has no clusters")
-    return data
-
-
-def _check_plugins(spec: ClusterSpec, data: dict[str, Any], allow_exec: bool) -> None:
-    if allow_exec:
-        return
-    for user in data.get("users") or []:
-        u = (user or {}).get("user") or {}
-        for plugin in ("exec", "auth-provider"):
-            if plugin in u:
-                raise ClusterConfigError(
-                    f"cluster {spec.name}: kubeconfig user '{user.get('name', '?')}' uses an {plugin} plugin, "
-                    "which would run a command on the worker; refused (set allowExecPlugins: true to allow)"
-                )
-
-
-_cache: dict[str, tuple[str, k8s_client.ApiClient]] = {}
-_cache_lock = threading.Lock()
+    return kubeconfig.read_file(spec.name, spec.kubeconfig)
 
 
 def api_client(spec: ClusterSpec, allow_exec: bool = False) -> k8s_client.ApiClient:
     """A client for this cluster, rebuilt when its kubeconfig changes, cached per process otherwise."""
-    if spec.kubeconfig is None:
-        cfg = k8s_client.Configuration()
-        try:
-            k8s_config.load_incluster_config(client_configuration=cfg)
-        except k8s_config.ConfigException as err:
-            raise ClusterConfigError(
-                f"cluster {spec.name}: no kubeconfig given and not in a pod ({err})"
-            ) from None
-        return k8s_client.ApiClient(cfg)
-    data = _load_kubeconfig(spec)
-    digest = hashlib.sha256(yaml.safe_dump(data).encode() + (spec.context or "").encode()).hexdigest()
-    with _cache_lock:
-        hit = _cache.get(spec.name)
-        if hit and hit[0] == digest:
-            return hit[1]
-    _check_plugins(spec, data, allow_exec)
-    cfg = k8s_client.Configuration()
+    if spec.kubeconfig is None and spec.kubeconfig_text is None:
+        return kubeconfig.in_cluster(spec.name)
+    base = str(Path(spec.kubeconfig).parent) if spec.kubeconfig else None
+    return kubeconfig.build(spec.name, _text(spec), spec.context, allow_exec, base)
+
+
+def warnings(spec: ClusterSpec) -> list[str]:
+    """Human warnings about a cluster's kubeconfig (insecure TLS, plugins, unreadable); [] for in-cluster."""
+    if spec.kubeconfig is None and spec.kubeconfig_text is None:
+        return []
     try:
-        loader = k8s_config.kube_config.KubeConfigLoader(
-            config_dict=data, active_context=spec.context, config_base_path=str(Path(spec.kubeconfig).parent)
-        )
-        loader.load_and_set(cfg)
-    except (k8s_config.ConfigException, KeyError, ValueError, TypeError) as err:
-        # the loader's messages name contexts and files, never credentials
-        raise ClusterConfigError(
-            f"cluster {spec.name}: invalid kubeconfig: {type(err).__name__}: {err}"
-        ) from None
-    api = k8s_client.ApiClient(cfg)
-    with _cache_lock:
-        _cache[spec.name] = (digest, api)
-    return api
+        data = kubeconfig.parse(spec.name, _text(spec))
+    except ClusterConfigError as err:
+        return [str(err).removeprefix(f"cluster {spec.name}: ")]
+    return kubeconfig.warnings(spec.name, data, spec.context)

@@ -99,12 +99,18 @@ def digest(text: str, context: str | None, allow_exec: bool) -> str:
 
 
 def build(
-    name: str, text: str, context: str | None, allow_exec: bool, base_path: str | None = None
+    name: str,
+    text: str,
+    context: str | None,
+    allow_exec: bool,
+    base_path: str | None = None,
+    cache_as: str | None = None,
 ) -> k8s_client.ApiClient:
     """A client for this kubeconfig text, cached per process by (name, digest): a changed kubeconfig rebuilds."""
     key = digest(text, context, allow_exec)
+    slot = cache_as or name
     with _cache_lock:
-        hit = _cache.get(name)
+        hit = _cache.get(slot)
         if hit and hit[0] == key:
             return hit[1]
     data = parse(name, text)
@@ -120,7 +126,7 @@ def build(
         raise ClusterConfigError(f"cluster {name}: invalid kubeconfig: {type(err).__name__}: {err}") from None
     api = k8s_client.ApiClient(cfg)
     with _cache_lock:
-        _cache[name] = (key, api)
+        _cache[slot] = (key, api)
     return api
 
 

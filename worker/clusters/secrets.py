@@ -40,6 +40,7 @@ ANN_INTERVAL = "nodewatch.io/interval"
 ANN_LABELS = "nodewatch.io/labels"  # "env=prod,region=eu-west-1,team=payments"
 ANN_PROFILE = "nodewatch.io/threshold-profile"
 
+HUB_SLOT = "(hub)"  # client cache slot: not a valid cluster name, so no cluster can take it
 NAME_RE = re.compile(r"[a-z0-9]([-a-z0-9_.]{0,61}[a-z0-9])?")
 
 
@@ -144,8 +145,10 @@ def from_secret(obj: Mapping[str, Any]) -> SecretCluster:
 def hub_client(hub: HubSettings, allow_exec: bool) -> k8s_client.ApiClient:
     if hub.kubeconfig:
         text = kubeconfig.read_file("hub", hub.kubeconfig)
-        return kubeconfig.build("hub", text, hub.context, allow_exec, str(Path(hub.kubeconfig).parent))
-    return kubeconfig.in_cluster("hub")
+        return kubeconfig.build(
+            "hub", text, hub.context, allow_exec, str(Path(hub.kubeconfig).parent), cache_as=HUB_SLOT
+        )
+    return kubeconfig.in_cluster(HUB_SLOT)
 
 
 def _why(err: Exception) -> str:
@@ -173,7 +176,6 @@ class SecretSource:
         self._listed_at = 0.0
         self._synced = False  # True while the watch thread is applying changes
         self._generation = 0
-        self._pid = os.getpid()
         self.lists = 0  # counted for tests and the benchmark
 
     def _api(self) -> k8s_client.CoreV1Api:
@@ -187,7 +189,7 @@ class SecretSource:
                 _preload_content=False,
                 _request_timeout=self.hub.request_timeout,
             )
-            doc = json.loads(resp.data)
+            doc = json.loads(resp.data)  # type: ignore[attr-defined]
         except kubeconfig.ClusterConfigError as err:
             raise ClusterSourceError(f"hub: {err}") from None
         except (ApiException, urllib3.exceptions.HTTPError, OSError, ValueError) as err:
@@ -200,8 +202,6 @@ class SecretSource:
 
     def snapshot(self) -> tuple[list[Mapping[str, Any]], bool]:
         """The cluster Secrets (raw API JSON) and whether they may be stale (the hub could not be read)."""
-        if os.getpid() != self._pid:  # forked (Celery prefork): the parent's watch thread did not come along
-            self.__init__(self.hub, self.allow_exec)  # type: ignore[misc]
         now = time.monotonic()
         with self._lock:
             fresh = self._items is not None and now - self._listed_at < self.hub.resync_seconds
@@ -221,7 +221,9 @@ class SecretSource:
             gen = self._generation
             if self.hub.watch:
                 self._synced = True
-                threading.Thread(target=self._watch, args=(gen, rv), name="nw-secret-watch", daemon=True).start()
+                threading.Thread(
+                    target=self._watch, args=(gen, rv), name="nw-secret-watch", daemon=True
+                ).start()
             return list(items.values()), False
 
     def _watch(self, generation: int, rv: str) -> None:
@@ -256,7 +258,13 @@ class SecretSource:
                 with self._lock:
                     if generation != self._generation:
                         return
-        except (ApiException, urllib3.exceptions.HTTPError, OSError, ValueError, kubeconfig.ClusterConfigError) as e:
+        except (
+            ApiException,
+            urllib3.exceptions.HTTPError,
+            OSError,
+            ValueError,
+            kubeconfig.ClusterConfigError,
+        ) as e:
             log.info("hub Secret watch ended (%s); the next registry read lists again", _why(e))
         finally:
             with self._lock:
@@ -269,8 +277,11 @@ _sources_lock = threading.Lock()
 
 
 def source(hub: HubSettings, allow_exec: bool) -> SecretSource:
-    """One SecretSource per hub config per process (so one watch per worker process)."""
-    key = (hub, allow_exec)
+    """One SecretSource per hub config per process (so one watch per worker process).
+
+    Keyed by pid too: a forked child (Celery prefork) does not inherit its parent's watch thread.
+    """
+    key = (hub, allow_exec, os.getpid())
     with _sources_lock:
         src = _sources.get(key)
         if src is None:
@@ -292,7 +303,13 @@ def secret_body(
     profile: str = "",
 ) -> dict[str, Any]:
     data = {"kubeconfig": kubeconfig_text} | ({"context": context} if context else {})
-    ann = {ANN_NAME: name, ANN_DISPLAY: display_name, ANN_INTERVAL: interval, ANN_LABELS: labels, ANN_PROFILE: profile}
+    ann = {
+        ANN_NAME: name,
+        ANN_DISPLAY: display_name,
+        ANN_INTERVAL: interval,
+        ANN_LABELS: labels,
+        ANN_PROFILE: profile,
+    }
     return {
         "apiVersion": "v1",
         "kind": "Secret",
@@ -312,7 +329,7 @@ def write_secret(hub: HubSettings, allow_exec: bool, body: dict[str, Any]) -> st
     api = k8s_client.CoreV1Api(hub_client(hub, allow_exec))
     ns, name = body["metadata"]["namespace"], body["metadata"]["name"]
     try:
-        api.create_namespaced_secret(ns, body, _request_timeout=hub.request_timeout)
+        api.create_namespaced_secret(ns, body, _request_timeout=hub.request_timeout)  # type: ignore[arg-type]
         return "created"
     except ApiException as err:
         if err.status != 409:
@@ -320,7 +337,7 @@ def write_secret(hub: HubSettings, allow_exec: bool, body: dict[str, Any]) -> st
     except (urllib3.exceptions.HTTPError, OSError) as err:
         raise ClusterSourceError(f"hub: cannot create Secret {ns}/{name}: {_why(err)}") from None
     try:
-        api.replace_namespaced_secret(name, ns, body, _request_timeout=hub.request_timeout)
+        api.replace_namespaced_secret(name, ns, body, _request_timeout=hub.request_timeout)  # type: ignore[arg-type]
     except (ApiException, urllib3.exceptions.HTTPError, OSError) as err:
         raise ClusterSourceError(f"hub: cannot replace Secret {ns}/{name}: {_why(err)}") from None
     return "replaced"

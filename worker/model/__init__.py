@@ -211,6 +211,8 @@ class NotificationKind(enum.StrEnum):
     REPEAT = "repeat"
     ESCALATED = "escalated"
     RESOLVED = "resolved"
+    FLAPPING = "flapping"  # started flapping: individual transitions are held back
+    FLAP_ENDED = "flap_ended"  # stable again: one summary of where it settled
     TEST = "test"
 
 

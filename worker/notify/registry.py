@@ -8,13 +8,14 @@ from typing import Any
 import requests
 
 from worker.notify.channel import Channel
-from worker.notify.channels import dingtalk, slack, webhook, wecom
+from worker.notify.channels import apprise, dingtalk, slack, webhook, wecom
 
 CHANNELS: dict[str, Callable[..., Channel]] = {
     "slack": slack.SlackChannel,
     "dingtalk": dingtalk.DingTalkChannel,
     "wecom": wecom.WeComChannel,
     "webhook": webhook.WebhookChannel,
+    "apprise": apprise.AppriseChannel,
 }
 
 

@@ -1,13 +1,15 @@
-"""Alert lifecycle: pending -> firing -> resolved, with repeat and escalation. Pure: ``now`` is handed in.
+"""Alert lifecycle: pending -> firing -> resolved, with repeat, escalation, muting, ack and flapping. Pure.
 
-Modelled on Alertmanager's ``needsUpdate``: every call returns what to send (or nothing) and *why*, so that
-"why was I not paged?" always has an answer. The cooldown itself is a Redis key with a TTL (worker/state); this
-module only learns whether it is still running.
+Modelled on Alertmanager's ``needsUpdate``: every call is handed ``now`` and returns what to send (or nothing) and
+*why*, so that "why was I not paged?" always has an answer. The cooldown itself is a Redis key with a TTL
+(worker/state); this module only learns whether it is still running. Muting (inhibition, silences, maintenance
+windows) is decided elsewhere and arrives as a reason string.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +27,8 @@ class AlertState:
     severity: Severity
     since: float  # when the finding was first seen (pending) — epoch seconds
     fired_at: float | None = None
-    sent_severity: Severity | None = None  # severity of the last message sent
+    sent_severity: Severity | None = None  # severity of the last message sent; None = never sent (muted)
+    acked: bool = False  # acknowledged: no repeats until it resolves
 
     def to_json(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -45,6 +48,7 @@ class AlertState:
             since=float(d["since"]),
             fired_at=None if d.get("fired_at") is None else float(d["fired_at"]),
             sent_severity=Severity.parse(str(sent)) if sent else None,
+            acked=bool(d.get("acked", False)),
         )
 
 
@@ -57,10 +61,12 @@ class Step:
     reason: str
 
 
-def step(prev: AlertState | None, finding: Finding, now: float, in_cooldown: bool) -> Step:
+def step(prev: AlertState | None, finding: Finding, now: float, in_cooldown: bool, muted: str = "") -> Step:
     """Advance one fingerprint given this scan's finding.
 
-    ``in_cooldown`` is True while the repeat-interval key for this fingerprint is alive in Redis.
+    ``in_cooldown`` is True while the repeat-interval key for this fingerprint is alive in Redis. ``muted`` is
+    the reason this fingerprint must not page now ("inhibited by node_not_ready", "silenced by s-12", ...): the
+    state still advances, the message is held, and a firing alert never sent is sent when the mute ends.
     Info findings are reported once when they start (never repeated) and do not send a resolved notice.
     """
     sev = finding.severity
@@ -70,7 +76,9 @@ def step(prev: AlertState | None, finding: Finding, now: float, in_cooldown: boo
         if prev.status == "pending":
             return Step(None, None, "cleared while pending: never fired")
         if prev.sent_severity is None or prev.sent_severity == Severity.INFO:
-            return Step(None, None, "cleared; info needs no resolved notice")
+            return Step(None, None, "cleared; nothing was sent, so no resolved notice")
+        if muted:
+            return Step(None, None, f"resolved while {muted}")
         return Step(None, NotificationKind.RESOLVED, "resolved")
 
     if prev is None or prev.status == "pending":
@@ -80,14 +88,29 @@ def step(prev: AlertState | None, finding: Finding, now: float, in_cooldown: boo
             return Step(
                 pending, None, f"pending until {since + finding.hold_for:.0f} (for {finding.hold_for:.0f}s)"
             )
+        if muted:
+            firing = AlertState(
+                finding.fingerprint, finding.node, finding.rule, "firing", sev, since, now, None
+            )
+            return Step(firing, None, muted)
         firing = AlertState(finding.fingerprint, finding.node, finding.rule, "firing", sev, since, now, sev)
         return Step(firing, NotificationKind.FIRING, "started firing")
 
     current = dataclasses.replace(prev, severity=sev)
-    if prev.sent_severity is not None and sev > prev.sent_severity:
+    if muted:
+        return Step(current, None, muted)
+    if prev.sent_severity is None:
+        return Step(
+            dataclasses.replace(current, sent_severity=sev),
+            NotificationKind.FIRING,
+            "mute ended, still firing",
+        )
+    if sev > prev.sent_severity:
         return Step(dataclasses.replace(current, sent_severity=sev), NotificationKind.ESCALATED, "escalated")
     if sev == Severity.INFO:
         return Step(current, None, "info is reported once")
+    if prev.acked:
+        return Step(current, None, "acknowledged: no repeats until resolved")
     if in_cooldown:
         return Step(current, None, "in cooldown (repeat interval)")
     return Step(
@@ -100,3 +123,68 @@ def vanished(prev: AlertState, reason: str) -> Step:
     if prev.status == "firing" and prev.sent_severity not in (None, Severity.INFO):
         return Step(None, NotificationKind.RESOLVED, reason)
     return Step(None, None, reason)
+
+
+# --- flapping ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FlapPolicy:
+    window: float = 1800.0  # seconds over which transitions are counted
+    threshold: int = 4  # transitions (fired/resolved) in the window that make an alert "flapping"
+    quiet: float = 900.0  # stable this long ends flapping, with one summary
+
+
+@dataclass(frozen=True)
+class FlapRecord:
+    """Recent transitions of one fingerprint, kept across resolves (so it lives apart from AlertState)."""
+
+    times: tuple[float, ...] = ()
+    flapping_since: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"times": list(self.times), "since": self.flapping_since}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> FlapRecord:
+        since = d.get("since")
+        return cls(tuple(float(t) for t in d.get("times", ())), None if since is None else float(since))
+
+
+@dataclass(frozen=True)
+class FlapDecision:
+    record: FlapRecord
+    send: NotificationKind | None  # replaces the step's send (None = hold it back)
+    reason: str
+
+
+def flap(
+    record: FlapRecord, transition: NotificationKind | None, now: float, policy: FlapPolicy
+) -> FlapDecision:
+    """Pass a step's send through flap detection.
+
+    ``transition`` is the step's FIRING/RESOLVED (other sends are not transitions and pass untouched unless
+    flapping). Returns the send to make: the original, nothing (held back while flapping), FLAPPING (just started)
+    or FLAP_ENDED (stable for ``policy.quiet``: one summary of where it settled).
+    """
+    recent: Sequence[float] = [t for t in record.times if now - t <= policy.window]
+    is_transition = transition in (NotificationKind.FIRING, NotificationKind.RESOLVED)
+    if is_transition:
+        recent = [*recent, now][-(policy.threshold * 2) :]
+    if record.flapping_since is not None:
+        last = max(record.times, default=record.flapping_since)
+        if is_transition:
+            return FlapDecision(
+                FlapRecord(tuple(recent), record.flapping_since), None, "flapping: transition held back"
+            )
+        if now - last >= policy.quiet:
+            return FlapDecision(FlapRecord(tuple(recent), None), NotificationKind.FLAP_ENDED, "stable again")
+        # repeats and escalations are held too: the FLAP_ENDED summary will say where it settled
+        return FlapDecision(FlapRecord(tuple(recent), record.flapping_since), None, "flapping")
+    if is_transition and len(recent) >= policy.threshold:
+        return FlapDecision(
+            FlapRecord(tuple(recent), now),
+            NotificationKind.FLAPPING,
+            f"{len(recent)} transitions in {policy.window / 60:.0f} min: flapping",
+        )
+    return FlapDecision(FlapRecord(tuple(recent), None), transition, "ok")

@@ -13,13 +13,23 @@ configuration has a TTL or a bounded size.
 | nw:{c}:lock                  | string | scan time limit                     | scan lock: one scan of a cluster at a time  |
 | nw:{c}:status                | hash   | 7 d                                 | last scan start/end/duration/lag/outcome    |
 | nw:{c}:scans                 | list   | LTRIM 200                           | recent scans: start, end, lag, outcome      |
+| nw:{c}:flap                  | hash   | 7 d, refreshed each scan            | fingerprint -> recent transitions, flapping since |
+| nw:{c}:storm:{rule}          | string | noise.groupInterval                 | a grouped (storm) message went out: batch the rest |
+| nw:{c}:groupbuf              | hash   | 2 d                                 | rule|id -> notification waiting for its group |
+| nw:silences                  | hash   | pruned when a silence ends          | silence id -> matchers, author, comment, end |
 | nw:{c}:nodes                 | string | 7 d                                 | last scan's node snapshot (labels, taints, Ready) for change rules |
 | nw:{c}:fails                 | string | 7 d                                 | consecutive failed scans                    |
 | nw:{c}:why                   | stream | MAXLEN ~1000                        | why a notification was not sent / delayed   |
 | nw:sched                     | zset   | one member per configured cluster   | cluster -> next due time (epoch s)          |
+| nw:removed                   | set    | drained each dispatch tick          | clusters dropped from nw:sched, to forget   |
 | nw:deadletters               | list   | LTRIM 1000                          | messages that could not be delivered        |
 | nw:stats                     | hash   | none (a few counters)               | delivered / failed / dead-lettered counts   |
 | nw:redbeat:*                 | (RedBeat) | RedBeat's own                    | the beat lock and beat's schedule           |
+| nw:{c}:rr:{receiver}:{fp}    | string | the route's repeatInterval          | per-route repeat: alive = do not repeat     |
+| nw:{r:NAME}:bucket           | hash   | until refilled (<= one window)      | token bucket of receiver NAME (~60 B)       |
+| nw:{r:NAME}:waiting          | zset   | PAYLOAD_TTL, refreshed on add       | "cluster<TAB>id" held back by the rate      |
+|                              |        |                                     | limit; score: critical first, then oldest   |
+| nw:{r:NAME}:flush            | string | the flush's delay + FLUSH_SLACK     | a digest flush task is scheduled            |
 """
 
 from __future__ import annotations
@@ -66,6 +76,21 @@ def scans(cluster: str) -> str:
 SCANS_MAX = 200
 
 
+def flaps(cluster: str) -> str:
+    return f"{_c(cluster)}:flap"
+
+
+def storm(cluster: str, rule: str) -> str:
+    return f"{_c(cluster)}:storm:{rule}"
+
+
+def group_buffer(cluster: str) -> str:
+    return f"{_c(cluster)}:groupbuf"
+
+
+SILENCES = f"{PREFIX}:silences"
+
+
 def nodes(cluster: str) -> str:
     return f"{_c(cluster)}:nodes"
 
@@ -79,5 +104,30 @@ def why(cluster: str) -> str:
 
 
 SCHEDULE = f"{PREFIX}:sched"
+REMOVED = f"{PREFIX}:removed"  # clusters claim_due dropped from the schedule; tasks.forget_cluster closes their alerts
 DEADLETTERS = f"{PREFIX}:deadletters"
 STATS = f"{PREFIX}:stats"
+
+
+# --- notification delivery (issue 6); receiver keys share a hash tag for one Lua script ---
+FLUSH_SLACK = 120
+
+
+def route_repeat(cluster: str, receiver: str, fp: str) -> str:
+    return f"{_c(cluster)}:rr:{receiver}:{fp}"
+
+
+def _r(receiver: str) -> str:
+    return f"{PREFIX}:{{r:{receiver}}}"
+
+
+def bucket(receiver: str) -> str:
+    return f"{_r(receiver)}:bucket"
+
+
+def waiting(receiver: str) -> str:
+    return f"{_r(receiver)}:waiting"
+
+
+def flush(receiver: str) -> str:
+    return f"{_r(receiver)}:flush"

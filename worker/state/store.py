@@ -6,17 +6,19 @@ workers (commit a scan's alert transitions, claim due clusters, take a scan lock
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import redis
 
 from worker.model import Notification
-from worker.rules.lifecycle import AlertState
+from worker.rules.lifecycle import AlertState, FlapRecord
+from worker.rules.muting import Silence
 from worker.state import inventory, keys
 
 
@@ -24,39 +26,41 @@ def connect(url: str) -> redis.Redis:
     return redis.Redis.from_url(url, decode_responses=True, socket_timeout=10, socket_connect_timeout=5)
 
 
-# KEYS[1] = alerts hash; KEYS[2] = why stream; then per notification: cooldown key, payload key.
-# ARGV[1] = JSON {upsert: [[fp, state]], delete: [fp], notify: [{id, kind, payload, cd_ms}], why: [[fp, reason]],
-#                 alerts_ttl, payload_ttl, why_maxlen}
+# All keys are in KEYS (Redis Cluster safe: one cluster's keys share a hash tag); ARGV[1] is JSON naming them by
+# index: {upsert: [[fp, state]], delete: [fp], flaps: [[fp, record | ""]],
+#         notify: [{id, kind, payload, ki_cd, ki_payload, cd_ms}], cd_set: [[ki, ms]], cd_del: [ki],
+#         why: [[fp, reason]], alerts_ttl, payload_ttl, why_maxlen}
+# KEYS[1] alerts hash, KEYS[2] why stream, KEYS[3] flap hash, then the keys the entries index.
 # Returns the ids of notifications accepted (the caller enqueues exactly those).
 _COMMIT = """
 local a = cjson.decode(ARGV[1])
 for _, kv in ipairs(a.upsert) do redis.call('HSET', KEYS[1], kv[1], kv[2]) end
 for _, fp in ipairs(a.delete) do redis.call('HDEL', KEYS[1], fp) end
 redis.call('EXPIRE', KEYS[1], a.alerts_ttl)
+for _, kv in ipairs(a.flaps) do
+  if kv[2] == '' then redis.call('HDEL', KEYS[3], kv[1]) else redis.call('HSET', KEYS[3], kv[1], kv[2]) end
+end
+if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('EXPIRE', KEYS[3], a.alerts_ttl) end
 local accepted = {}
-for i, n in ipairs(a.notify) do
-  local cd, pl = KEYS[1 + 2 * i], KEYS[2 + 2 * i]
+for _, n in ipairs(a.notify) do
   local ok = true
   if n.kind == 'repeat' then
-    ok = redis.call('SET', cd, '1', 'PX', n.cd_ms, 'NX')
-  elseif n.kind == 'resolved' then
-    redis.call('DEL', cd)
-  elseif n.cd_ms > 0 then
-    redis.call('SET', cd, '1', 'PX', n.cd_ms)
+    -- the cooldown key is the shared "do not repeat yet": only one worker can take it
+    ok = redis.call('SET', KEYS[n.ki_cd], '1', 'PX', n.cd_ms, 'NX')
   end
-  if ok then
-    if redis.call('SET', pl, n.payload, 'EX', a.payload_ttl, 'NX') then
-      table.insert(accepted, n.id)
-    end
+  if ok and redis.call('SET', KEYS[n.ki_payload], n.payload, 'EX', a.payload_ttl, 'NX') then
+    table.insert(accepted, n.id)
   end
 end
+for _, c in ipairs(a.cd_set) do redis.call('SET', KEYS[c[1]], '1', 'PX', c[2]) end
+for _, ki in ipairs(a.cd_del) do redis.call('DEL', KEYS[ki]) end
 for _, w in ipairs(a.why) do
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', a.why_maxlen, '*', 'fp', w[1], 'reason', w[2])
 end
 return accepted
 """
 
-# KEYS[1] = schedule zset. ARGV = now, then name, interval, jitter triples. Returns names due now.
+# KEYS[1] = schedule zset, KEYS[2] = removed set (clusters dropped from the schedule). ARGV = now, then name, interval, jitter triples. Returns names due now.
 # A new cluster gets a random first due time within its jitter, so 500 clusters do not all scan at second 0.
 # Next due = previous due + interval (no drift); after a long outage, now + interval (no catch-up burst).
 _CLAIM = """
@@ -83,7 +87,10 @@ for i = 2, #ARGV, 3 do
   end
 end
 for _, name in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  if not wanted[name] then redis.call('ZREM', KEYS[1], name) end
+  if not wanted[name] then
+    redis.call('ZREM', KEYS[1], name)
+    redis.call('SADD', KEYS[2], name)
+  end
 end
 return due
 """
@@ -92,6 +99,20 @@ _UNLOCK = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
+
+
+@dataclass
+class Commit:
+    """Everything one scan writes, committed by one Lua script."""
+
+    repeat_s: float  # the repeat interval: cooldown keys live this long
+    upsert: dict[str, AlertState] = field(default_factory=dict)
+    delete: list[str] = field(default_factory=list)
+    flaps: dict[str, FlapRecord | None] = field(default_factory=dict)  # None: forget the record
+    notifications: list[Notification] = field(default_factory=list)
+    cooldown_start: list[str] = field(default_factory=list)  # fingerprints whose cooldown (re)starts now
+    cooldown_clear: list[str] = field(default_factory=list)
+    why: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -122,43 +143,116 @@ class Store:
             pipe.exists(keys.cooldown(cluster, fp))
         return {fp for fp, alive in zip(fps, pipe.execute(), strict=True) if alive}
 
-    def commit(
-        self,
-        cluster: str,
-        upsert: Mapping[str, AlertState],
-        delete: Sequence[str],
-        notifications: Sequence[tuple[Notification, float]],
-        why: Sequence[tuple[str, str]] = (),
-    ) -> list[str]:
+    def commit(self, cluster: str, c: Commit) -> list[str]:
         """Write a scan's transitions and store its notifications; returns the ids accepted for sending.
 
-        ``notifications`` pairs each notification with its cooldown in seconds (0 = none). A repeat whose
-        cooldown key is still alive, or a notification id already stored, is dropped here, atomically: two
-        workers committing the same transition produce one message.
+        A repeat whose cooldown key is still alive, or a notification id already stored, is dropped here,
+        atomically: two workers committing the same transition produce one message.
         """
-        key_list = [keys.alerts(cluster), keys.why(cluster)]
-        notify = []
-        for n, cooldown_s in notifications:
-            key_list += [keys.cooldown(cluster, n.fingerprint), keys.payload(cluster, n.id)]
-            notify.append(
-                {
-                    "id": n.id,
-                    "kind": n.kind.value,
-                    "payload": json.dumps(n.to_json(), ensure_ascii=False),
-                    "cd_ms": int(cooldown_s * 1000),
-                }
-            )
+        key_list = [keys.alerts(cluster), keys.why(cluster), keys.flaps(cluster)]
+
+        def ki(key: str) -> int:
+            key_list.append(key)
+            return len(key_list)  # Lua indexes from 1
+
+        notify = [
+            {
+                "id": n.id,
+                "kind": n.kind.value,
+                "payload": json.dumps(n.to_json(), ensure_ascii=False),
+                "ki_cd": ki(keys.cooldown(cluster, n.fingerprint)),
+                "ki_payload": ki(keys.payload(cluster, n.id)),
+                "cd_ms": int(c.repeat_s * 1000),
+            }
+            for n in c.notifications
+        ]
         arg = {
-            "upsert": [[fp, json.dumps(s.to_json())] for fp, s in upsert.items()],
-            "delete": list(delete),
+            "upsert": [[fp, json.dumps(s.to_json())] for fp, s in c.upsert.items()],
+            "delete": list(c.delete),
+            "flaps": [[fp, json.dumps(r.to_json()) if r else ""] for fp, r in c.flaps.items()],
             "notify": notify,
-            "why": [list(w) for w in why],
+            "cd_set": [[ki(keys.cooldown(cluster, fp)), int(c.repeat_s * 1000)] for fp in c.cooldown_start],
+            "cd_del": [ki(keys.cooldown(cluster, fp)) for fp in c.cooldown_clear],
+            "why": [list(w) for w in c.why],
             "alerts_ttl": keys.ALERTS_TTL,
             "payload_ttl": keys.PAYLOAD_TTL,
             "why_maxlen": keys.WHY_MAXLEN,
         }
         accepted = self._commit(keys=key_list, args=[json.dumps(arg, ensure_ascii=False)])
         return list(accepted)
+
+    def load_flaps(self, cluster: str) -> dict[str, FlapRecord]:
+        raw = self.r.hgetall(keys.flaps(cluster))
+        return {fp: FlapRecord.from_json(json.loads(v)) for fp, v in raw.items()}
+
+    # --- storms: a grouped message was sent for (cluster, rule); later firings wait in a buffer ---
+    def storms_active(self, cluster: str, rules: Iterable[str]) -> set[str]:
+        rules = list(rules)
+        if not rules:
+            return set()
+        pipe = self.r.pipeline(transaction=False)
+        for rule in rules:
+            pipe.exists(keys.storm(cluster, rule))
+        return {r for r, alive in zip(rules, pipe.execute(), strict=True) if alive}
+
+    def start_storm(self, cluster: str, rule: str, ttl_s: float) -> None:
+        self.r.set(keys.storm(cluster, rule), "1", px=max(1, int(ttl_s * 1000)))
+
+    def buffer_for_group(self, cluster: str, notifications: Sequence[Notification]) -> None:
+        if not notifications:
+            return
+        pipe = self.r.pipeline(transaction=True)
+        for n in notifications:
+            pipe.hset(keys.group_buffer(cluster), f"{n.rule}|{n.id}", json.dumps(n.to_json(), ensure_ascii=False))
+        pipe.expire(keys.group_buffer(cluster), keys.PAYLOAD_TTL)
+        pipe.execute()
+
+    def take_group_buffers(self, cluster: str, skip_rules: set[str]) -> dict[str, list[Notification]]:
+        """Buffered notifications by rule, for the rules whose storm window has ended (removed from the buffer)."""
+        raw = self.r.hgetall(keys.group_buffer(cluster))
+        out: dict[str, list[Notification]] = {}
+        for name, value in raw.items():
+            rule = name.split("|", 1)[0]
+            if rule not in skip_rules:
+                out.setdefault(rule, []).append(Notification.from_json(json.loads(value)))
+        taken = [f for f in raw if f.split("|", 1)[0] in out]
+        if taken:
+            self.r.hdel(keys.group_buffer(cluster), *taken)
+        return out
+
+    # --- silences (configuration-like: kept until they end, pruned then) ---
+    def add_silence(self, silence: Silence) -> None:
+        self.r.hset(keys.SILENCES, silence.id, json.dumps(silence.to_json(), ensure_ascii=False))
+
+    def silences(self, now: float | None = None) -> list[Silence]:
+        now = time.time() if now is None else now
+        out: list[Silence] = []
+        expired: list[str] = []
+        for sid, raw in self.r.hgetall(keys.SILENCES).items():
+            s = Silence.from_json(json.loads(raw))
+            if s.ends <= now:
+                expired.append(sid)
+            else:
+                out.append(s)
+        if expired:
+            self.r.hdel(keys.SILENCES, *expired)
+        return sorted(out, key=lambda s: s.ends)
+
+    def expire_silence(self, silence_id: str, now: float | None = None) -> bool:
+        raw = self.r.hget(keys.SILENCES, silence_id)
+        if raw is None:
+            return False
+        s = Silence.from_json(json.loads(raw))
+        self.r.hset(keys.SILENCES, silence_id, json.dumps({**s.to_json(), "ends": time.time() if now is None else now}))
+        return True
+
+    def set_ack(self, cluster: str, fp: str, acked: bool = True) -> AlertState | None:
+        raw = self.r.hget(keys.alerts(cluster), fp)
+        if raw is None:
+            return None
+        state = dataclasses.replace(AlertState.from_json(json.loads(raw)), acked=acked)
+        self.r.hset(keys.alerts(cluster), fp, json.dumps(state.to_json()))
+        return state
 
     def notification(self, cluster: str, notification_id: str) -> Notification | None:
         raw = self.r.get(keys.payload(cluster, notification_id))
@@ -214,7 +308,7 @@ class Store:
         args: list[Any] = [now]
         for name, interval in clusters.items():
             args += [name, interval, random.uniform(0, interval) if jitter else 0]  # noqa: S311 (not crypto)
-        out = self._claim(keys=[keys.SCHEDULE], args=args)
+        out = self._claim(keys=[keys.SCHEDULE, keys.REMOVED], args=args)
         flat = list(out)
         return [Due(flat[i], float(flat[i + 1])) for i in range(0, len(flat), 2)]
 
@@ -257,3 +351,29 @@ class Store:
 
     def clear_failures(self, cluster: str) -> None:
         self.r.delete(keys.failures(cluster))
+
+    # --- clusters removed from the registry (appended for issue 5) ---
+    def take_removed(self, count: int = 100) -> list[str]:
+        """Clusters ``claim_due`` dropped from the schedule since the last call; each is handed out once."""
+        return list(self.r.spop(keys.REMOVED, count) or [])
+
+    def cluster_summary(self, cluster: str) -> dict[str, Any]:
+        """What `cluster list` shows: the last scan's record, failures in a row, alerts firing, next due time."""
+        pipe = self.r.pipeline(transaction=False)
+        pipe.hgetall(keys.status(cluster))
+        pipe.get(keys.failures(cluster))
+        pipe.hvals(keys.alerts(cluster))
+        pipe.zscore(keys.SCHEDULE, cluster)
+        status, fails, alerts, due = pipe.execute()
+        firing = sum(1 for raw in alerts if json.loads(raw).get("status") == "firing")
+        return {"status": status, "failures": int(fails or 0), "firing": firing, "next_due": due}
+
+    # --- routing and delivery (issue 6) ---
+    def note_why(self, cluster: str, fp: str, reason: str) -> None:
+        """Record why a notification was not sent (or was delayed) to a receiver: "why wasn't I paged?"."""
+        self.r.xadd(keys.why(cluster), {"fp": fp, "reason": reason}, maxlen=keys.WHY_MAXLEN, approximate=True)
+
+    def route_repeat_due(self, cluster: str, receiver: str, fp: str, interval_s: float) -> bool:
+        """True (and the interval starts now) when a repeat may go to ``receiver`` under its route's interval."""
+        key = keys.route_repeat(cluster, receiver, fp)
+        return bool(self.r.set(key, "1", px=max(int(interval_s * 1000), 1), nx=True))

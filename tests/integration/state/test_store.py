@@ -9,7 +9,7 @@ import redis
 from worker.model import Notification, NotificationKind, Severity, fingerprint
 from worker.rules.lifecycle import AlertState
 from worker.state import keys
-from worker.state.store import Store
+from worker.state.store import Commit, Store
 
 FP = fingerprint("c1", "n1", "cpu_usage")
 
@@ -29,9 +29,8 @@ def test_two_commits_of_one_transition_send_once(redis_client: redis.Redis) -> N
     results: list[list[str]] = []
 
     def commit() -> None:
-        results.append(
-            store.commit("c1", {FP: firing_state()}, [], [(note(NotificationKind.FIRING, "x-firing"), 60)])
-        )
+        c = Commit(60, upsert={FP: firing_state()}, notifications=[note(NotificationKind.FIRING, "x-firing")])
+        results.append(store.commit("c1", c))
 
     threads = [threading.Thread(target=commit) for _ in range(8)]
     for t in threads:
@@ -48,13 +47,18 @@ def test_two_commits_of_one_transition_send_once(redis_client: redis.Redis) -> N
 
 def test_repeat_is_held_back_by_the_cooldown_key(redis_client: redis.Redis) -> None:
     store = Store(redis_client)
-    store.commit("c1", {FP: firing_state()}, [], [(note(NotificationKind.FIRING, "f"), 60)])
+    firing = note(NotificationKind.FIRING, "f")
+    store.commit("c1", Commit(60, upsert={FP: firing_state()}, notifications=[firing], cooldown_start=[FP]))
     assert store.cooldowns("c1", [FP]) == {FP}
     assert 0 < redis_client.pttl(keys.cooldown("c1", FP)) <= 60_000
-    assert store.commit("c1", {}, [], [(note(NotificationKind.REPEAT, "r1"), 60)]) == []
+    assert store.commit("c1", Commit(60, notifications=[note(NotificationKind.REPEAT, "r1")])) == []
     redis_client.delete(keys.cooldown("c1", FP))  # the TTL ran out
-    assert store.commit("c1", {}, [], [(note(NotificationKind.REPEAT, "r2"), 60)]) == ["r2"]
-    assert store.commit("c1", {}, [FP], [(note(NotificationKind.RESOLVED, "res"), 0)]) == ["res"]
+    assert store.commit("c1", Commit(60, notifications=[note(NotificationKind.REPEAT, "r2")])) == ["r2"]
+    assert store.cooldowns("c1", [FP]) == {FP}  # the repeat restarted the cooldown
+    resolved = Commit(
+        60, delete=[FP], notifications=[note(NotificationKind.RESOLVED, "res")], cooldown_clear=[FP]
+    )
+    assert store.commit("c1", resolved) == ["res"]
     assert store.load_alerts("c1") == {}
     assert store.cooldowns("c1", [FP]) == set()
 

@@ -8,7 +8,7 @@ import hmac
 import json
 import time
 import urllib.parse
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import requests
 
@@ -41,8 +41,9 @@ def payload(
     keyword: str | None = None,
     at_mobiles: Sequence[str] = (),
     at_all: bool = False,
+    custom: templates.Custom | None = None,
 ) -> dict[str, object]:
-    r = templates.render(notification, lang, "markdown")
+    r = templates.render(notification, lang, "markdown", custom)
     title, text = r.title, r.text
     if keyword and keyword not in text:
         # keyword-mode robots reject any message whose content lacks one of their keywords
@@ -79,9 +80,11 @@ class DingTalkChannel:
         keyword: str | None = None,
         at_mobiles: Sequence[str] = (),
         at_all: bool = False,
+        template: Mapping[str, str | None] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         templates.language(lang)
+        self._custom = templates.custom(template)
         self._url = url
         self._secret = secret
         self._keyword = keyword
@@ -96,7 +99,12 @@ class DingTalkChannel:
 
     def send(self, notification: Notification) -> None:
         body = payload(
-            notification, self._lang, keyword=self._keyword, at_mobiles=self._at_mobiles, at_all=self._at_all
+            notification,
+            self._lang,
+            keyword=self._keyword,
+            at_mobiles=self._at_mobiles,
+            at_all=self._at_all,
+            custom=self._custom,
         )
         url = self._url
         if self._secret:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 import requests
 
@@ -19,18 +20,24 @@ FIELD_MAX = 2000
 FIELDS_MAX = 10
 
 
-def payload(notification: Notification, lang: str) -> dict[str, object]:
+def payload(
+    notification: Notification, lang: str, custom: templates.Custom | None = None
+) -> dict[str, object]:
     """The webhook body: fallback ``text``, a header block, and an attachment with the coloured details."""
-    r = templates.render(notification, lang, "slack")
+    r = templates.render(notification, lang, "slack", custom)
     colour = (
         RESOLVED_COLOUR if notification.kind is NotificationKind.RESOLVED else COLOURS[notification.severity]
     )
     fields = [
         {"type": "mrkdwn", "text": templates.fit(f"*{k}*\n{v}", FIELD_MAX)} for k, v in r.fields[:FIELDS_MAX]
     ]
-    # the fields already carry the key/value lines; the section shows only what is not a field
-    extra = "\n".join(r.body.split("\n")[len(r.fields) :]).strip()
-    blocks: list[dict[str, object]] = [{"type": "section", "fields": fields}]
+    blocks: list[dict[str, object]] = []
+    if r.custom_body:
+        extra = r.body.strip()  # a user's body or a digest: shown as written, without the field grid
+    else:
+        # the fields already carry the key/value lines; the section shows only what is not a field
+        extra = "\n".join(r.body.split("\n")[len(r.fields) :]).strip()
+        blocks.append({"type": "section", "fields": fields})
     if extra:
         blocks.append(
             {"type": "section", "text": {"type": "mrkdwn", "text": templates.fit(extra, SECTION_MAX)}}
@@ -56,9 +63,16 @@ class SlackChannel:
     """POST to ``https://hooks.slack.com/services/T…/B…/<token>``."""
 
     def __init__(
-        self, url: str, *, session: requests.Session, timeout: float = 10.0, lang: str = "zh"
+        self,
+        url: str,
+        *,
+        session: requests.Session,
+        timeout: float = 10.0,
+        lang: str = "zh",
+        template: Mapping[str, str | None] | None = None,
     ) -> None:
         templates.language(lang)  # an unknown language fails at construction, not at send
+        self._custom = templates.custom(template)
         self._url = url
         self._session = session
         self._timeout = timeout
@@ -67,7 +81,7 @@ class SlackChannel:
 
     def send(self, notification: Notification) -> None:
         secrets = [self._url, self._url.rsplit("/", 1)[-1]]
-        body = json.dumps(payload(notification, self._lang), ensure_ascii=False).encode()
+        body = json.dumps(payload(notification, self._lang, self._custom), ensure_ascii=False).encode()
         response = http.post(self._session, self._url, body=body, timeout=self._timeout, secrets=secrets)
         # Slack explains 4xx in a one-word body (invalid_payload, no_service, channel_not_found, ...)
         http.raise_for_status(response, secrets, "slack")

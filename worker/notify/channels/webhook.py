@@ -29,8 +29,8 @@ def _status(n: Notification) -> str:
     return "resolved" if n.kind is NotificationKind.RESOLVED else "firing"
 
 
-def nodewatch_body(n: Notification, lang: str) -> dict[str, object]:
-    r = templates.render(n, lang, "text")
+def nodewatch_body(n: Notification, lang: str, custom: templates.Custom | None = None) -> dict[str, object]:
+    r = templates.render(n, lang, "text", custom)
     return {
         "version": SCHEMA_VERSION,
         "source": "nodewatch",
@@ -53,10 +53,15 @@ def nodewatch_body(n: Notification, lang: str) -> dict[str, object]:
 
 
 def alertmanager_body(
-    n: Notification, lang: str, *, receiver: str = "nodewatch", external_url: str = ""
+    n: Notification,
+    lang: str,
+    *,
+    receiver: str = "nodewatch",
+    external_url: str = "",
+    custom: templates.Custom | None = None,
 ) -> dict[str, object]:
     """Alertmanager webhook payload version 4 with one alert, for tools that consume Alertmanager."""
-    r = templates.render(n, lang, "text")
+    r = templates.render(n, lang, "text", custom)
     status = _status(n)
     labels = {"alertname": n.rule, "cluster": n.cluster, "severity": n.severity.label}
     if n.node:
@@ -108,8 +113,10 @@ class WebhookChannel:
         receiver: str = "nodewatch",
         external_url: str = "",
         headers: Mapping[str, str] | None = None,
+        template: Mapping[str, str | None] | None = None,
     ) -> None:
         templates.language(lang)
+        self._custom = templates.custom(template)
         if body not in ("nodewatch", "alertmanager"):
             raise ValueError(f"unknown webhook body {body!r}, expected nodewatch or alertmanager")
         self._url = url
@@ -128,10 +135,14 @@ class WebhookChannel:
     def send(self, notification: Notification) -> None:
         if self._body == "alertmanager":
             doc = alertmanager_body(
-                notification, self._lang, receiver=self._receiver, external_url=self._external_url
+                notification,
+                self._lang,
+                receiver=self._receiver,
+                external_url=self._external_url,
+                custom=self._custom,
             )
         else:
-            doc = nodewatch_body(notification, self._lang)
+            doc = nodewatch_body(notification, self._lang, self._custom)
         data = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
         headers = dict(self._headers)
         if self._secret:

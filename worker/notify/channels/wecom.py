@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import requests
 
@@ -20,8 +20,14 @@ THROTTLE_DELAY = 60.0
 COLOURS = {Severity.CRITICAL: "warning", Severity.WARNING: "warning", Severity.INFO: "comment"}
 
 
-def payload(notification: Notification, lang: str, *, mentions: Sequence[str] = ()) -> dict[str, object]:
-    r = templates.render(notification, lang, "markdown")
+def payload(
+    notification: Notification,
+    lang: str,
+    *,
+    mentions: Sequence[str] = (),
+    custom: templates.Custom | None = None,
+) -> dict[str, object]:
+    r = templates.render(notification, lang, "markdown", custom)
     colour = "info" if notification.kind is NotificationKind.RESOLVED else COLOURS[notification.severity]
     body = r.body.replace("\n\n", "\n")  # WeCom breaks lines on a single newline
     tail = " ".join(f"<@{m}>" for m in mentions)
@@ -43,8 +49,10 @@ class WeComChannel:
         timeout: float = 10.0,
         lang: str = "zh",
         mentions: Sequence[str] = (),
+        template: Mapping[str, str | None] | None = None,
     ) -> None:
         templates.language(lang)
+        self._custom = templates.custom(template)
         self._url = url
         self._mentions = tuple(mentions)
         self._session = session
@@ -56,7 +64,8 @@ class WeComChannel:
 
     def send(self, notification: Notification) -> None:
         data = json.dumps(
-            payload(notification, self._lang, mentions=self._mentions), ensure_ascii=False
+            payload(notification, self._lang, mentions=self._mentions, custom=self._custom),
+            ensure_ascii=False,
         ).encode()
         response = http.post(
             self._session, self._url, body=data, timeout=self._timeout, secrets=self._secrets

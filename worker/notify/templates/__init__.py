@@ -59,6 +59,7 @@ class Rendered:
     text: str
     fields: tuple[tuple[str, str], ...]
     body: str = ""
+    custom_body: bool = False  # a user template wrote the body: the fields are not its first lines
 
 
 def fit(text: str, max_bytes: int) -> str:
@@ -179,6 +180,8 @@ class Language:
     labels: Mapping[str, str]
     rules: Mapping[str, jinja2.Template]
     resolved: Mapping[str, jinja2.Template]
+    digest: str = "{n}{critical}"
+    digest_critical: str = " ({n})"
 
 
 @functools.cache
@@ -198,6 +201,8 @@ def language(lang: str) -> Language:
         labels=raw["labels"],
         rules={k: env.from_string(v) for k, v in raw["rules"].items()},
         resolved={k: env.from_string(v) for k, v in raw.get("resolved", {}).items()},
+        digest=raw["digest"],
+        digest_critical=raw["digest_critical"],
     )
 
 
@@ -266,10 +271,125 @@ _HEADING: dict[str, Callable[[str], str]] = {
 }
 
 
-def render(notification: Notification, lang: str = "zh", fmt: Format = "markdown") -> Rendered:
-    """Render one notification in ``lang`` (zh/en) and ``fmt`` (markdown for DingTalk/WeCom, slack mrkdwn, text)."""
+@dataclass(frozen=True)
+class Custom:
+    """A receiver's own Jinja2 headline and/or body, compiled once."""
+
+    title: jinja2.Template | None
+    body: jinja2.Template | None
+
+
+def custom(spec: Mapping[str, str | None] | None) -> Custom | None:
+    """Compile a receiver's ``{title, body}`` overrides; a syntax error is a ValueError naming the line."""
+    if not spec or not (spec.get("title") or spec.get("body")):
+        return None
+    env = environment()
+    compiled: dict[str, jinja2.Template | None] = {}
+    for part in ("title", "body"):
+        source = spec.get(part)
+        try:
+            compiled[part] = env.from_string(source) if source else None
+        except jinja2.TemplateSyntaxError as err:
+            raise ValueError(f"{part}: line {err.lineno}: {err.message}") from None
+    return Custom(title=compiled["title"], body=compiled["body"])
+
+
+SAMPLE = Notification(
+    id="sample",
+    kind=NotificationKind.FIRING,
+    cluster="prod-eu",
+    node="prod-eu-pool-1",
+    rule="cpu_usage",
+    severity=Severity.CRITICAL,
+    summary="CPU usage 97% (threshold 90%)",
+    params={"value": 97.0, "threshold": 90.0},
+    started_at=1_780_000_000.0,
+    created_at=1_780_000_300.0,
+    fingerprint="sample",
+)
+
+
+def check_custom(title: str | None, body: str | None, lang: str) -> None:
+    """Compile and test-render user templates at load, so a typo fails at start rather than at 3 a.m."""
+    compiled = custom({"title": title, "body": body})
+    if compiled is None:
+        return
+    for fmt in ("markdown", "slack", "text"):
+        try:
+            _apply_custom(SAMPLE, render(SAMPLE, lang, fmt), compiled, fmt, strict=True)  # type: ignore[arg-type]
+        except jinja2.TemplateError as err:
+            raise ValueError(f"rendering a sample {fmt} message failed: {err}") from None
+
+
+def _apply_custom(n: Notification, r: Rendered, c: Custom, fmt: Format, *, strict: bool = False) -> Rendered:
+    context: dict[str, Any] = {
+        **n.params,
+        "params": n.params,
+        "cluster": n.cluster,
+        "node": n.node,
+        "rule": n.rule,
+        "severity": n.severity.label,
+        "kind": n.kind.value,
+        "summary": n.summary,
+        "fingerprint": n.fingerprint,
+        "emoji": EMOJI[n.severity],
+        "started_at": _when(n.started_at) if n.started_at else "",
+        "created_at": _when(n.created_at),
+        "title": r.title,
+        "body": r.body,
+        "fields": list(r.fields),
+        "format": fmt,
+    }
+    try:
+        title = c.title.render(context).strip() if c.title else r.title
+        body = c.body.render(context).strip() if c.body else r.body
+    except (jinja2.TemplateError, ValueError, TypeError):
+        if strict:
+            raise
+        return r  # a param this rule lacks: the built-in message still says what happened
+    sep = "\n\n" if fmt == "markdown" else "\n"
+    return Rendered(
+        title=title,
+        text=_HEADING[fmt](title) + sep + body,
+        fields=r.fields,
+        body=body,
+        custom_body=r.custom_body or c.body is not None,
+    )
+
+
+DIGEST_RULE = "nodewatch_digest"
+
+
+def _render_digest(n: Notification, words: Language, lang: str, fmt: Format) -> Rendered:
+    """A digest lists the headline of every message it merges, worst first; it has no fields."""
+    items = [Notification.from_json(x) for x in n.params.get("items", []) if isinstance(x, dict)]  # type: ignore[union-attr]
+    critical = sum(
+        1 for i in items if i.severity is Severity.CRITICAL and i.kind is not NotificationKind.RESOLVED
+    )
+    extra = words.digest_critical.format(n=critical) if critical else ""
+    title = words.digest.format(n=len(items), critical=extra)
+    esc = _escape_slack if fmt == "slack" else (lambda s: s)
+    lines = [f"- {esc(render(i, lang, fmt).title)}" for i in items]
+    sep = "\n\n" if fmt == "markdown" else "\n"
+    body = sep.join(lines)
+    return Rendered(
+        title=title, text=_HEADING[fmt](title) + sep + body, fields=(), body=body, custom_body=True
+    )
+
+
+def render(
+    notification: Notification, lang: str = "zh", fmt: Format = "markdown", custom: Custom | None = None
+) -> Rendered:
+    """Render one notification in ``lang`` (zh/en) and ``fmt`` (markdown for DingTalk/WeCom, slack mrkdwn, text).
+
+    ``custom`` (a receiver's own templates) replaces the headline and/or body; a digest keeps its own form.
+    """
     n = notification
     words = language(lang)
+    if n.rule == DIGEST_RULE:
+        return _render_digest(n, words, lang, fmt)
+    if custom is not None:
+        return _apply_custom(n, render(n, lang, fmt), custom, fmt)
     sev = words.severity[n.severity.label]
     context: dict[str, Any] = {
         **n.params,

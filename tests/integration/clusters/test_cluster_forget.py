@@ -1,0 +1,55 @@
+"""A cluster leaving the registry, on a real Redis: the schedule records it once, its alerts close as removed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import redis
+
+from tasks.scan import advance
+from worker import settings
+from worker.model import ClusterSample, Finding, NodeSample, Notification, Severity
+from worker.state import store as state_store
+
+
+def test_claim_due_records_each_removed_cluster_once(redis_client: redis.Redis) -> None:
+    store = state_store.Store(redis_client)
+    store.claim_due({"a": 60, "b": 60, "c": 60}, 1000.0, jitter=False)
+    assert store.take_removed() == []
+    store.claim_due({"a": 60}, 1001.0, jitter=False)
+    assert sorted(store.take_removed()) == ["b", "c"]
+    assert store.take_removed() == []  # handed out once
+    assert set(store.next_due()) == {"a"}
+    store.claim_due({"a": 60, "b": 60}, 1002.0, jitter=False)  # b comes back: scheduled again, not removed
+    assert store.take_removed() == [] and set(store.next_due()) == {"a", "b"}
+
+
+def test_removed_cluster_resolves_firing_alerts_as_removed_and_drops_pending(
+    redis_client: redis.Redis,
+) -> None:
+    store = state_store.Store(redis_client)
+    cfg = settings.parse({}, env={})
+    firing_node = Finding("prod", "prod-1", "cpu", Severity.CRITICAL, value=97, threshold=90)
+    pending_node = Finding("prod", "prod-2", "memory", Severity.WARNING, hold_for=600)
+    down = Finding("prod", "", "cluster_unreachable", Severity.CRITICAL)
+    sample = ClusterSample(
+        "prod",
+        datetime.fromtimestamp(1000, UTC),
+        (NodeSample("prod", "prod-1"), NodeSample("prod", "prod-2")),
+    )
+    sent = advance(store, cfg, "prod", {}, [firing_node, pending_node, down], sample, 1000.0)
+    assert len(sent) == 2  # cpu and cluster_unreachable fire; memory is pending
+    assert len(store.load_alerts("prod")) == 3
+    ids = advance(
+        store, cfg, "prod", store.load_alerts("prod"), [], None, 1100.0, removed_reason="cluster removed"
+    )
+    assert store.load_alerts("prod") == {}
+    notes = [store.notification("prod", i) for i in ids]
+    assert all(isinstance(n, Notification) for n in notes)
+    got = {(n.node, n.rule, n.kind.value, n.params.get("resolved_reason")) for n in notes if n}
+    assert got == {
+        ("prod-1", "cpu", "resolved", "cluster removed"),
+        ("", "cluster_unreachable", "resolved", "cluster removed"),
+    }
+    # nothing left to close: a second forget sends nothing
+    assert advance(store, cfg, "prod", {}, [], None, 1200.0, removed_reason="cluster removed") == []

@@ -1,0 +1,316 @@
+"""`nodewatch cluster add|list|remove|test`: manage the watched clusters (kubeconfig Secrets or a directory).
+
+A shell like worker/cli.py: it wires worker/clusters (sources, clients, access checks) and worker/state (last scan
+records) and prints. Nothing printed carries a kubeconfig's contents: names, sources, figures and warnings only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from worker import clusters, settings
+from worker.clusters import access, kubeconfig, secrets
+
+EXIT_FAIL, EXIT_CONFIG = 1, 2
+
+
+def _load(args: argparse.Namespace) -> settings.Settings:
+    path = getattr(args, "config", None) or os.environ.get(settings.ENV_CONFIG)
+    try:
+        cfg = settings.load(path)
+    except settings.ConfigError as err:
+        print(f"nodewatch: config error: {err}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from None
+    # a one-shot command lists the Secrets once: no watch thread
+    return cfg.model_copy(update={"hub": cfg.hub.model_copy(update={"watch": False})})
+
+
+def _registry(cfg: settings.Settings, args: argparse.Namespace) -> clusters.Registry:
+    try:
+        return clusters.load(cfg, getattr(args, "clusters_dir", None))
+    except clusters.ClusterSourceError as err:
+        print(f"nodewatch: {err}", file=sys.stderr)
+        raise SystemExit(EXIT_FAIL) from None
+
+
+def _fail(message: str, code: int = EXIT_FAIL) -> int:
+    print(f"nodewatch: {message}", file=sys.stderr)
+    return code
+
+
+# --- add ---
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    cfg = _load(args)
+    name = args.name
+    if not secrets.NAME_RE.fullmatch(name):
+        return _fail(
+            f"cluster name {name!r}: use a lowercase DNS-style name (a-z, 0-9, '-', '.', '_')", EXIT_CONFIG
+        )
+    if any(c.name == name for c in cfg.clusters):
+        return _fail(f"cluster {name} is defined in the config file; change it there", EXIT_CONFIG)
+    try:
+        text = kubeconfig.read_file(name, args.kubeconfig)
+        data = kubeconfig.parse(name, text)
+        kubeconfig.check_plugins(name, data, cfg.allow_exec_plugins)
+    except clusters.ClusterConfigError as err:
+        return _fail(str(err), EXIT_CONFIG)
+    if args.context and not any(c.get("name") == args.context for c in data.get("contexts") or []):
+        return _fail(f"cluster {name}: context '{args.context}' not found in {args.kubeconfig}", EXIT_CONFIG)
+    try:
+        if args.interval:
+            secrets.duration(args.interval)
+        if args.labels:
+            secrets.parse_labels(args.labels)
+    except ValueError as err:
+        return _fail(f"cluster {name}: {err}", EXIT_CONFIG)
+    directory = clusters.clusters_dir(cfg, args.clusters_dir)
+    target = args.to or ("secret" if cfg.hub.enabled else "directory" if directory else "")
+    if target == "secret":
+        ns = secrets.namespace(cfg.hub)
+        body = secrets.secret_body(
+            name, text, args.context, ns, args.display_name or "", args.interval or "", args.labels or "",
+            args.threshold_profile or "",
+        )  # fmt: skip
+        try:
+            done = secrets.write_secret(cfg.hub, cfg.allow_exec_plugins, body)
+        except clusters.ClusterSourceError as err:
+            return _fail(str(err))
+        where = f"Secret {ns}/{body['metadata']['name']}"
+    elif target == "directory":
+        if not directory:
+            return _fail("no clusters directory: give --clusters-dir or set clustersDir", EXIT_CONFIG)
+        if args.interval or args.labels or args.display_name or args.threshold_profile:
+            return _fail("--interval/--labels/--display-name/--threshold-profile need a Secret (hub.secrets)")
+        if args.context:
+            data["current-context"] = args.context  # a file has no separate context key
+            text = yaml.safe_dump(data, sort_keys=False)
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        path = Path(directory) / f"{name}.yaml"
+        done = "replaced" if path.exists() else "created"
+        tmp = path.with_name(f".{name}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        tmp.replace(path)  # atomic: a reader never sees half a kubeconfig
+        where = f"file {path}"
+    else:
+        return _fail(
+            "nowhere to add clusters: enable hub Secrets (hub.secrets / hub.kubeconfig) or set clustersDir"
+        )
+    print(f"cluster {name}: {where} {done}; it will be scanned within one interval")
+    for w in kubeconfig.warnings(name, data, args.context):
+        print(f"  warning: {w}")
+    return 0
+
+
+# --- list ---
+
+
+def _age(ts: str | None, now: float) -> str:
+    if not ts:
+        return "never"
+    s = max(0.0, now - float(ts))
+    return f"{s:.0f}s ago" if s < 120 else f"{s / 60:.0f}m ago" if s < 7200 else f"{s / 3600:.1f}h ago"
+
+
+def _summaries(names: list[str]) -> tuple[dict[str, dict[str, Any]], str]:
+    from worker.app import redis_url
+    from worker.state import store as state_store
+
+    try:
+        store = state_store.Store(state_store.connect(redis_url()))
+        return {n: store.cluster_summary(n) for n in names}, ""
+    except state_store.redis.RedisError as err:
+        return {}, f"scan records unavailable (Redis: {type(err).__name__})"
+
+
+def list_rows(cfg: settings.Settings, reg: clusters.Registry) -> tuple[list[dict[str, Any]], str]:
+    sums, note = _summaries([s.name for s in reg.specs])
+    rows = []
+    for spec in reg.specs:
+        s = sums.get(spec.name, {})
+        st = s.get("status") or {}
+        rows.append(
+            {
+                "name": spec.name,
+                "display_name": spec.display_name,
+                "source": spec.source,
+                "origin": spec.origin,
+                "interval_s": spec.interval,
+                "labels": spec.labels,
+                "threshold_profile": spec.threshold_profile,
+                "last_scan_started": float(st["started"]) if st.get("started") else None,
+                "last_scan_ended": float(st["ended"]) if st.get("ended") else None,
+                "status": st.get("outcome") or "not scanned yet",
+                "error": st.get("error") or "",
+                "nodes": int(st["nodes"]) if str(st.get("nodes", "")).isdigit() else None,
+                "lag_s": float(st["lag_s"]) if st.get("lag_s") else None,
+                "duration_s": float(st["duration_s"]) if st.get("duration_s") else None,
+                "scans": int(st.get("scans", 0)),
+                "failures_in_a_row": s.get("failures", 0),
+                "alerts_firing": s.get("firing", 0),
+                "warnings": clusters.warnings(spec),
+            }
+        )
+    return rows, note
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    cfg = _load(args)
+    reg = _registry(cfg, args)
+    rows, note = list_rows(cfg, reg)
+    if args.output == "json":
+        print(
+            json.dumps(
+                {"clusters": rows, "problems": reg.problems, "stale": reg.stale, "note": note}, indent=2
+            )
+        )
+        return 0
+    now = time.time()
+    heads = ["NAME", "SOURCE", "INTERVAL", "LAST SCAN", "STATUS", "NODES", "LAG", "FIRING", "WARNINGS"]
+    table = [heads]
+    for r in rows:
+        table.append(
+            [
+                r["name"] + (f" ({r['display_name']})" if r["display_name"] else ""),
+                r["source"],
+                f"{r['interval_s']:g}s",
+                _age(r["last_scan_ended"], now),
+                r["status"] + (f" ×{r['failures_in_a_row']}" if r["failures_in_a_row"] else ""),
+                "-" if r["nodes"] is None else str(r["nodes"]),
+                "-" if r["lag_s"] is None else f"{r['lag_s']:.1f}s",
+                str(r["alerts_firing"]),
+                "; ".join(r["warnings"]) or "-",
+            ]
+        )
+    widths = [max(len(line[i]) for line in table) for i in range(len(heads))]
+    for line in table:
+        print("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip())
+    for r in rows:
+        if r["error"]:
+            print(f"{r['name']}: last error: {r['error']}")
+    for p in reg.problems:
+        print(f"skipped: {p}")
+    if reg.stale:
+        print("note: the hub could not be read; its clusters are the last good list")
+    if note:
+        print(f"note: {note}")
+    return 0
+
+
+# --- remove ---
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    cfg = _load(args)
+    spec = _registry(cfg, args).by_name().get(args.name)
+    if spec is None:
+        return _fail(f"no cluster named {args.name}")
+    if spec.source == "secret":
+        try:
+            secrets.delete_secret(cfg.hub, cfg.allow_exec_plugins, spec.origin)
+        except clusters.ClusterSourceError as err:
+            return _fail(str(err))
+        where = f"Secret {spec.origin}"
+    elif spec.source == "directory" and spec.kubeconfig:
+        try:
+            Path(spec.kubeconfig).unlink()
+        except OSError as err:
+            return _fail(f"cannot remove {spec.kubeconfig}: {err.strerror}")
+        where = f"file {spec.kubeconfig}"
+    else:
+        return _fail(f"cluster {spec.name} comes from the {spec.source}; remove it there", EXIT_CONFIG)
+    print(f"cluster {spec.name}: {where} removed; its open alerts will be resolved as 'cluster removed'")
+    return 0
+
+
+# --- test ---
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    cfg = _load(args)
+    if args.kubeconfig:
+        spec = clusters.ClusterSpec(
+            args.name, cfg.check_interval, args.kubeconfig, args.context, source="cli"
+        )
+    else:
+        found = _registry(cfg, args).by_name().get(args.name)
+        if found is None:
+            return _fail(f"no cluster named {args.name} (give --kubeconfig to test one not added yet)")
+        spec = found
+    print(f"cluster {spec.name} ({spec.source}{', ' + spec.origin if spec.origin else ''})")
+    try:
+        api = clusters.api_client(spec, allow_exec=cfg.allow_exec_plugins)
+    except clusters.ClusterConfigError as err:
+        print(f"  FAIL  kubeconfig: {str(err).removeprefix(f'cluster {spec.name}: ')}")
+        return EXIT_CONFIG
+    for w in clusters.warnings(spec):
+        print(f"  WARN  {w}")
+    timeout = cfg.collect.request_timeout
+    try:
+        ver = access.version(api, timeout)
+        print(f"  ok    reachable: API server {ver}")
+        checks = access.check(api, timeout=timeout)
+    except access.Unreachable as err:
+        print(f"  FAIL  {'credentials' if err.rejected else 'reachable'}: {err}")
+        return EXIT_FAIL
+    missing_required = False
+    for c in checks:
+        if c.allowed:
+            mark = "ok"
+        elif c.need.required:
+            mark, missing_required = "FAIL", True
+        else:
+            mark = "miss"
+        state = "allowed" if c.allowed else "missing" + (f" ({c.reason})" if c.reason else "")
+        print(f"  {mark:<5} {c.need.label:<28} {state}: {c.need.why}")
+    if missing_required:
+        print("  => scans will fail: grant the missing permissions (deploy/watched-cluster-rbac.yaml)")
+        return EXIT_FAIL
+    print("  => scans will work" + ("" if all(c.allowed for c in checks) else " (some figures unavailable)"))
+    return 0
+
+
+def add_parsers(subparsers: Any, common_parent: argparse.ArgumentParser) -> None:
+    """Register `nodewatch cluster add|list|remove|test` on the main parser's subparsers."""
+    c = subparsers.add_parser("cluster", parents=[common_parent], help="manage the watched clusters")
+    sub = c.add_subparsers(dest="action", required=True)
+    where = argparse.ArgumentParser(add_help=False)
+    where.add_argument(
+        "--clusters-dir", help="kubeconfig directory (default: clustersDir / $NODEWATCH_CLUSTERS_DIR)"
+    )
+
+    a = sub.add_parser("add", parents=[common_parent, where], help="add a cluster from a kubeconfig file")
+    a.add_argument("name")
+    a.add_argument("--kubeconfig", required=True, help="kubeconfig file of the cluster")
+    a.add_argument("--context", help="context to use (default: the kubeconfig's current-context)")
+    a.add_argument("--to", choices=["secret", "directory"], help="default: a Secret when hub Secrets are on")
+    a.add_argument("--display-name")
+    a.add_argument("--interval", help="scan interval, e.g. 60, 90s, 5m (Secrets only)")
+    a.add_argument("--labels", help="e.g. env=prod,region=eu-west-1,team=payments (Secrets only)")
+    a.add_argument("--threshold-profile")
+    a.set_defaults(func=cmd_add)
+
+    ls = sub.add_parser("list", parents=[common_parent, where], help="clusters with last scan, status, nodes")
+    ls.add_argument("--output", choices=["table", "json"], default="table")
+    ls.set_defaults(func=cmd_list)
+
+    rm = sub.add_parser("remove", parents=[common_parent, where], help="remove a cluster (Secret or file)")
+    rm.add_argument("name")
+    rm.set_defaults(func=cmd_remove)
+
+    t = sub.add_parser("test", parents=[common_parent, where], help="check reachability and each permission")
+    t.add_argument("name")
+    t.add_argument("--kubeconfig", help="test this file instead of the registered cluster")
+    t.add_argument("--context")
+    t.set_defaults(func=cmd_test)

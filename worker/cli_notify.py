@@ -1,0 +1,134 @@
+"""``nodewatch notify test [RECEIVER]``: send a test message to each receiver and say what happened.
+
+Runs in this process with the workers' delivery policy: the receiver's shared token bucket in Redis (waiting for
+a token rather than merging, there is one message), the same backoff with jitter honouring Retry-After and
+rate-limit errcodes, bounded by ``--timeout`` instead of the hour-long retry window.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import redis
+
+from worker import settings, settings_notify
+from worker.app import redis_url
+from worker.notify import delivery, errors, registry
+from worker.notify.redact import redact
+from worker.state import ratelimit
+
+
+@dataclass
+class Outcome:
+    receiver: str
+    target: str
+    delivered: bool = False
+    reasons: list[str] = field(default_factory=list)  # one per failed try, in order
+    waited: float = 0.0  # seconds spent waiting for the rate limit
+
+    def line(self) -> str:
+        tries = len(self.reasons)
+        limit = f", waited {self.waited:.1f}s for the rate limit" if self.waited else ""
+        if self.delivered and not tries:
+            return f"{self.receiver}: delivered ({self.target}){limit}"
+        if self.delivered:
+            return f"{self.receiver}: delivered after retrying {tries} time(s){limit}: " + " | ".join(self.reasons)
+        return f"{self.receiver}: FAILED after {tries} try/tries{limit}: {self.reasons[-1]}" + (
+            f" (earlier: {' | '.join(self.reasons[:-1])})" if tries > 1 else ""
+        )
+
+
+def _limiter() -> ratelimit.RateLimiter | None:
+    client = redis.Redis.from_url(redis_url(), decode_responses=True, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError:
+        return None
+    return ratelimit.RateLimiter(client)
+
+
+def try_receiver(
+    cfg: settings.Settings,
+    name: str,
+    *,
+    limiter: ratelimit.RateLimiter | None,
+    timeout: float,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.time,
+) -> Outcome:
+    params = cfg.receivers()[name]
+    policy = settings_notify.receiver_policies(cfg)[name]
+    bucket = ratelimit.Bucket.for_limit(policy.messages, policy.per)
+    secrets = [v for v in params.values() if isinstance(v, str) and len(v) > 6]
+    start = clock()
+    try:
+        channel = registry.build(timeout=cfg.notify.http_timeout, **params)
+    except ValueError as err:
+        return Outcome(name, params["kind"], reasons=[redact(f"bad receiver config: {err}", secrets)])
+    out = Outcome(name, channel.target)
+    message = delivery.probe(name, start)
+    retries = 0
+    while True:
+        if limiter is not None:
+            while (wait := limiter.take(name, bucket)) > 0:
+                out.waited += wait
+                sleep(wait)
+        try:
+            channel.send(message)
+            out.delivered = True
+            return out
+        except errors.RetryableError as err:
+            out.reasons.append(redact(str(err), secrets))
+            delay = delivery.backoff(retries, cfg.notify.min_retry_delay, cfg.notify.max_retry_delay, err.delay)
+            if delivery.gives_up(start, clock(), delay, timeout):
+                out.reasons[-1] += f" — gave up, next try would pass --timeout {timeout:g}s"
+                return out
+            retries += 1
+            sleep(delay)
+        except errors.PermanentError as err:
+            out.reasons.append("permanent: " + redact(str(err), secrets))
+            return out
+
+
+def cmd_notify_test(args: argparse.Namespace) -> int:
+    from worker import cli  # the shared config loading (exit 2 on a bad file)
+
+    cfg = cli._load(args)
+    try:
+        settings_notify.validate(cfg)
+    except ValueError as err:
+        print(f"nodewatch: config error: {err}", file=sys.stderr)
+        return cli.EXIT_CONFIG
+    configured = cfg.receivers()
+    names = [args.receiver] if args.receiver else list(configured)
+    if args.receiver and args.receiver not in configured:
+        known = ", ".join(configured) or "none"
+        print(f"nodewatch: no receiver named {args.receiver!r} (configured: {known})", file=sys.stderr)
+        return cli.EXIT_CONFIG
+    if not names:
+        print("no receivers configured")
+        return 1
+    limiter = _limiter()
+    if limiter is None:
+        print("note: Redis unreachable, rate limits not applied", file=sys.stderr)
+    failed = 0
+    for name in names:
+        outcome = try_receiver(cfg, name, limiter=limiter, timeout=args.timeout)
+        failed += not outcome.delivered
+        print(outcome.line(), flush=True)
+    return 1 if failed else 0
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
+    notify = sub.add_parser("notify", parents=[common], help="notification tools")
+    notify_sub = notify.add_subparsers(dest="action", required=True)
+    test = notify_sub.add_parser(
+        "test", parents=[common], help="send a test message to each receiver (or RECEIVER) and report"
+    )
+    test.add_argument("receiver", nargs="?", help="only this receiver")
+    test.add_argument("--timeout", type=float, default=60.0, help="give up retrying after this many seconds")
+    test.set_defaults(func=cmd_notify_test)

@@ -1,0 +1,88 @@
+"""Apprise: every other service (Feishu/Lark, Telegram, Teams, e-mail, PagerDuty, ...) through one Apprise URL.
+
+Apprise answers only "sent or not", so a failure is retryable with the reason taken from Apprise's own log
+(redacted); the retry window still bounds it. Apprise's own retries are off: retries live outside channels.
+"""
+
+from __future__ import annotations
+
+import logging
+import urllib.parse
+from collections.abc import Mapping
+
+import apprise
+import requests
+
+from worker.model import Notification, NotificationKind, Severity
+from worker.notify import errors, templates
+from worker.notify.redact import redact
+
+NOTIFY_TYPE = {
+    Severity.CRITICAL: apprise.NotifyType.FAILURE,
+    Severity.WARNING: apprise.NotifyType.WARNING,
+    Severity.INFO: apprise.NotifyType.INFO,
+}
+REASON_MAX = 300
+
+
+def url_secrets(url: str) -> list[str]:
+    """Every part of an Apprise URL that may be a credential: userinfo, host (often a token), path, query values."""
+    parts = urllib.parse.urlsplit(url)
+    found = [url, parts.netloc, parts.username or "", parts.password or ""]
+    found += [seg for seg in parts.path.split("/") if seg]
+    found += [v for vs in urllib.parse.parse_qs(parts.query).values() for v in vs]
+    if parts.scheme in ("json", "jsons", "form", "forms", "xml", "xmls") and not parts.password:
+        # generic web hooks: host and path are addresses, not secrets, unless they carry a password
+        found = [url, *urllib.parse.parse_qs(parts.query).get("token", [])]
+    return [s for s in found if len(s) >= 4]
+
+
+class AppriseChannel:
+    """Send the rendered headline and markdown body to one Apprise URL (``scheme://...``)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        session: requests.Session | None = None,  # unused: Apprise brings its own HTTP
+        timeout: float = 10.0,
+        lang: str = "zh",
+        template: Mapping[str, str | None] | None = None,
+    ) -> None:
+        templates.language(lang)
+        self._custom = templates.custom(template)
+        self._lang = lang
+        self._secrets = url_secrets(url)
+        scheme = urllib.parse.urlsplit(url).scheme
+        self.target = f"apprise {scheme}://***"
+        self._apprise = apprise.Apprise()
+        parts = urllib.parse.urlsplit(url)
+        query = urllib.parse.parse_qs(parts.query)
+        if "cto" not in query and "rto" not in query:
+            # Apprise's own connect/read timeouts, so a hanging service cannot hold the worker
+            sep = "&" if parts.query else "?"
+            url = f"{url}{sep}cto={timeout:g}&rto={timeout:g}"
+        if not self._apprise.add(url):
+            # a ValueError at construction: the config names a scheme Apprise does not know
+            raise ValueError(f"apprise does not understand the URL of scheme {scheme!r}")
+
+    def send(self, notification: Notification) -> None:
+        r = templates.render(notification, self._lang, "markdown", self._custom)
+        kind = (
+            apprise.NotifyType.SUCCESS
+            if notification.kind is NotificationKind.RESOLVED
+            else NOTIFY_TYPE[notification.severity]
+        )
+        with apprise.LogCapture(level=logging.WARNING) as captured:
+            ok = self._apprise.notify(
+                body=r.body or r.title,
+                title=r.title,
+                notify_type=kind,
+                body_format=apprise.NotifyFormat.MARKDOWN,
+            )
+            log_text = captured.getvalue()
+        if ok:
+            return
+        lines = [line.split(" - ", 2)[-1] for line in log_text.strip().splitlines() if line.strip()]
+        reason = redact("; ".join(lines) or "apprise reported a failure", self._secrets)[:REASON_MAX]
+        raise errors.RetryableError(f"{self.target}: {reason}")

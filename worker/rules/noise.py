@@ -1,0 +1,121 @@
+"""One scan's findings in, what to write and what to send out: the noise-reduction path. Pure, ``now`` handed in.
+
+The order follows Alertmanager: inhibit -> silence (and maintenance windows) -> for-duration -> dedup/cooldown
+(lifecycle.step) -> flapping. Storm grouping needs the storm keys in Redis and happens in the scan task after this.
+Every fingerprint that is held back gets a reason in ``Plan.why``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from worker.model import Finding, NotificationKind, Severity
+from worker.rules import lifecycle, muting
+from worker.rules.lifecycle import AlertState, FlapPolicy, FlapRecord
+
+
+@dataclass(frozen=True)
+class Context:
+    now: float
+    cooldowns: frozenset[str] = frozenset()  # fingerprints whose cooldown key is alive
+    flaps: Mapping[str, FlapRecord] = field(default_factory=dict)
+    silences: Sequence[muting.Silence] = ()
+    maintenance: str = ""  # the reason when the cluster is in a maintenance window now
+    inhibit: Sequence[muting.InhibitRule] = muting.DEFAULT_INHIBIT
+    labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # node -> node + cluster labels
+    node_names: frozenset[str] | None = None  # nodes seen by this scan; None when the scan failed
+    flap_policy: FlapPolicy = FlapPolicy()
+    send_resolved: bool = True
+    removed_reason: str = ""  # the whole cluster is gone ("cluster removed"): close every alert
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    finding: Finding
+    kind: NotificationKind
+    state: AlertState  # the state the message speaks of (started_at, severity sent)
+    reason: str
+
+
+@dataclass
+class Plan:
+    upsert: dict[str, AlertState] = field(default_factory=dict)
+    delete: list[str] = field(default_factory=list)
+    flaps: dict[str, FlapRecord | None] = field(default_factory=dict)
+    outgoing: list[Outgoing] = field(default_factory=list)
+    cooldown_start: list[str] = field(default_factory=list)
+    cooldown_clear: list[str] = field(default_factory=list)
+    why: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _firing_after(
+    prev: Mapping[str, AlertState], findings: Sequence[Finding], now: float
+) -> set[tuple[str, str]]:
+    """(node, rule) pairs that fire after this scan, mutes ignored: the sources of inhibition."""
+    out = set()
+    for f in findings:
+        if f.severity is None or f.severity < Severity.WARNING:
+            continue
+        s = lifecycle.step(prev.get(f.fingerprint), f, now, True)
+        if s.state is not None and s.state.status == "firing":
+            out.add((f.node, f.rule))
+    return out
+
+
+def plan(cluster: str, prev: Mapping[str, AlertState], findings: Sequence[Finding], ctx: Context) -> Plan:
+    out = Plan()
+    sources = _firing_after(prev, findings, ctx.now)
+    seen: set[str] = set()
+
+    def mute_reason(f: Finding) -> str:
+        labels = ctx.labels.get(f.node, {})
+        return (
+            muting.silenced_by(ctx.silences, cluster, f.node, f.rule, labels, ctx.now)
+            or ctx.maintenance
+            or muting.inhibited_by(f.rule, f.node, sources, ctx.inhibit)
+        )
+
+    def apply(f: Finding, s: lifecycle.Step, before: AlertState | None) -> None:
+        fp = f.fingerprint
+        if s.state is None:
+            if before is not None:
+                out.delete.append(fp)
+        elif s.state != before:
+            out.upsert[fp] = s.state
+        send, reason = s.send, s.reason
+        record = ctx.flaps.get(fp)
+        if record is not None or send in (NotificationKind.FIRING, NotificationKind.RESOLVED):
+            d = lifecycle.flap(record or FlapRecord(), send, ctx.now, ctx.flap_policy)
+            if d.record != record:
+                out.flaps[fp] = d.record if (d.record.times or d.record.flapping_since is not None) else None
+            if d.send != send:
+                send, reason = d.send, d.reason
+        if send == NotificationKind.RESOLVED and not ctx.send_resolved:
+            send, reason = None, "resolved notices are off (notify.sendResolved)"
+        if send in (NotificationKind.FIRING, NotificationKind.ESCALATED):
+            out.cooldown_start.append(fp)
+        elif send == NotificationKind.RESOLVED:
+            out.cooldown_clear.append(fp)
+        if send is not None:
+            state = s.state or before
+            assert state is not None
+            out.outgoing.append(Outgoing(f, send, state, reason))
+        elif reason not in ("ok",) and (f.severity is not None or before is not None):
+            out.why.append((fp, reason))
+
+    if ctx.removed_reason:
+        for st in prev.values():
+            gone = Finding(cluster, st.node, st.rule, None, summary=f"{cluster}: {ctx.removed_reason}")
+            apply(gone, lifecycle.vanished(st, ctx.removed_reason), st)
+        return out
+    for f in findings:
+        seen.add(f.fingerprint)
+        before = prev.get(f.fingerprint)
+        apply(f, lifecycle.step(before, f, ctx.now, f.fingerprint in ctx.cooldowns, mute_reason(f)), before)
+    if ctx.node_names is not None:
+        for fp, st in prev.items():
+            if fp not in seen and st.node and st.node not in ctx.node_names:
+                gone = Finding(cluster, st.node, st.rule, None, summary=f"node {st.node} was removed")
+                apply(gone, lifecycle.vanished(st, "node removed"), st)
+    return out
