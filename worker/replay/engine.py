@@ -1,0 +1,346 @@
+"""Replay: drive kubesim on a manual clock through the real scan path and score nodewatch against the baseline.
+
+Each step advances kubesim's clock by the scan interval, reads the ground truth from its control API, calls the
+scan function (``tasks.scan.run_scan``: collect -> rules -> lifecycle -> Redis commit) with ``now`` = the
+simulated time, and keeps the notifications it accepted in a local sink instead of sending them. The baseline
+(worker/replay/baseline.py) sees the same ClusterSamples. Scoring is worker/replay/incidents.py.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import yaml
+
+from worker import clusters, settings
+from worker.model import ClusterSample, Finding, Notification
+from worker.replay import baseline, incidents
+from worker.state import keys
+from worker.state.store import Store
+
+log = logging.getLogger("nodewatch.replay")
+
+DEFAULT_HOURS = 24.0
+DEFAULT_START = "2026-01-05T00:00:00Z"  # a fixed start makes daily curves, and so the figures, reproducible
+# key families that are not noise state: notification payloads, delivery log, scan records, inventory
+NOT_NOISE = frozenset({"n", "dl", "nodes", "status", "scans", "fails", "lock"})
+_FP = re.compile(r"^[0-9a-f]{16}$")
+
+
+class ScanOutcome(Protocol):
+    outcome: str
+    sample: ClusterSample | None
+    findings: list[Finding]
+    sent: list[str]
+
+
+ScanFn = Callable[[Store, settings.Settings, clusters.ClusterSpec, float], ScanOutcome]
+
+
+@dataclass
+class Scenario:
+    path: Path
+    name: str
+    seed: int
+    start: str
+    hours: float
+
+
+def resolve(scenario: str) -> Path:
+    """A path, or a bare name meaning kubesim/scenarios/NAME.yaml (as kubesim itself resolves it)."""
+    from kubesim import scenario as ks
+
+    p = Path(scenario)
+    if p.exists():
+        return p
+    named = ks.SCENARIOS_DIR / f"{scenario}.yaml"
+    if named.exists():
+        return named
+    raise FileNotFoundError(f"no scenario {scenario!r} (neither a file nor kubesim/scenarios/{scenario}.yaml)")
+
+
+def load_scenario(scenario: str, hours: float | None) -> Scenario:
+    """The scenario file plus its optional ``replay: {hours: H}`` key (kubesim ignores it)."""
+    path = resolve(scenario)
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    replay = data.get("replay") or {}
+    start = data.get("start") or DEFAULT_START
+    return Scenario(
+        path=path,
+        name=path.stem,
+        seed=int(data.get("seed", 1)),
+        start=str(start),
+        hours=float(hours if hours is not None else replay.get("hours", DEFAULT_HOURS)),
+    )
+
+
+@dataclass
+class Memory:
+    """Redis memory of one run's per-cluster keys, measured with MEMORY USAGE after the replay."""
+
+    by_family: dict[str, dict[str, int]] = field(default_factory=dict)  # family -> {keys, bytes}
+    noise_bytes: int = 0
+    fingerprints: int = 0
+
+    @property
+    def bytes_per_fingerprint(self) -> float | None:
+        return round(self.noise_bytes / self.fingerprints, 1) if self.fingerprints else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "by_family": self.by_family,
+            "noise_state_bytes": self.noise_bytes,
+            "fingerprints_with_state": self.fingerprints,
+            "bytes_per_fingerprint": self.bytes_per_fingerprint,
+        }
+
+
+@dataclass
+class Report:
+    scenario: str
+    clusters: list[str]
+    nodes: int
+    hours: float
+    interval: float
+    steps: int
+    wall_s: float
+    redis: str
+    nodewatch: incidents.Figures
+    baseline: incidents.Figures
+    found: list[incidents.Incident]
+    memory: Memory
+    fingerprints_seen: int
+
+    def to_json(self) -> dict[str, Any]:
+        def extra(f: incidents.Figures) -> dict[str, Any]:
+            return f.summary() | {
+                "by_rule_kind": f.by_rule_kind,
+                "missed_incidents": [_incident(i) for i in f.missed_incidents],
+            }
+
+        return {
+            "scenario": self.scenario,
+            "clusters": self.clusters,
+            "nodes": self.nodes,
+            "hours": self.hours,
+            "interval_s": self.interval,
+            "steps": self.steps,
+            "wall_s": round(self.wall_s, 1),
+            "redis": self.redis,
+            "nodewatch": extra(self.nodewatch),
+            "baseline": extra(self.baseline),
+            "incidents": [_incident(i) for i in self.found],
+            "redis_memory": self.memory.to_json(),
+            "fingerprints_seen": self.fingerprints_seen,
+        }
+
+
+def _incident(i: incidents.Incident) -> dict[str, Any]:
+    return {
+        "cluster": i.cluster,
+        "node": i.node,
+        "metric": i.metric,
+        "start": i.start,
+        "duration_s": i.duration,
+    }
+
+
+def subjects(n: Notification) -> tuple[str, ...]:
+    """The nodes a notification speaks about: its node, plus the members of a grouped message."""
+    out = [n.node] if n.node else []
+    for key in ("nodes", "members"):
+        extra = n.params.get(key)
+        if isinstance(extra, list | tuple):
+            out += [x if isinstance(x, str) else str(x.get("node", "")) for x in extra if x]
+    return tuple(dict.fromkeys(x for x in out if x))
+
+
+def cluster_pattern(cluster: str) -> str:
+    # derived from a key worker/state builds, so the scheme stays in one place (see report: keys.cluster_pattern)
+    return keys.alerts(cluster).removesuffix("alerts") + "*"
+
+
+def clear_cluster(store: Store, cluster: str) -> int:
+    """Delete one cluster's keys (a replay starts from nothing, even on a shared Redis)."""
+    doomed = list(store.r.scan_iter(match=cluster_pattern(cluster), count=500))
+    if doomed:
+        store.r.delete(*doomed)
+    return len(doomed)
+
+
+def measure(store: Store, names: Iterable[str]) -> Memory:
+    """MEMORY USAGE of every per-cluster key, by family (the segment after the hash tag); noise state is every
+    family but payloads, delivery log, scan records and the inventory; fingerprints are those named by a key
+    or by a field of the alerts hash."""
+    mem = Memory()
+    fps: set[str] = set()
+    for cluster in names:
+        prefix = cluster_pattern(cluster)[:-1]
+        for key in store.r.scan_iter(match=cluster_pattern(cluster), count=500):
+            rest = key[len(prefix) :]
+            family = rest.split(":", 1)[0]
+            size = int(store.r.memory_usage(key, samples=0) or 0)
+            fam = mem.by_family.setdefault(family, {"keys": 0, "bytes": 0})
+            fam["keys"] += 1
+            fam["bytes"] += size
+            if family in NOT_NOISE:
+                continue
+            mem.noise_bytes += size
+            fps.update(part for part in rest.split(":")[1:] if _FP.match(part))
+            if store.r.type(key) == "hash":
+                fps.update(f for f in store.r.hkeys(key) if _FP.match(f))
+    mem.fingerprints = len(fps)
+    return mem
+
+
+@dataclass
+class Truth:
+    """Ground truth from kubesim's control API at one moment."""
+
+    points: list[incidents.TruthPoint] = field(default_factory=list)
+
+    def record(self, cfg: settings.Settings, cluster: str, node: dict[str, Any], now: float, disk: bool) -> None:
+        t = cfg.thresholds_for(cluster, node.get("labels") or {})
+        ready = node.get("ready") == "True"
+        usage = node.get("usage") or {}
+        add = self.points.append
+        name = node["name"]
+        add(incidents.TruthPoint(now, cluster, name, "ready", not ready))
+        # metrics-server drops a node that is not Ready: its usage is not observable, so not an incident
+        add(incidents.TruthPoint(now, cluster, name, "cpu", ready and 100 * usage.get("cpu", 0) >= t.cpu_critical))
+        add(
+            incidents.TruthPoint(
+                now, cluster, name, "memory", ready and 100 * usage.get("memory", 0) >= t.memory_critical
+            )
+        )
+        if disk:
+            add(
+                incidents.TruthPoint(
+                    now, cluster, name, "disk", ready and 100 * usage.get("disk", 0) >= t.nodefs_critical
+                )
+            )
+
+
+def _sent(n: Notification, now: float) -> incidents.Sent:
+    return incidents.Sent(now, n.cluster, n.rule, n.kind.value, n.severity.label, subjects(n))
+
+
+def run(
+    cfg: settings.Settings,
+    scenario: Scenario,
+    store: Store,
+    scan: ScanFn,
+    speed: float | None = None,
+    redis_origin: str = "",
+    progress: Callable[[str], None] | None = None,
+) -> Report:
+    """Replay ``scenario`` for ``scenario.hours``; ``speed`` None = as fast as possible, else simulated
+    seconds per wall-clock second."""
+    from kubesim.testing import KubesimProcess
+
+    interval = cfg.check_interval
+    steps = max(1, int(scenario.hours * 3600 // interval))
+    truth = Truth()
+    nw_sent: list[incidents.Sent] = []
+    base_sent: list[incidents.Sent] = []
+    base_last: dict[str, float] = {}
+    seen: set[str] = set()
+    disk = cfg.collect.disk_stats
+    started = time.monotonic()
+    extra = ["--start", scenario.start]
+    with KubesimProcess(scenario.path, speed=0, seed=scenario.seed, extra_args=extra) as sim:
+        ctl = sim.control
+        names = list(ctl.call("GET", "")["clusters"])
+        for c in names:
+            clear_cluster(store, c)
+        specs = {c: clusters.ClusterSpec(c, interval, str(sim.kubeconfigs[c]), source="replay") for c in names}
+        nodes_max = 0
+        for i in range(steps):
+            now = ctl.advance(interval)
+            for c in names:
+                node_names = ctl.cluster(c)["nodes"]
+                nodes_max = max(nodes_max, len(node_names))
+                for n in node_names:
+                    truth.record(cfg, c, ctl.node(c, n), now, disk)
+                result = scan(store, cfg, specs[c], now)
+                seen.update(f.fingerprint for f in result.findings if f.severity is not None)
+                for nid in result.sent:
+                    note = store.notification(c, nid)
+                    if note is not None:
+                        nw_sent.append(_sent(note, now))
+                if result.sample is not None:
+                    sent, base_last = baseline.step(
+                        result.sample, lambda node, c=c: cfg.thresholds_for(c, node.labels), base_last, now
+                    )
+                    base_sent += sent
+            if speed:
+                lag = started + (i + 1) * interval / speed - time.monotonic()
+                if lag > 0:
+                    time.sleep(lag)  # pacing to the requested speed, not synchronisation
+            if progress and (i + 1) % 240 == 0:
+                progress(f"replay {scenario.name}: {(i + 1) * interval / 3600:.0f} h of {scenario.hours:g} h")
+        memory = measure(store, names)
+    found = incidents.incidents(truth.points, interval)
+    return Report(
+        scenario=scenario.name,
+        clusters=names,
+        nodes=nodes_max,
+        hours=scenario.hours,
+        interval=interval,
+        steps=steps,
+        wall_s=time.monotonic() - started,
+        redis=redis_origin,
+        nodewatch=incidents.score(found, nw_sent, interval, resolves=True),
+        baseline=incidents.score(found, base_sent, interval, resolves=False),
+        found=found,
+        memory=memory,
+        fingerprints_seen=len(seen),
+    )
+
+
+def table(reports: Iterable[Report]) -> str:
+    """The figures as a Markdown table, two rows (nodewatch, baseline) per scenario."""
+    head = (
+        "| scenario | hours | policy | incidents | detected | missed | notifications | per incident "
+        "| median delay s |\n|---|---|---|---|---|---|---|---|---|"
+    )
+    rows = [head]
+    for r in reports:
+        for name, f in (("nodewatch", r.nodewatch), ("baseline", r.baseline)):
+
+            def cell(v: object) -> str:
+                return "-" if v is None else str(v)
+
+            rows.append(
+                f"| {r.scenario} | {r.hours:g} | {name} | {f.incidents} | {f.detected} | {f.missed} | "
+                f"{f.notifications} | {cell(f.notifications_per_incident)} | {cell(f.median_detection_delay_s)} |"
+            )
+    return "\n".join(rows)
+
+
+def details(r: Report) -> str:
+    """What drives the figures: notifications by rule and kind, missed incidents, Redis memory."""
+    lines = [
+        f"{r.scenario}: {r.hours:g} h simulated in {r.steps} scans of {len(r.clusters)} cluster(s), up to "
+        f"{r.nodes} nodes, every {r.interval:g} s; {r.wall_s:.0f} s wall; Redis: {r.redis}"
+    ]
+    for name, f in (("nodewatch", r.nodewatch), ("baseline", r.baseline)):
+        top = ", ".join(f"{k} {v}" for k, v in list(f.by_rule_kind.items())[:10]) or "none"
+        lines.append(f"  {name} notifications by rule:kind: {top}")
+        for inc in f.missed_incidents[:10]:
+            lines.append(
+                f"  {name} missed: {inc.cluster}/{inc.node} {inc.metric} at +{inc.start:.0f} for {inc.duration:.0f} s"
+            )
+    m = r.memory
+    fams = ", ".join(f"{k} {v['keys']} keys {v['bytes']} B" for k, v in sorted(m.by_family.items()))
+    lines.append(
+        f"  redis: noise state {m.noise_bytes} B over {m.fingerprints} fingerprints = "
+        f"{m.bytes_per_fingerprint} B/fingerprint ({fams})"
+    )
+    return "\n".join(lines)
