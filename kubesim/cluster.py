@@ -15,7 +15,7 @@ from typing import Any
 from kubesim import fleet, quantity
 from kubesim.clock import SimClock, rfc3339
 from kubesim.curves import Slot, fraction, seconds, unit_hash
-from kubesim.objects import KUBELET_CONDITIONS, Event, Node, Obj, Pod, PodTemplate, Secret, requests_total
+from kubesim.objects import KUBELET_CONDITIONS, Event, Node, Obj, Pod, Secret, requests_total
 
 METRICS = ("cpu", "memory", "disk", "imagefs")
 RESOURCES = ("nodes", "pods", "events", "secrets")
@@ -129,6 +129,7 @@ class Cluster:
         self._timeline_next = 0
         self._templates = fleet.workload_templates(self.rng, int(spec.get("workloads", 24)))
         self._ds = fleet.daemonset_template(self.rng)
+        self._template_requests = {t.owner_uid: requests_total(t) for t in [*self._templates, self._ds]}
         self._node_seq = 0
         self._pod_seq = 0
         self._event_seq = 0
@@ -209,15 +210,16 @@ class Cluster:
         now = self.clock.epoch()
         free_cpu, free_mem = node.cpu_milli, node.memory_bytes
         n = len(self._templates)
+        requests = self._template_requests
         for i in range(count):
             tpl = self._ds
             if i:
                 for k in range(n):
                     tpl = self._templates[(self._pod_seq + i + k) % n]
-                    cpu, mem = _requests(tpl)
+                    cpu, mem = requests[tpl.owner_uid]
                     if cpu <= free_cpu and mem <= free_mem:
                         break
-            cpu, mem = _requests(tpl)
+            cpu, mem = requests[tpl.owner_uid]
             if cpu > free_cpu or mem > free_mem:
                 break  # not even a BestEffort workload left to place (all shapes were tried)
             free_cpu, free_mem = free_cpu - cpu, free_mem - mem
@@ -895,10 +897,6 @@ class Cluster:
 
     def usage(self, node: Node, t: float) -> dict[str, float]:
         return {metric: round(node.slots[metric].value(t), 6) for metric in METRICS}
-
-
-def _requests(tpl: PodTemplate) -> tuple[int, int]:
-    return requests_total(tpl)
 
 
 def _resource_of(obj: Obj) -> str:

@@ -83,6 +83,12 @@ _METRICS = {
         _resource("pods", "PodMetrics", True, ["get", "list"]),
     ],
 }
+_COORDINATION = {
+    "kind": "APIResourceList",
+    "apiVersion": "v1",
+    "groupVersion": "coordination.k8s.io/v1",
+    "resources": [_resource("leases", "Lease", True, ["get", "list"])],
+}
 _AUTHZ = {
     "kind": "APIResourceList",
     "apiVersion": "v1",
@@ -120,7 +126,7 @@ def document(path: str, cluster: Cluster, metrics_on: bool) -> dict[str, Any] | 
             "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "10.0.0.2:443"}],
         }
     if path == "/apis":
-        groups = [_group("authorization.k8s.io", "v1")]
+        groups = [_group("authorization.k8s.io", "v1"), _group("coordination.k8s.io", "v1")]
         if metrics_on:
             groups.append(_group("metrics.k8s.io", "v1beta1"))
         return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
@@ -130,6 +136,10 @@ def document(path: str, cluster: Cluster, metrics_on: bool) -> dict[str, Any] | 
         return {"kind": "APIGroup", "apiVersion": "v1", **_group("authorization.k8s.io", "v1")}
     if path == "/apis/authorization.k8s.io/v1":
         return _AUTHZ
+    if path == "/apis/coordination.k8s.io":
+        return {"kind": "APIGroup", "apiVersion": "v1", **_group("coordination.k8s.io", "v1")}
+    if path == "/apis/coordination.k8s.io/v1":
+        return _COORDINATION
     if metrics_on and path == "/apis/metrics.k8s.io":
         return {"kind": "APIGroup", "apiVersion": "v1", **_group("metrics.k8s.io", "v1beta1")}
     if metrics_on and path == "/apis/metrics.k8s.io/v1beta1":

@@ -13,8 +13,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from kubesim import control, discovery, fleet
-from kubesim.clock import SimClock, human_age, rfc3339
+from kubesim.clock import SimClock, human_age, rfc3339, rfc3339_micro
 from kubesim.cluster import Cluster, Gone, Invalid, NotFound
+from kubesim.curves import unit_hash
 from kubesim.objects import Node, Obj, Pod, dumps
 from kubesim.selectors import SelectorError, field_selector, label_selector, matches
 
@@ -174,10 +175,16 @@ class Handler(BaseHTTPRequestHandler):
                 code, payload = control.handle(sim, method, parts[1:], query, self._body())
                 self.send_bytes(code, dumps(payload))
                 return
-            if len(parts) < 2 or parts[0] != "clusters" or parts[1] not in sim.clusters:
-                raise HTTPError(404, "NotFound", "the server could not find the requested resource")
-            cluster = sim.clusters[parts[1]]
-            self._cluster_request(cluster, method, parts[2:], query)
+            if len(parts) >= 2 and parts[0] == "clusters" and parts[1] in sim.clusters:
+                self._cluster_request(sim.clusters[parts[1]], method, parts[2:], query)
+                return
+            # without the /clusters/<name> prefix (`kubectl get --raw` drops the server URL's path), the token
+            # says which cluster is meant: every cluster has its own
+            auth = self.headers.get("Authorization", "")
+            owner = next((c for c in sim.clusters.values() if auth == f"Bearer {c.token}"), None)
+            if owner is None:
+                raise HTTPError(401, "Unauthorized", "Unauthorized")
+            self._cluster_request(owner, method, parts, query)
         except HTTPError as err:
             self.send_error_status(err, {"Retry-After": "1"} if err.code == 429 else None)
         except (BrokenPipeError, ConnectionResetError):
@@ -231,6 +238,8 @@ class Handler(BaseHTTPRequestHandler):
             self._core(cluster, method, parts[2:], query)
         elif parts[:3] == ["apis", "metrics.k8s.io", "v1beta1"] and metrics_on:
             self._metrics(cluster, method, parts[3:], query)
+        elif parts[:6] == ["apis", "coordination.k8s.io", "v1", "namespaces", "kube-node-lease", "leases"]:
+            self._leases(cluster, parts[6:])
         elif parts == ["apis", "authorization.k8s.io", "v1", "selfsubjectaccessreviews"] and method == "POST":
             self._ssar(cluster)
         else:
@@ -539,6 +548,50 @@ class Handler(BaseHTTPRequestHandler):
             self.send_bytes(200, dumps(docs[0]))
             return
         body = {"kind": f"{kind}List", "apiVersion": "metrics.k8s.io/v1beta1", "metadata": {}, "items": docs}
+        self.send_bytes(200, dumps(body))
+
+    def _leases(self, cluster: Cluster, rest: list[str]) -> None:
+        """Node heartbeat Leases: renewed every 10 s while the kubelet runs, frozen once it stops."""
+        name = rest[0] if rest else ""
+        self._authorize(cluster, "get" if name else "list", "coordination.k8s.io", "leases", name=name,
+                        namespace="kube-node-lease")  # fmt: skip
+        now = cluster.clock.epoch()
+        with cluster.lock:
+            nodes = [n for n in cluster.nodes() if not name or n.name == name]
+            docs = []
+            for node in nodes:
+                phase = unit_hash(cluster.seed, node.name, "lease") * 10
+                renew = node.heartbeat() if node.ready == "Unknown" else (now - phase) // 10 * 10 + phase
+                docs.append(
+                    {
+                        "kind": "Lease",
+                        "apiVersion": "coordination.k8s.io/v1",
+                        "metadata": {
+                            "name": node.name,
+                            "namespace": "kube-node-lease",
+                            "uid": node.uid[:-4] + "1ea5",
+                            "resourceVersion": str(cluster.rv),
+                            "creationTimestamp": rfc3339(node.created_at),
+                            "ownerReferences": [
+                                {"apiVersion": "v1", "kind": "Node", "name": node.name, "uid": node.uid}
+                            ],
+                        },
+                        "spec": {
+                            "holderIdentity": node.name,
+                            "leaseDurationSeconds": 40,
+                            "renewTime": rfc3339_micro(renew),
+                        },
+                    }
+                )
+            rv = str(cluster.rv)
+        if name:
+            if not docs:
+                raise HTTPError(404, "NotFound", f'leases.coordination.k8s.io "{name}" not found',
+                                {"name": name, "group": "coordination.k8s.io", "kind": "leases"})  # fmt: skip
+            self.send_bytes(200, dumps(docs[0]))
+            return
+        body = {"kind": "LeaseList", "apiVersion": "coordination.k8s.io/v1", "metadata": {"resourceVersion": rv},
+                "items": docs}  # fmt: skip
         self.send_bytes(200, dumps(body))
 
     def _ssar(self, cluster: Cluster) -> None:

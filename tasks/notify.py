@@ -40,9 +40,7 @@ def backoff(retries: int, min_delay: float, max_delay: float, asked: float | Non
 
 
 def _secrets(params: dict[str, Any]) -> list[str]:
-    found = [v for v in params.values() if isinstance(v, str) and len(v) > 6]
-    headers = params.get("headers") or {}
-    return found + [v for v in headers.values() if isinstance(v, str)]
+    return redact.param_secrets(params)
 
 
 def _policy(receiver: str) -> tuple[settings_notify.ReceiverPolicy, ratelimit.Bucket | None]:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any
 
-from worker import settings
+from worker import cli_alerts, settings
 
 EXIT_CONFIG = 2
 
@@ -27,7 +27,7 @@ def _version() -> str:
         return "0+unknown"
 
 
-def _load(args: argparse.Namespace) -> settings.Settings:
+def load_config(args: argparse.Namespace) -> settings.Settings:
     """Load and validate, exporting the path so child processes (Celery) load the same file."""
     path = getattr(args, "config", None) or os.environ.get(settings.ENV_CONFIG)
     try:
@@ -40,6 +40,9 @@ def _load(args: argparse.Namespace) -> settings.Settings:
     return cfg
 
 
+_load = load_config  # the name sibling cli_* modules use
+
+
 def cmd_version(args: argparse.Namespace) -> int:
     print(f"nodewatch {_version()}")
     return 0
@@ -48,7 +51,7 @@ def cmd_version(args: argparse.Namespace) -> int:
 def cmd_config_check(args: argparse.Namespace) -> int:
     if args.file:
         args.config = args.file
-    cfg = _load(args)
+    cfg = load_config(args)
     receivers = ", ".join(cfg.receivers()) or "none"
     print(
         f"config OK: {len(cfg.clusters)} cluster(s) in file, receivers: {receivers}, "
@@ -68,7 +71,7 @@ def _celery(argv: list[str]) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    cfg = _load(args)
+    cfg = load_config(args)
     argv = [
         "worker",
         "-Q",
@@ -87,12 +90,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_beat(args: argparse.Namespace) -> int:
-    cfg = _load(args)
+    cfg = load_config(args)
     return _celery(["beat", "--loglevel", cfg.log_level.upper(), "-S", "redbeat.RedBeatScheduler"])
 
 
 def cmd_flower(args: argparse.Namespace) -> int:
-    _load(args)
+    load_config(args)
     auth = args.basic_auth or os.environ.get("FLOWER_BASIC_AUTH")
     if not auth:
         print("nodewatch: flower needs --basic-auth USER:PASSWORD (or FLOWER_BASIC_AUTH)", file=sys.stderr)
@@ -158,7 +161,7 @@ def _scan_rows(sample: Any, findings: list[Any]) -> list[dict[str, Any]]:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    cfg = _load(args)
+    cfg = load_config(args)
     from worker import clusters
     from worker.collect import errors as collect_errors
     from worker.collect import reader
@@ -231,7 +234,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 
 def cmd_deadletters(args: argparse.Namespace) -> int:
-    _load(args)
+    load_config(args)
     from tasks import context  # noqa: F401  (the shell wires Redis)
 
     store = context.store()
@@ -314,6 +317,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--language", choices=["zh", "en"], default=None)
     d.set_defaults(func=cmd_demo)
 
+    cli_alerts.add_parsers(sub, common)
+
     dl = sub.add_parser("deadletters", parents=[common], help="messages that could not be delivered")
     dl.add_argument("action", choices=["list", "retry"])
     dl.set_defaults(func=cmd_deadletters)
@@ -325,6 +330,10 @@ def build_parser() -> argparse.ArgumentParser:
     from worker import cli_notify  # issue 6: nodewatch notify test [RECEIVER]
 
     cli_notify.add_parsers(sub, common)
+
+    from worker import cli_replay  # issue 7: nodewatch replay --scenario FILE
+
+    cli_replay.add_parsers(sub, common)
     return p
 
 

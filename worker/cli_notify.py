@@ -18,7 +18,7 @@ import redis
 from worker import settings, settings_notify
 from worker.app import redis_url
 from worker.notify import delivery, errors, registry
-from worker.notify.redact import redact
+from worker.notify.redact import param_secrets, redact
 from worker.state import ratelimit
 
 
@@ -32,11 +32,13 @@ class Outcome:
 
     def line(self) -> str:
         tries = len(self.reasons)
-        limit = f", waited {self.waited:.1f}s for the rate limit" if self.waited else ""
+        limit = f", waited {self.waited:.1f}s for the rate limit" if self.waited >= 0.05 else ""
         if self.delivered and not tries:
             return f"{self.receiver}: delivered ({self.target}){limit}"
         if self.delivered:
-            return f"{self.receiver}: delivered after retrying {tries} time(s){limit}: " + " | ".join(self.reasons)
+            return f"{self.receiver}: delivered after retrying {tries} time(s){limit}: " + " | ".join(
+                self.reasons
+            )
         return f"{self.receiver}: FAILED after {tries} try/tries{limit}: {self.reasons[-1]}" + (
             f" (earlier: {' | '.join(self.reasons[:-1])})" if tries > 1 else ""
         )
@@ -63,7 +65,7 @@ def try_receiver(
     params = cfg.receivers()[name]
     policy = settings_notify.receiver_policies(cfg)[name]
     bucket = ratelimit.Bucket.for_limit(policy.messages, policy.per)
-    secrets = [v for v in params.values() if isinstance(v, str) and len(v) > 6]
+    secrets = param_secrets(params)
     start = clock()
     try:
         channel = registry.build(timeout=cfg.notify.http_timeout, **params)
@@ -83,7 +85,9 @@ def try_receiver(
             return out
         except errors.RetryableError as err:
             out.reasons.append(redact(str(err), secrets))
-            delay = delivery.backoff(retries, cfg.notify.min_retry_delay, cfg.notify.max_retry_delay, err.delay)
+            delay = delivery.backoff(
+                retries, cfg.notify.min_retry_delay, cfg.notify.max_retry_delay, err.delay
+            )
             if delivery.gives_up(start, clock(), delay, timeout):
                 out.reasons[-1] += f" — gave up, next try would pass --timeout {timeout:g}s"
                 return out
@@ -123,7 +127,9 @@ def cmd_notify_test(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
+def add_parsers(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     notify = sub.add_parser("notify", parents=[common], help="notification tools")
     notify_sub = notify.add_subparsers(dest="action", required=True)
     test = notify_sub.add_parser(

@@ -192,6 +192,10 @@ def test_403_for_a_denied_permission(kubesim_factory) -> None:
 def test_discovery_and_version(api: client.ApiClient) -> None:
     assert client.VersionApi(api).get_code().git_version.startswith("v1.30")
     groups = client.ApisApi(api).get_api_versions()
-    assert {g.name for g in groups.groups} == {"metrics.k8s.io", "authorization.k8s.io"}
+    assert {g.name for g in groups.groups} == {
+        "metrics.k8s.io",
+        "authorization.k8s.io",
+        "coordination.k8s.io",
+    }
     resources = client.CoreV1Api(api).get_api_resources()
     assert {"nodes", "pods", "events", "nodes/proxy"} <= {r.name for r in resources.resources}

@@ -137,6 +137,7 @@ def test_every_kind_deserializes_through_the_client_models(kubesim_factory) -> N
         "/apis": "V1APIGroupList",
         "/api": "V1APIVersions",
         "/apis/metrics.k8s.io/v1beta1": "V1APIResourceList",
+        "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases": "V1LeaseList",
     }
     for path, model in kinds.items():
         status, doc = raw_get(api, path)
@@ -195,3 +196,15 @@ def test_errors_are_status_objects() -> None:
         parsed = api.deserialize(json.dumps(body), "V1Status", "application/json")
         assert parsed.code == 404 and parsed.reason == "NotFound" and parsed.status == "Failure"
         assert parsed.message == 'nodes "nope" not found'
+
+
+def test_node_leases_stop_renewing_when_the_kubelet_stops(kubesim_factory) -> None:
+    sim = kubesim_factory(scenario="e2e", speed=0)
+    coordination = client.CoordinationV1Api(api_client(sim.kubeconfigs["e2e"]))
+    start = sim.control.now()
+    assert len(coordination.list_namespaced_lease("kube-node-lease").items) == 3
+    sim.control.set_node("e2e", "e2e-1", ready="Unknown")
+    sim.control.advance(300)
+    stopped = coordination.read_namespaced_lease("e2e-1", "kube-node-lease").spec.renew_time.timestamp()
+    alive = coordination.read_namespaced_lease("e2e-2", "kube-node-lease").spec.renew_time.timestamp()
+    assert stopped <= start and start + 290 <= alive <= start + 300

@@ -172,3 +172,23 @@ def test_history_is_bounded_and_old_resource_versions_expire() -> None:
     with pytest.raises(Gone):
         c.since(c.rv - 2, "nodes")
     assert [e.etype for e in c.since(c.rv - 1, "nodes")] == ["MODIFIED"]
+
+
+def test_seeded_pods_fit_their_node_like_scheduled_ones() -> None:
+    from kubesim.cluster import Cluster
+    from kubesim.objects import Pod
+
+    clock = SimClock(speed=0, start_epoch=1_700_000_000)
+    spec = {
+        "node_groups": [
+            {"name": "p", "count": 4, "capacity": {"cpu": 2, "memory": "8Gi"}, "pods_per_node": 30}
+        ]
+    }
+    c = Cluster("fit", spec, clock, 3, "token")
+    for node in c.nodes():
+        pods = c.pods_on(node.name)
+        assert len(pods) == 30 and all(isinstance(p, Pod) for p in pods)
+        cpu = sum(p.requests()[0] for p in pods)
+        mem = sum(p.requests()[1] for p in pods)
+        assert cpu <= node.cpu_milli and mem <= node.memory_bytes
+        assert cpu > node.cpu_milli // 2  # and they are not all BestEffort

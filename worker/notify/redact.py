@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import urllib.parse
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 MASK = "***"
 
@@ -38,3 +39,13 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     text = _TELEGRAM.sub(lambda m: m.group(1) + MASK, text)
     text = _USERINFO.sub(lambda m: m.group(1) + MASK + m.group(2), text)
     return text
+
+
+SECRET_PARAMS = ("url", "secret")
+
+
+def param_secrets(params: Mapping[str, Any]) -> list[str]:
+    """The secret values among a receiver's plain params (see worker.settings_notify.receiver_params)."""
+    found = [str(params[k]) for k in SECRET_PARAMS if params.get(k)]
+    headers = params.get("headers") or {}
+    return found + [str(v) for v in headers.values() if v]

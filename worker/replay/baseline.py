@@ -37,7 +37,9 @@ def checks(node: NodeSample, t: Thresholds) -> list[Check]:
         ("memory", "memory_usage", node.memory_pct, t.memory_warning, t.memory_critical),
     ):
         if value is not None and value > warning:
-            out.append(Check(f"node_{node.name}_{what}_high", rule, "critical" if value > critical else "warning"))
+            out.append(
+                Check(f"node_{node.name}_{what}_high", rule, "critical" if value > critical else "warning")
+            )
     pods = node.pods_pct
     if pods is not None and pods > PODS_PCT:
         out.append(Check(f"node_{node.name}_pod_high", "pods_usage", "warning"))

@@ -19,7 +19,8 @@ from typing import Any, Protocol
 import yaml
 
 from worker import clusters, settings
-from worker.model import ClusterSample, Finding, Notification
+from worker.model import ClusterSample, Finding, NodeSample, Notification
+from worker.model.thresholds import Thresholds
 from worker.replay import baseline, incidents
 from worker.state import keys
 from worker.state.store import Store
@@ -62,7 +63,9 @@ def resolve(scenario: str) -> Path:
     named = ks.SCENARIOS_DIR / f"{scenario}.yaml"
     if named.exists():
         return named
-    raise FileNotFoundError(f"no scenario {scenario!r} (neither a file nor kubesim/scenarios/{scenario}.yaml)")
+    raise FileNotFoundError(
+        f"no scenario {scenario!r} (neither a file nor kubesim/scenarios/{scenario}.yaml)"
+    )
 
 
 def load_scenario(scenario: str, hours: float | None) -> Scenario:
@@ -116,12 +119,13 @@ class Report:
     found: list[incidents.Incident]
     memory: Memory
     fingerprints_seen: int
+    t0: float = 0.0  # simulated epoch when the replay began; incidents are shown relative to it
 
     def to_json(self) -> dict[str, Any]:
         def extra(f: incidents.Figures) -> dict[str, Any]:
             return f.summary() | {
                 "by_rule_kind": f.by_rule_kind,
-                "missed_incidents": [_incident(i) for i in f.missed_incidents],
+                "missed_incidents": [_incident(i, self.t0) for i in f.missed_incidents],
             }
 
         return {
@@ -135,18 +139,19 @@ class Report:
             "redis": self.redis,
             "nodewatch": extra(self.nodewatch),
             "baseline": extra(self.baseline),
-            "incidents": [_incident(i) for i in self.found],
+            "incidents": [_incident(i, self.t0) for i in self.found],
             "redis_memory": self.memory.to_json(),
             "fingerprints_seen": self.fingerprints_seen,
         }
 
 
-def _incident(i: incidents.Incident) -> dict[str, Any]:
+def _incident(i: incidents.Incident, t0: float) -> dict[str, Any]:
     return {
         "cluster": i.cluster,
         "node": i.node,
         "metric": i.metric,
         "start": i.start,
+        "at_s": i.start - t0,
         "duration_s": i.duration,
     }
 
@@ -205,7 +210,9 @@ class Truth:
 
     points: list[incidents.TruthPoint] = field(default_factory=list)
 
-    def record(self, cfg: settings.Settings, cluster: str, node: dict[str, Any], now: float, disk: bool) -> None:
+    def record(
+        self, cfg: settings.Settings, cluster: str, node: dict[str, Any], now: float, disk: bool
+    ) -> None:
         t = cfg.thresholds_for(cluster, node.get("labels") or {})
         ready = node.get("ready") == "True"
         usage = node.get("usage") or {}
@@ -213,7 +220,11 @@ class Truth:
         name = node["name"]
         add(incidents.TruthPoint(now, cluster, name, "ready", not ready))
         # metrics-server drops a node that is not Ready: its usage is not observable, so not an incident
-        add(incidents.TruthPoint(now, cluster, name, "cpu", ready and 100 * usage.get("cpu", 0) >= t.cpu_critical))
+        add(
+            incidents.TruthPoint(
+                now, cluster, name, "cpu", ready and 100 * usage.get("cpu", 0) >= t.cpu_critical
+            )
+        )
         add(
             incidents.TruthPoint(
                 now, cluster, name, "memory", ready and 100 * usage.get("memory", 0) >= t.memory_critical
@@ -225,6 +236,10 @@ class Truth:
                     now, cluster, name, "disk", ready and 100 * usage.get("disk", 0) >= t.nodefs_critical
                 )
             )
+
+
+def _thresholds(cfg: settings.Settings, cluster: str) -> Callable[[NodeSample], Thresholds]:
+    return lambda node: cfg.thresholds_for(cluster, node.labels)
 
 
 def _sent(n: Notification, now: float) -> incidents.Sent:
@@ -256,10 +271,13 @@ def run(
     extra = ["--start", scenario.start]
     with KubesimProcess(scenario.path, speed=0, seed=scenario.seed, extra_args=extra) as sim:
         ctl = sim.control
+        t0 = ctl.now()
         names = list(ctl.call("GET", "")["clusters"])
         for c in names:
             clear_cluster(store, c)
-        specs = {c: clusters.ClusterSpec(c, interval, str(sim.kubeconfigs[c]), source="replay") for c in names}
+        specs = {
+            c: clusters.ClusterSpec(c, interval, str(sim.kubeconfigs[c]), source="replay") for c in names
+        }
         nodes_max = 0
         for i in range(steps):
             now = ctl.advance(interval)
@@ -275,9 +293,7 @@ def run(
                     if note is not None:
                         nw_sent.append(_sent(note, now))
                 if result.sample is not None:
-                    sent, base_last = baseline.step(
-                        result.sample, lambda node, c=c: cfg.thresholds_for(c, node.labels), base_last, now
-                    )
+                    sent, base_last = baseline.step(result.sample, _thresholds(cfg, c), base_last, now)
                     base_sent += sent
             if speed:
                 lag = started + (i + 1) * interval / speed - time.monotonic()
@@ -301,6 +317,7 @@ def run(
         found=found,
         memory=memory,
         fingerprints_seen=len(seen),
+        t0=t0,
     )
 
 
@@ -335,7 +352,8 @@ def details(r: Report) -> str:
         lines.append(f"  {name} notifications by rule:kind: {top}")
         for inc in f.missed_incidents[:10]:
             lines.append(
-                f"  {name} missed: {inc.cluster}/{inc.node} {inc.metric} at +{inc.start:.0f} for {inc.duration:.0f} s"
+                f"  {name} missed: {inc.cluster}/{inc.node} {inc.metric} at +{inc.start - r.t0:.0f} s "
+                f"for {inc.duration:.0f} s"
             )
     m = r.memory
     fams = ", ".join(f"{k} {v['keys']} keys {v['bytes']} B" for k, v in sorted(m.by_family.items()))

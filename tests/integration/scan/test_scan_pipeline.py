@@ -70,10 +70,10 @@ def test_calm_cluster_sends_nothing(pipeline: Callable[..., Pipeline]) -> None:
 def test_disk_filling_warns_then_escalates_then_resolves(pipeline: Callable[..., Pipeline]) -> None:
     p = pipeline(collect={"diskStats": True})
     p.scan()
-    p.sim.control.set_node(CLUSTER, N1, disk=0.80)
+    p.sim.control.set_node(CLUSTER, N1, disk=0.82)
     (warn,) = p.sent(p.scan())
     assert warn.rule.startswith("disk_") and warn.severity.label == "warning" and warn.node == N1
-    assert warn.params["value"] == pytest.approx(80, abs=1)
+    assert warn.params["value"] == pytest.approx(82, abs=1)
     assert p.sent(p.scan()) == []  # still 80 %: nothing new
     p.sim.control.set_node(CLUSTER, N1, disk=0.89)  # below 90 %, where kubesim adds DiskPressure
     (crit,) = p.sent(p.scan())

@@ -362,7 +362,8 @@ DIGEST_RULE = "nodewatch_digest"
 
 def _render_digest(n: Notification, words: Language, lang: str, fmt: Format) -> Rendered:
     """A digest lists the headline of every message it merges, worst first; it has no fields."""
-    items = [Notification.from_json(x) for x in n.params.get("items", []) if isinstance(x, dict)]  # type: ignore[union-attr]
+    raw = n.params.get("items")
+    items = [Notification.from_json(x) for x in raw if isinstance(x, dict)] if isinstance(raw, list) else []
     critical = sum(
         1 for i in items if i.severity is Severity.CRITICAL and i.kind is not NotificationKind.RESOLVED
     )
@@ -401,7 +402,8 @@ def render(
         "emoji": EMOJI[n.severity],
         "params": n.params,
     }
-    prefix = words.kind[n.kind.value].render(context)
+    # a kind added to the model before its phrase must not stop delivery: it reads as firing meanwhile
+    prefix = (words.kind.get(n.kind.value) or words.kind["firing"]).render(context)
     title = f"{prefix} {words.where.render(context)} {_phrase(n, words, context)}"
 
     labels = words.labels

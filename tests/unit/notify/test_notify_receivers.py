@@ -1,0 +1,120 @@
+"""Named receivers: one model per kind, secrets from value/file/env, the seed's sections as implicit receivers,
+and the load-time checks (unknown route receiver, duplicate names, user templates that do not render)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.contract.helpers import assert_leaks_no_secret
+from worker import settings, settings_notify
+
+DING_URL = "https://oapi.dingtalk.com/robot/send?access_token=dingtok123456"
+
+
+def parse(raw: dict[str, Any], env: dict[str, str] | None = None) -> settings.Settings:
+    return settings.parse(raw, "x.yaml", env=env or {})
+
+
+def test_every_kind_becomes_build_params(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "sec").write_text("SECfromfile99\n")
+    monkeypatch.setenv("LARK_URL", "lark://apptoken1234/secretsecret")
+    cfg = parse(
+        {
+            "language": "en",
+            "dingtalk": {"webhookURL": DING_URL, "secret": "SECseed123"},
+            "receivers": [
+                {"name": "ops-ding", "kind": "dingtalk", "url": DING_URL, "secretFile": str(tmp_path / "sec"),
+                 "atMobiles": ["138"], "language": "zh"},
+                {"name": "hook", "kind": "webhook", "url": "http://h/x", "body": "alertmanager",
+                 "headers": {"Authorization": "Bearer tok-123456"}},
+                {"name": "lark", "kind": "apprise", "urlEnv": "LARK_URL"},
+                {"name": "team-slack", "kind": "slack", "url": "https://hooks.slack.com/services/T1/B1/xyz123",
+                 "template": {"title": "{{ cluster }}: {{ title }}"}},
+                {"name": "wc", "kind": "wecom", "url": "https://q/cgi-bin/webhook/send?key=k123456",
+                 "mentions": ["zhangsan"], "rateLimit": {"messages": 10, "per": 60}},
+            ],
+        }
+    )  # fmt: skip
+    r = cfg.receivers()
+    assert set(r) == {"dingtalk", "ops-ding", "hook", "lark", "team-slack", "wc"}
+    assert r["dingtalk"]["secret"] == "SECseed123" and r["dingtalk"]["lang"] == "en"
+    assert r["ops-ding"]["secret"] == "SECfromfile99" and r["ops-ding"]["lang"] == "zh"
+    assert r["hook"]["headers"] == {"Authorization": "Bearer tok-123456"} and r["hook"]["body"] == "alertmanager"
+    assert r["lark"] == {"kind": "apprise", "url": "lark://apptoken1234/secretsecret", "lang": "en"}
+    assert r["team-slack"]["template"]["title"].startswith("{{ cluster }}")
+    policies = settings_notify.receiver_policies(cfg)
+    assert (policies["dingtalk"].messages, policies["dingtalk"].per) == (20, 60)
+    assert (policies["team-slack"].messages, policies["team-slack"].per) == (1, 1)
+    assert policies["wc"].messages == 10
+    assert policies["hook"].messages == 0  # webhooks are not limited unless configured
+    settings_notify.validate(cfg)
+    # secrets appear in no printed form of the settings
+    text = repr(cfg) + str(cfg) + cfg.model_dump_json()
+    assert_leaks_no_secret(text, ["dingtok123456", "SECseed123", "tok-123456", "xyz123", "k123456"])
+
+
+@pytest.mark.parametrize(
+    ("receiver", "expected"),
+    [
+        ({"name": "a", "kind": "telex", "url": "x"}, "receivers.0"),
+        ({"name": "a", "kind": "slack"}, "one of url, urlFile or urlEnv"),
+        ({"name": "a b", "kind": "slack", "url": "x"}, "receivers.0.slack.name"),
+        ({"name": "a", "kind": "slack", "url": "x", "atAll": True}, "unknown key 'receivers.0.slack.atAll'"),
+        ({"name": "a", "kind": "slack", "url": "x", "language": "fr"}, "receivers.0.slack.language"),
+    ],
+)
+def test_bad_receivers_name_the_key(receiver: dict[str, Any], expected: str) -> None:
+    with pytest.raises(settings.ConfigError) as err:
+        parse({"receivers": [receiver]})
+    assert expected in str(err.value)
+
+
+def test_unknown_route_receiver_is_named() -> None:
+    cfg = parse(
+        {
+            "dingtalk": {"webhookURL": DING_URL},
+            "route": {"receiver": "dingtalk", "routes": [{"severities": ["critical"], "receiver": "pagr"}]},
+        }
+    )
+    with pytest.raises(ValueError, match=r"route\.routes\.0: unknown receiver 'pagr' \(configured: dingtalk\)"):
+        settings_notify.validate(cfg)
+
+
+@pytest.mark.xfail(
+    strict=True, reason="needs Settings to call settings_notify.validate in a model validator (lead's file)"
+)
+def test_unknown_route_receiver_fails_the_load() -> None:
+    with pytest.raises(settings.ConfigError, match="unknown receiver 'nobody'"):
+        parse({"route": {"receiver": "nobody"}})
+
+
+def test_a_receiver_may_not_take_a_seed_section_name() -> None:
+    cfg = parse(
+        {"dingtalk": {"webhookURL": DING_URL}, "receivers": [{"name": "dingtalk", "kind": "dingtalk", "url": "u"}]}
+    )
+    with pytest.raises(ValueError, match="duplicate name"):
+        settings_notify.validate(cfg)
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ({"title": "{{ cluster"}, "line 1"),  # does not compile
+        ({"body": "{{ runbook_url }}"}, "'runbook_url' is undefined"),  # compiles, does not render
+        ({"title": "{{ value | nosuchfilter }}"}, "nosuchfilter"),
+    ],
+)
+def test_user_templates_are_compiled_and_test_rendered_at_load(template: dict[str, str], expected: str) -> None:
+    cfg = parse({"receivers": [{"name": "s", "kind": "slack", "url": "u", "template": template}]})
+    with pytest.raises(ValueError) as err:
+        settings_notify.validate(cfg)
+    assert "receivers.0.template (s)" in str(err.value) and expected in str(err.value)
+
+
+def test_empty_secret_file_leaves_the_receiver_out(tmp_path: Path) -> None:
+    (tmp_path / "url").write_text("\n")
+    cfg = parse({"receivers": [{"name": "s", "kind": "slack", "urlFile": str(tmp_path / "url")}]})
+    assert cfg.receivers() == {}

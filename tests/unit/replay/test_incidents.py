@@ -1,0 +1,127 @@
+"""Replay scoring: incident periods from sampled ground truth and detection of each by a policy's messages."""
+
+from __future__ import annotations
+
+import pytest
+
+from worker.replay.incidents import Incident, Sent, TruthPoint, detection_delay, incidents, periods, score
+
+STEP = 60.0
+
+
+def series(pattern: str, t0: float = 0.0) -> list[tuple[float, bool]]:
+    """'x' = bad sample, '.' = good sample, ' ' = no sample; one character per STEP."""
+    return [(t0 + i * STEP, c == "x") for i, c in enumerate(pattern) if c != " "]
+
+
+PERIODS = [
+    # (name, pattern, merge_gap, min_duration, expected [(start, end)] in steps)
+    ("all good", "..........", 600, 600, []),
+    ("exactly ten minutes is an incident", ".xxxxxxxxxx.", 600, 600, [(1, 11)]),
+    ("nine minutes is not", ".xxxxxxxxx..", 600, 600, []),
+    ("five-minute rule for readiness", "..xxxxx...", 600, 300, [(2, 7)]),
+    ("runs to the end of the series", "....xxxxxxxxxx", 600, 600, [(4, 14)]),
+    ("a dip under ten minutes is merged", "xxxxx.........xxxxx", 600, 600, [(0, 19)]),
+    ("a ten-minute dip splits", "xxxxxxxxxx..........xxxxxxxxxx", 600, 600, [(0, 10), (20, 30)]),
+    ("short spikes merge into one long period", "x..x..x..x", 600, 600, [(0, 10)]),
+    ("short spikes far apart stay apart and short", "x" + "." * 12 + "x", 600, 600, []),
+    ("a missing sample ends a run", "xxxxx xxxxx", 0, 300, [(0, 5), (6, 11)]),
+    ("no merging when the gap is zero", "xxxxx.xxxxx", 0, 300, [(0, 5), (6, 11)]),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "pattern", "gap", "minimum", "expected"), PERIODS, ids=[c[0] for c in PERIODS]
+)
+def test_periods(
+    name: str, pattern: str, gap: float, minimum: float, expected: list[tuple[int, int]]
+) -> None:
+    got = periods(series(pattern), STEP, gap, minimum)
+    assert got == [(a * STEP, b * STEP) for a, b in expected]
+
+
+def truth(node: str, metric: str, pattern: str) -> list[TruthPoint]:
+    return [TruthPoint(t, "c", node, metric, bad) for t, bad in series(pattern)]
+
+
+def test_incidents_per_node_and_metric_with_their_own_minimum() -> None:
+    points = truth("n1", "cpu", "xxxxxxxxxx") + truth("n2", "cpu", "xxxxxx....")
+    points += truth("n2", "ready", "..xxxxx...") + truth("n1", "memory", "..........")
+    found = incidents(points, STEP)
+    assert found == [Incident("c", "n1", "cpu", 0.0, 600.0), Incident("c", "n2", "ready", 120.0, 420.0)]
+
+
+def test_incidents_accept_unsorted_points() -> None:
+    points = list(reversed(truth("n1", "memory", "..xxxxxxxxxxx..")))
+    assert incidents(points, STEP) == [Incident("c", "n1", "memory", 120.0, 780.0)]
+
+
+INC = Incident("c", "n1", "cpu", 1000.0, 2000.0)
+
+
+def sent(t: float, kind: str = "firing", rule: str = "cpu_usage", nodes: tuple[str, ...] = ("n1",)) -> Sent:
+    return Sent(t, "c", rule, kind, "critical", nodes)
+
+
+DETECTION = [
+    # (name, messages, resolves, expected delay or None = missed)
+    ("nothing sent", [], True, None),
+    ("firing during the incident", [sent(1120)], True, 120.0),
+    ("first of several counts", [sent(1500), sent(1060, "escalated")], True, 60.0),
+    ("one interval early counts, delay 0", [sent(940)], True, 0.0),
+    ("two intervals early does not count", [sent(880)], False, None),
+    ("fired earlier and still open counts for a policy that resolves", [sent(500)], True, 0.0),
+    ("fired earlier and resolved does not", [sent(500), sent(700, "resolved")], True, None),
+    ("earlier without resolves is not open", [sent(500)], False, None),
+    ("a resolved notice is no detection", [sent(1200, "resolved")], True, None),
+    ("after the end is too late", [sent(2100)], True, None),
+    ("another node is not this incident", [sent(1200, nodes=("n2",))], True, None),
+    ("another rule is not this metric", [sent(1200, rule="memory_usage")], True, None),
+    ("a grouped message naming the node counts", [sent(1300, nodes=("n0", "n1", "n2"))], True, 300.0),
+    ("a repeat during the incident counts", [sent(1600, "repeat")], False, 600.0),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "messages", "resolves", "expected"), DETECTION, ids=[c[0] for c in DETECTION]
+)
+def test_detection_delay(name: str, messages: list[Sent], resolves: bool, expected: float | None) -> None:
+    assert detection_delay(INC, messages, STEP, resolves) == expected
+
+
+def test_readiness_is_detected_by_either_ready_rule() -> None:
+    inc = Incident("c", "n1", "ready", 1000.0, 1400.0)
+    assert detection_delay(inc, [sent(1060, rule="node_unknown")], STEP, True) == 60.0
+    assert detection_delay(inc, [sent(1000, rule="node_not_ready")], STEP, True) == 0.0
+
+
+def test_score_figures() -> None:
+    found = [INC, Incident("c", "n2", "memory", 5000.0, 6000.0), Incident("c", "n3", "ready", 0.0, 600.0)]
+    messages = [
+        sent(1060),
+        sent(1100, "repeat"),
+        sent(2200, "resolved"),
+        sent(5180, rule="memory_usage", nodes=("n2",)),
+        sent(9000, rule="taint", nodes=("n9",)),
+    ]
+    f = score(found, messages, STEP, resolves=True)
+    assert f.summary() == {
+        "incidents": 3,
+        "detected": 2,
+        "missed": 1,
+        "notifications": 5,
+        "notifications_per_incident": 1.67,
+        "median_detection_delay_s": 120.0,
+    }
+    assert f.missed_incidents == [found[2]]
+    assert f.by_rule_kind["cpu_usage:firing"] == 1 and f.by_rule_kind["taint:firing"] == 1
+
+
+def test_score_without_incidents_has_no_ratio() -> None:
+    f = score([], [sent(10)], STEP, resolves=False)
+    assert (f.incidents, f.notifications, f.notifications_per_incident, f.median_detection_delay_s) == (
+        0,
+        1,
+        None,
+        None,
+    )

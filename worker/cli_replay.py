@@ -1,0 +1,77 @@
+"""``nodewatch replay``: run a kubesim scenario on a simulated clock through the real scan path and score it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from typing import Any
+
+from worker import localredis, settings
+
+EXIT_CONFIG = 2
+
+
+def _speed(text: str) -> float | None:
+    if text == "max":
+        return None
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("--speed is 'max' or simulated seconds per real second (> 0)")
+    return value
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    # the replay drives the very function the Celery task runs (a shell calling the pipeline, like worker.cli)
+    from tasks.scan import run_scan
+    from worker.replay import engine
+    from worker.state import store as state_store
+
+    try:
+        cfg = settings.load(args.config)
+    except settings.ConfigError as err:
+        print(f"nodewatch: config error: {err}", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        scenario = engine.load_scenario(args.scenario, args.hours)
+    except (OSError, ValueError) as err:
+        print(f"nodewatch replay: {err}", file=sys.stderr)
+        return EXIT_CONFIG
+
+    def progress(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    with (
+        tempfile.TemporaryDirectory(prefix="nodewatch-replay-") as tmp,
+        localredis.find_or_start(tmp) as redis,
+    ):
+        store = state_store.Store(state_store.connect(redis.url))
+        report = engine.run(cfg, scenario, store, run_scan, args.speed, redis.origin, progress)
+    if args.output == "json":
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        print(engine.table([report]))
+        print()
+        print(engine.details(report))
+    return 0
+
+
+def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
+    r = sub.add_parser(
+        "replay",
+        parents=[common],
+        help="replay a kubesim scenario on a simulated clock; score nodewatch and the sketch's policy",
+    )
+    r.add_argument("--scenario", required=True, help="a scenario file, or a name in kubesim/scenarios/")
+    r.add_argument(
+        "--speed",
+        type=_speed,
+        default=None,
+        help="'max' (default: no waiting) or simulated seconds per second",
+    )
+    r.add_argument("--output", choices=["table", "json"], default="table")
+    r.add_argument(
+        "--hours", type=float, help="simulated hours (default: the scenario's replay.hours, else 24)"
+    )
+    r.set_defaults(func=cmd_replay)

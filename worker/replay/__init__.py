@@ -1,0 +1,1 @@
+"""Replay evaluation: kubesim on a simulated clock through the real scan path, scored against the sketch."""
