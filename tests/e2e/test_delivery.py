@@ -1,0 +1,232 @@
+"""Notification delivery end to end on real parts: kubesim -> scan -> routing -> notify/digest tasks in a real
+``nodewatch worker`` -> chatsim over HTTP, with the service's rate limit, a killed worker and a receiver that is down.
+
+"Down for ten minutes" is scaled: the retry window is a few seconds (``notify.retryWindow``) and the receiver is
+down for a few seconds less (to recover) or for longer (to dead-letter); the code path is the same as with the
+default one-hour window.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from chatsim.testing import ChatSim
+from tests.conftest import Proc, start_worker
+
+pytestmark = pytest.mark.slow
+
+CLUSTER = "sim-1"
+DING_TOKEN, DING_SECRET = "e2e-storm-token-01", "SECstorm0123456789abcdef"
+SLACK_TOKEN = "e2eslackdeliverytok"
+
+
+def node(i: int) -> str:
+    return f"{CLUSTER}-pool-{i}"
+
+
+def wait_until(check: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.time() + timeout
+    while True:
+        got = check()
+        if got:
+            return got
+        assert time.time() < deadline, f"{what}: not within {timeout}s"
+        time.sleep(0.1)
+
+
+def delivered_text(chat: ChatSim, channel: str) -> str:
+    return "\n".join(json.dumps(m["body"], ensure_ascii=False) for m in chat.messages(channel))
+
+
+def nodes_seen(text: str, count: int) -> set[int]:
+    # "sim-1-pool-1" is a prefix of "sim-1-pool-10": match the whole name
+    return {i for i in range(1, count + 1) if re.search(rf"{re.escape(node(i))}(?!\d)", text)}
+
+
+def base_config(sim: Any, chat: ChatSim, **extra: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "checkInterval": 1,
+        "dispatchTick": 1,
+        "alertCooldown": 60,
+        "language": "en",
+        "clusters": [{"name": CLUSTER, "kubeconfig": str(sim.kubeconfigs[CLUSTER])}],
+        "notify": {"minRetryDelay": 0.5, "maxRetryDelay": 2},
+        "dingtalk": {"webhookURL": chat.register_dingtalk(DING_TOKEN, DING_SECRET), "secret": DING_SECRET},
+    }
+    data.update(extra)
+    return data
+
+
+@pytest.fixture()
+def start(
+    write_config: Callable[..., Path], nodewatch_proc: Callable[..., Proc], redis_client: redis.Redis
+) -> Callable[..., tuple[Path, Proc]]:
+    def run(data: dict[str, Any], concurrency: int = 2) -> tuple[Path, Proc]:
+        cfg = write_config(data)
+        worker = start_worker(nodewatch_proc, cfg, concurrency=concurrency)
+        nodewatch_proc("beat", config=cfg)
+        wait_until(lambda: redis_client.hget(f"nw:{{{CLUSTER}}}:status", "scans"), 30, "first scan")
+        return cfg, worker
+
+    return run
+
+
+def cli(nodewatch_proc: Callable[..., Proc], cfg: Path, *args: str) -> str:
+    p = nodewatch_proc(*args, config=cfg)
+    p.proc.wait(30)
+    p._reader.join(5)
+    return p.output()
+
+
+# --- storm ---------------------------------------------------------------------------------------------------
+STORM_NODES = 60
+
+
+@pytest.fixture()
+def storm_chat() -> Iterator[ChatSim]:
+    # the real robot: 20 a minute, then throttled for ten minutes (one overflow would stall everything below)
+    with ChatSim(rate_limit=20, rate_window=60, penalty=600) as chat:
+        yield chat
+
+
+def test_storm_of_60_alerts_in_10s_stays_under_20_a_minute_and_every_alert_arrives(
+    kubesim_factory: Callable[..., Any],
+    storm_chat: ChatSim,
+    start: Callable[..., tuple[Path, Proc]],
+) -> None:
+    chat = storm_chat
+    sim = kubesim_factory(clusters=1, nodes=STORM_NODES, pods_per_node=0)
+    for i in range(1, STORM_NODES + 1):
+        sim.control.set_node(CLUSTER, node(i), cpu=0.2, memory=0.2, ready="True")
+    data = base_config(
+        sim,
+        chat,
+        slack={"webhookURL": chat.slack_url(SLACK_TOKEN)},
+        # routed to the one DingTalk robot; everything else would go to Slack
+        route={"receiver": "slack", "routes": [{"clusters": ["sim-*"], "receiver": "dingtalk"}]},
+    )
+    start(data)
+    t0 = time.time()
+    for second in range(10):  # 6 more nodes go hot each second
+        for i in range(second * 6 + 1, second * 6 + 7):
+            sim.control.set_node(CLUSTER, node(i), cpu=0.97)
+        time.sleep(max(0.0, t0 + second + 1 - time.time()))  # pacing the load, not synchronising
+    wait_until(
+        lambda: len(nodes_seen(delivered_text(chat, "dingtalk"), STORM_NODES)) == STORM_NODES,
+        45,
+        f"all {STORM_NODES} alerts delivered (seen {sorted(nodes_seen(delivered_text(chat, 'dingtalk'), STORM_NODES))})",
+    )
+    done = time.time() - t0
+    times = sorted(m["time"] for m in chat.messages("dingtalk"))
+    worst = max(sum(1 for t in times if s <= t < s + 60) for s in times)
+    attempts = chat.attempts("dingtalk")
+    print(f"\nstorm: {len(times)} messages for {STORM_NODES} alerts, all in by {done:.1f}s, worst minute {worst}")
+    assert worst <= 20
+    assert not [a for a in attempts if "130101" in a], attempts  # the robot never had to say "too fast"
+    assert len(times) < STORM_NODES  # merged into digests, not trickled one by one
+    assert chat.messages("slack") == []  # the route sent the cluster to DingTalk only
+
+
+# --- a worker killed mid-send --------------------------------------------------------------------------------
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(entry))
+    return out
+
+
+def test_worker_killed_while_sending_delivers_after_restart_at_most_once_more(
+    kubesim_factory: Callable[..., Any],
+    start: Callable[..., tuple[Path, Proc]],
+    redis_client: redis.Redis,
+) -> None:
+    with ChatSim() as chat:
+        sim = kubesim_factory(clusters=1, nodes=3, pods_per_node=0)
+        for i in (1, 2, 3):
+            sim.control.set_node(CLUSTER, node(i), cpu=0.2, memory=0.2, ready="True")
+        chat.fault("dingtalk", hang=40)  # the first send stalls: the task is in flight, not acked
+        _, worker = start(base_config(sim, chat), concurrency=1)
+        sim.control.set_node(CLUSTER, node(1), cpu=0.97)
+        wait_until(lambda: "fault:hang" in chat.attempts("dingtalk"), 30, "a send in flight")
+        (child,) = _children(worker.proc.pid)  # concurrency 1: the one pool process runs the notify task
+        os.kill(child, signal.SIGKILL)
+        worker.wait_for_line("SIGKILL", timeout=20)  # the main process saw its pool process die
+        (msg,) = chat.wait_for(1, "dingtalk", timeout=30)
+        assert node(1) in json.dumps(msg["body"], ensure_ascii=False)
+        assert _children(worker.proc.pid) != [child]  # a new pool process did it
+        scans = int(redis_client.hget(f"nw:{{{CLUSTER}}}:status", "scans") or 0)
+        wait_until(
+            lambda: int(redis_client.hget(f"nw:{{{CLUSTER}}}:status", "scans") or 0) >= scans + 3, 20, "more scans"
+        )
+        accepted = [m for m in chat.messages("dingtalk") if node(1) in json.dumps(m["body"], ensure_ascii=False)]
+        assert len(accepted) == 1  # the stalled send never reached the robot; the redelivery sent it once
+
+
+# --- a receiver that is down ---------------------------------------------------------------------------------
+def _clear_faults(chat: ChatSim) -> None:
+    with chat.state.cond:
+        chat.state.faults.clear()
+
+
+def test_receiver_down_then_back_within_the_window_gets_the_message(
+    kubesim_factory: Callable[..., Any], start: Callable[..., tuple[Path, Proc]]
+) -> None:
+    with ChatSim() as chat:
+        sim = kubesim_factory(clusters=1, nodes=3, pods_per_node=0)
+        for i in (1, 2, 3):
+            sim.control.set_node(CLUSTER, node(i), cpu=0.2, memory=0.2, ready="True")
+        chat.fault("dingtalk", status=503, body="upstream down", times=10_000)
+        start(base_config(sim, chat, notify={"minRetryDelay": 0.5, "maxRetryDelay": 2, "retryWindow": 30}))
+        sim.control.set_node(CLUSTER, node(2), cpu=0.97)
+        wait_until(lambda: len(chat.attempts("dingtalk")) >= 3, 30, "three failed tries")
+        down_for = 6.0
+        time.sleep(down_for)  # the outage itself: the receiver keeps failing for a while
+        _clear_faults(chat)
+        (msg,) = chat.wait_for(1, "dingtalk", timeout=15)
+        assert node(2) in json.dumps(msg["body"], ensure_ascii=False)
+        assert chat.attempts("dingtalk")[-1] == "accepted"
+        assert all(a == "fault:http:503" for a in chat.attempts("dingtalk")[:-1])
+
+
+def test_receiver_down_past_the_window_dead_letters_with_the_reason_then_retry_delivers(
+    kubesim_factory: Callable[..., Any],
+    start: Callable[..., tuple[Path, Proc]],
+    nodewatch_proc: Callable[..., Proc],
+) -> None:
+    with ChatSim() as chat:
+        sim = kubesim_factory(clusters=1, nodes=3, pods_per_node=0)
+        for i in (1, 2, 3):
+            sim.control.set_node(CLUSTER, node(i), cpu=0.2, memory=0.2, ready="True")
+        chat.fault("dingtalk", close=True, times=10_000)  # connection dropped without an answer
+        cfg, _ = start(base_config(sim, chat, notify={"minRetryDelay": 0.5, "maxRetryDelay": 2, "retryWindow": 6}))
+        sim.control.set_node(CLUSTER, node(3), cpu=0.97)
+        listing = wait_until(
+            lambda: (out := cli(nodewatch_proc, cfg, "deadletters", "list")) and "gave up after" in out and out,
+            40,
+            "a dead letter",
+        )
+        line = next(x for x in listing.splitlines() if "gave up after" in x)
+        assert "dingtalk" in line and "connection" in line.lower()
+        assert DING_TOKEN not in listing and DING_SECRET not in listing
+        assert chat.messages("dingtalk") == []
+        _clear_faults(chat)  # the receiver is back: an operator re-sends
+        assert "re-queued 1" in cli(nodewatch_proc, cfg, "deadletters", "retry")
+        (msg,) = chat.wait_for(1, "dingtalk", timeout=20)
+        assert node(3) in json.dumps(msg["body"], ensure_ascii=False)

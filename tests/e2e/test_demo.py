@@ -1,0 +1,42 @@
+"""`nodewatch demo --duration`: the README's first command, run as a user would, stops by itself with a summary."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+NODEWATCH = str(Path(sys.executable).with_name("nodewatch"))
+
+
+def test_demo_delivers_to_every_channel_and_stops_cleanly(redis_url: str) -> None:
+    env = dict(os.environ, REDIS_URL=redis_url, PYTHONUNBUFFERED="1")
+    out = subprocess.run(
+        [NODEWATCH, "demo", "--duration", "60", "--no-flower"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    lines = out.stdout.splitlines()
+    delivered = [line for line in lines if re.match(r"^\[(slack|dingtalk|wecom)\] ", line)]
+    assert {line.split("]")[0][1:] for line in delivered} == {"slack", "dingtalk", "wecom"}, out.stdout
+    # the scenario's node that loses its kubelet at t=20s is reported on every channel
+    assert any("demo-notready-1" in line for line in delivered if line.startswith("[dingtalk]"))
+    (summary,) = [line for line in lines if line.startswith("demo summary:")]
+    m = re.match(
+        r"demo summary: (\d+) messages delivered .* (\d+) scans, (\d+) retries, (\d+) dead letters", summary
+    )
+    assert m, summary
+    assert int(m.group(1)) == len(delivered) and int(m.group(2)) >= 5 and m.group(4) == "0"
+    # every child is gone: no kubesim/chatsim/worker left behind from this run
+    leftovers = subprocess.run(
+        ["pgrep", "-f", "nodewatch-demo-"], capture_output=True, text=True
+    ).stdout.split()
+    assert leftovers == []
