@@ -7,6 +7,7 @@ the file and the key, before anything starts.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import subprocess
@@ -162,6 +163,7 @@ def _scan_rows(sample: Any, findings: list[Any]) -> list[dict[str, Any]]:
 
 def cmd_scan(args: argparse.Namespace) -> int:
     cfg = load_config(args)
+    from tasks.scan import collect_options
     from worker import clusters
     from worker.collect import errors as collect_errors
     from worker.collect import reader
@@ -172,13 +174,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         c = cfg.clusters[0]
         spec = clusters.ClusterSpec(c.name, cfg.cluster_interval(c), c.kubeconfig, args.context or c.context)
     now = datetime.now(UTC)
-    opts = reader.CollectOptions(
-        page_size=cfg.collect.page_size,
-        request_timeout=cfg.collect.request_timeout,
-        disk_stats=cfg.collect.disk_stats or args.disk,
-        disk_concurrency=cfg.collect.disk_concurrency,
-        top_pods=cfg.collect.top_pods,
-    )
+    opts = dataclasses.replace(collect_options(cfg), disk_stats=cfg.collect.disk_stats or args.disk)
     try:
         api = clusters.api_client(spec, allow_exec=cfg.allow_exec_plugins)
         sample = reader.read_cluster(api, spec.name, now, opts)
