@@ -159,7 +159,7 @@ def _incident(i: incidents.Incident, t0: float) -> dict[str, Any]:
 def subjects(n: Notification) -> tuple[str, ...]:
     """The nodes a notification speaks about: its node, plus the members of a grouped message."""
     out = [n.node] if n.node else []
-    for key in ("nodes", "members"):
+    for key in ("group", "nodes", "members"):  # tasks.scan.grouped puts [{node, ...}] under "group"
         extra = n.params.get(key)
         if isinstance(extra, list | tuple):
             out += [x if isinstance(x, str) else str(x.get("node", "")) for x in extra if x]
