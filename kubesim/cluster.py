@@ -17,6 +17,9 @@ from kubesim.clock import SimClock, rfc3339
 from kubesim.curves import Slot, fraction, seconds, unit_hash
 from kubesim.objects import KUBELET_CONDITIONS, Event, Node, Obj, Pod, Secret, requests_total
 
+# seeded pods request at most this share of a node's allocatable cpu and memory
+SEED_FILL = 0.75
+
 METRICS = ("cpu", "memory", "disk", "imagefs")
 RESOURCES = ("nodes", "pods", "events", "secrets")
 FAULT_KINDS = ("http500", "slow", "hang", "metrics_absent", "metrics_stale", "unauthorized", "timeout")
@@ -206,9 +209,10 @@ class Cluster:
         return node
 
     def _seed_pods(self, node: Node, count: int, record: bool) -> None:
-        """Pods as the scheduler would have placed them: their requests fit the node's allocatable."""
+        """Pods as the scheduler would have placed them: their requests fit the node's allocatable, leaving the
+        headroom a healthy cluster keeps (a seeded node is never packed full: that is a scenario's job)."""
         now = self.clock.epoch()
-        free_cpu, free_mem = node.cpu_milli, node.memory_bytes
+        free_cpu, free_mem = node.cpu_milli * SEED_FILL, node.memory_bytes * SEED_FILL
         n = len(self._templates)
         requests = self._template_requests
         for i in range(count):
