@@ -226,6 +226,13 @@ def cmd_scan(args: argparse.Namespace) -> int:
         print(f"  {f['severity']:<8} (cluster): {f['summary']}")
     for w in sample.warnings:
         print(f"  note: {w}")
+    reasons: dict[str, int] = {}
+    for row in rows:
+        if row["disk_unavailable"]:
+            reasons[row["disk_unavailable"]] = reasons.get(row["disk_unavailable"], 0) + 1
+    for reason, count in reasons.items():
+        hint = "; try --disk" if "diskStats" in reason else ""
+        print(f"  note: disk figures unavailable on {count} node(s): {reason}{hint}")
     return 0
 
 

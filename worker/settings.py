@@ -209,26 +209,27 @@ class Settings(_Strict):
     def base_thresholds(self) -> Thresholds:
         return _apply(Thresholds(), self.thresholds)
 
+    def _group(self, cluster: str, labels: Mapping[str, str]) -> NodeGroupSettings | None:
+        """The first node group whose clusters and matchLabels match."""
+        for g in self.node_groups:
+            if g.clusters and cluster not in g.clusters:
+                continue
+            if all(labels.get(k) == v for k, v in g.match_labels.items()):
+                return g
+        return None
+
     def thresholds_for(self, cluster: str, labels: Mapping[str, str]) -> Thresholds:
         """Defaults <- global thresholds <- the cluster's <- the first matching node group's."""
         t = self.base_thresholds
         for c in self.clusters:
             if c.name == cluster:
                 t = _apply(t, c.thresholds)
-        for g in self.node_groups:
-            if g.clusters and cluster not in g.clusters:
-                continue
-            if all(labels.get(k) == v for k, v in g.match_labels.items()):
-                return _apply(t, g.thresholds)
-        return t
+        group = self._group(cluster, labels)
+        return _apply(t, group.thresholds) if group else t
 
     def node_group_of(self, cluster: str, labels: Mapping[str, str]) -> str:
-        for g in self.node_groups:
-            if g.clusters and cluster not in g.clusters:
-                continue
-            if all(labels.get(k) == v for k, v in g.match_labels.items()):
-                return g.name
-        return ""
+        group = self._group(cluster, labels)
+        return group.name if group else ""
 
     @property
     def repeat_interval(self) -> float:

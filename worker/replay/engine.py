@@ -85,20 +85,29 @@ def load_scenario(scenario: str, hours: float | None) -> Scenario:
 
 @dataclass
 class Memory:
-    """Redis memory of one run's per-cluster keys, measured with MEMORY USAGE after the replay."""
+    """Redis memory of one run's per-cluster keys (MEMORY USAGE ... SAMPLES 0), split three ways.
+
+    Per-fingerprint noise state: hashes keyed by fingerprint (alerts, flap) and keys naming one (cd, rr).
+    Per-cluster noise state: bounded structures shared by a cluster's alerts (why stream, storm markers, group
+    buffer). The rest (payloads, delivery log, scan records, inventory) is not noise state and only listed.
+    """
 
     by_family: dict[str, dict[str, int]] = field(default_factory=dict)  # family -> {keys, bytes}
-    noise_bytes: int = 0
+    fingerprint_bytes: int = 0
+    cluster_bytes: int = 0
     fingerprints: int = 0
+    at_s: float = 0.0  # when it was measured, seconds into the replay
 
     @property
     def bytes_per_fingerprint(self) -> float | None:
-        return round(self.noise_bytes / self.fingerprints, 1) if self.fingerprints else None
+        return round(self.fingerprint_bytes / self.fingerprints, 1) if self.fingerprints else None
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "at_s": self.at_s,
             "by_family": self.by_family,
-            "noise_state_bytes": self.noise_bytes,
+            "per_fingerprint_state_bytes": self.fingerprint_bytes,
+            "per_cluster_state_bytes": self.cluster_bytes,
             "fingerprints_with_state": self.fingerprints,
             "bytes_per_fingerprint": self.bytes_per_fingerprint,
         }
@@ -117,7 +126,8 @@ class Report:
     nodewatch: incidents.Figures
     baseline: incidents.Figures
     found: list[incidents.Incident]
-    memory: Memory
+    memory: Memory  # after the replay
+    memory_peak: Memory  # at the scan with the most alerts (pending or firing) in Redis
     fingerprints_seen: int
     t0: float = 0.0  # simulated epoch when the replay began; incidents are shown relative to it
 
@@ -140,7 +150,8 @@ class Report:
             "nodewatch": extra(self.nodewatch),
             "baseline": extra(self.baseline),
             "incidents": [_incident(i, self.t0) for i in self.found],
-            "redis_memory": self.memory.to_json(),
+            "redis_memory_end": self.memory.to_json(),
+            "redis_memory_peak": self.memory_peak.to_json(),
             "fingerprints_seen": self.fingerprints_seen,
         }
 
@@ -179,11 +190,9 @@ def clear_cluster(store: Store, cluster: str) -> int:
     return len(doomed)
 
 
-def measure(store: Store, names: Iterable[str]) -> Memory:
-    """MEMORY USAGE of every per-cluster key, by family (the segment after the hash tag); noise state is every
-    family but payloads, delivery log, scan records and the inventory; fingerprints are those named by a key
-    or by a field of the alerts hash."""
-    mem = Memory()
+def measure(store: Store, names: Iterable[str], at_s: float = 0.0) -> Memory:
+    """MEMORY USAGE of every per-cluster key, by family (the segment after the hash tag); see ``Memory``."""
+    mem = Memory(at_s=at_s)
     fps: set[str] = set()
     for cluster in names:
         prefix = cluster_pattern(cluster)[:-1]
@@ -196,10 +205,14 @@ def measure(store: Store, names: Iterable[str]) -> Memory:
             fam["bytes"] += size
             if family in NOT_NOISE:
                 continue
-            mem.noise_bytes += size
-            fps.update(part for part in rest.split(":")[1:] if _FP.match(part))
-            if store.r.type(key) == "hash":
-                fps.update(f for f in store.r.hkeys(key) if _FP.match(f))
+            named = {part for part in rest.split(":")[1:] if _FP.match(part)}
+            if not named and store.r.type(key) == "hash":
+                named = {f for f in store.r.hkeys(key) if _FP.match(f)}
+            if named:
+                fps |= named
+                mem.fingerprint_bytes += size
+            else:
+                mem.cluster_bytes += size
     mem.fingerprints = len(fps)
     return mem
 
@@ -279,6 +292,9 @@ def run(
             c: clusters.ClusterSpec(c, interval, str(sim.kubeconfigs[c]), source="replay") for c in names
         }
         nodes_max = 0
+        alerts: dict[str, int] = {}
+        peak = 0
+        memory_peak = Memory()
         for i in range(steps):
             now = ctl.advance(interval)
             for c in names:
@@ -287,6 +303,7 @@ def run(
                 for n in node_names:
                     truth.record(cfg, c, ctl.node(c, n), now, disk)
                 result = scan(store, cfg, specs[c], now)
+                alerts[c] = len(store.load_alerts(c))
                 seen.update(f.fingerprint for f in result.findings if f.severity is not None)
                 for nid in result.sent:
                     note = store.notification(c, nid)
@@ -295,13 +312,16 @@ def run(
                 if result.sample is not None:
                     sent, base_last = baseline.step(result.sample, _thresholds(cfg, c), base_last, now)
                     base_sent += sent
+            if sum(alerts.values()) > peak:
+                peak = sum(alerts.values())
+                memory_peak = measure(store, names, now - t0)
             if speed:
                 lag = started + (i + 1) * interval / speed - time.monotonic()
                 if lag > 0:
                     time.sleep(lag)  # pacing to the requested speed, not synchronisation
             if progress and (i + 1) % 240 == 0:
                 progress(f"replay {scenario.name}: {(i + 1) * interval / 3600:.0f} h of {scenario.hours:g} h")
-        memory = measure(store, names)
+        memory = measure(store, names, now - t0)
     found = incidents.incidents(truth.points, interval)
     return Report(
         scenario=scenario.name,
@@ -316,6 +336,7 @@ def run(
         baseline=incidents.score(found, base_sent, interval, resolves=False),
         found=found,
         memory=memory,
+        memory_peak=memory_peak,
         fingerprints_seen=len(seen),
         t0=t0,
     )
@@ -355,10 +376,11 @@ def details(r: Report) -> str:
                 f"  {name} missed: {inc.cluster}/{inc.node} {inc.metric} at +{inc.start - r.t0:.0f} s "
                 f"for {inc.duration:.0f} s"
             )
-    m = r.memory
-    fams = ", ".join(f"{k} {v['keys']} keys {v['bytes']} B" for k, v in sorted(m.by_family.items()))
-    lines.append(
-        f"  redis: noise state {m.noise_bytes} B over {m.fingerprints} fingerprints = "
-        f"{m.bytes_per_fingerprint} B/fingerprint ({fams})"
-    )
+    for label, m in (("at peak", r.memory_peak), ("at end", r.memory)):
+        fams = ", ".join(f"{k} {v['keys']}/{v['bytes']} B" for k, v in sorted(m.by_family.items()))
+        lines.append(
+            f"  redis {label} (+{m.at_s:.0f} s): {m.fingerprints} fingerprints with state, "
+            f"{m.fingerprint_bytes} B = {m.bytes_per_fingerprint} B/fingerprint; per-cluster noise state "
+            f"{m.cluster_bytes} B; keys/bytes by family: {fams}"
+        )
     return "\n".join(lines)
