@@ -34,7 +34,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         print(f"nodewatch: config error: {err}", file=sys.stderr)
         return EXIT_CONFIG
     try:
-        scenario = engine.load_scenario(args.scenario, args.hours)
+        scenarios = [engine.load_scenario(name, args.hours) for name in args.scenario]
     except (OSError, ValueError) as err:
         print(f"nodewatch replay: {err}", file=sys.stderr)
         return EXIT_CONFIG
@@ -42,18 +42,22 @@ def cmd_replay(args: argparse.Namespace) -> int:
     def progress(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
+    reports = []
     with (
         tempfile.TemporaryDirectory(prefix="nodewatch-replay-") as tmp,
         localredis.find_or_start(tmp) as redis,
     ):
         store = state_store.Store(state_store.connect(redis.url))
-        report = engine.run(cfg, scenario, store, run_scan, args.speed, redis.origin, progress)
+        for scenario in scenarios:
+            reports.append(engine.run(cfg, scenario, store, run_scan, args.speed, redis.origin, progress))
     if args.output == "json":
-        print(json.dumps(report.to_json(), indent=2))
+        docs = [r.to_json() for r in reports]
+        print(json.dumps(docs[0] if len(docs) == 1 else docs, indent=2))
     else:
-        print(engine.table([report]))
-        print()
-        print(engine.details(report))
+        print(engine.table(reports))
+        for r in reports:
+            print()
+            print(engine.details(r))
     return 0
 
 
@@ -63,7 +67,12 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="replay a kubesim scenario on a simulated clock; score nodewatch and the sketch's policy",
     )
-    r.add_argument("--scenario", required=True, help="a scenario file, or a name in kubesim/scenarios/")
+    r.add_argument(
+        "--scenario",
+        required=True,
+        action="append",
+        help="a scenario file, or a name in kubesim/scenarios/; repeat it for one table of several",
+    )
     r.add_argument(
         "--speed",
         type=_speed,

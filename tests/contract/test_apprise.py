@@ -44,7 +44,9 @@ def test_resolved_is_a_success_type(chat: ChatSim) -> None:
         ({"hang": 5}, "apprise"),
     ],
 )
-def test_failures_are_retryable_with_a_redacted_reason(chat: ChatSim, fault: dict[str, object], reason: str) -> None:
+def test_failures_are_retryable_with_a_redacted_reason(
+    chat: ChatSim, fault: dict[str, object], reason: str
+) -> None:
     chat.fault("webhook", **fault)
     ch = channel(chat, timeout=0.5)
     exc = assert_retries_as_expected(lambda: ch.send(notification()), retryable=True, secrets=[PASSWORD])

@@ -1,8 +1,9 @@
 """Replay scoring, pure: ground-truth incidents from sampled series, and how a policy's notifications met them.
 
-An incident is a maximal period in which a node's true value stays bad — usage above its critical threshold,
-or Ready not True — with dips shorter than ``merge_gap`` merged, lasting at least ``min_duration`` (10 min for
-usage, 5 min for readiness). Samples are taken once per scan interval; a bad sample at ``t`` covers
+An incident (issue 7) is a maximal period in which a node's true usage stays above its critical threshold for
+at least 10 minutes, dips shorter than 10 minutes merged, or in which a node is not Ready for at least 5
+minutes (read literally: no merging for readiness, so a node flapping in 2-minute steps is noise, not an
+incident; ``merge_gap`` changes that). Samples are taken once per scan interval; a bad sample at ``t`` covers
 ``[t, t + step)``. No I/O and no clock: everything is handed in.
 """
 
@@ -21,7 +22,7 @@ METRIC_RULES: dict[str, tuple[str, ...]] = {
     "ready": ("node_not_ready", "node_unknown"),
 }
 MIN_DURATION: dict[str, float] = {"cpu": 600.0, "memory": 600.0, "disk": 600.0, "ready": 300.0}
-MERGE_GAP = 600.0
+MERGE_GAP: dict[str, float] = {"cpu": 600.0, "memory": 600.0, "disk": 600.0, "ready": 0.0}
 # kinds that never count as detecting anything
 NOT_DETECTING = frozenset({"resolved", "test"})
 
@@ -117,18 +118,19 @@ def periods(
 def incidents(
     truth: Iterable[TruthPoint],
     step: float,
-    merge_gap: float = MERGE_GAP,
+    merge_gap: dict[str, float] | None = None,
     min_duration: dict[str, float] | None = None,
 ) -> list[Incident]:
-    """Every incident in the ground truth, ordered by start."""
+    """Every incident in the ground truth, ordered by start (``merge_gap``/``min_duration`` override per metric)."""
     minimum = MIN_DURATION | (min_duration or {})
+    gap = MERGE_GAP | (merge_gap or {})
     series: dict[tuple[str, str, str], list[tuple[float, bool]]] = defaultdict(list)
     for p in truth:
         series[(p.cluster, p.node, p.metric)].append((p.t, p.bad))
     out = []
     for (cluster, node, metric), points in series.items():
         points.sort()
-        for a, b in periods(points, step, merge_gap, minimum.get(metric, 600.0)):
+        for a, b in periods(points, step, gap.get(metric, 600.0), minimum.get(metric, 600.0)):
             out.append(Incident(cluster, node, metric, a, b))
     return sorted(out, key=lambda i: (i.start, i.cluster, i.node, i.metric))
 

@@ -14,7 +14,9 @@ from worker.state import keys, ratelimit
 def test_bucket_is_shared_by_every_client(redis_url: str) -> None:
     bucket = ratelimit.Bucket.for_limit(20, 60)
     assert bucket is not None and bucket.capacity == 10
-    clients = [ratelimit.RateLimiter(redis.Redis.from_url(redis_url, decode_responses=True)) for _ in range(4)]
+    clients = [
+        ratelimit.RateLimiter(redis.Redis.from_url(redis_url, decode_responses=True)) for _ in range(4)
+    ]
     results: list[float] = []
     lock = threading.Lock()
 
@@ -57,7 +59,13 @@ def test_held_messages_come_back_critical_first_then_oldest(redis_client: redis.
             ("c1", "w-new", Severity.WARNING, 400.0)]  # fmt: skip
     first = [lim.hold("r", c, n, ratelimit.priority(int(s), t), 5.0) for c, n, s, t in held]
     assert first == [True, False, False, False, False]  # one flush is scheduled, by the first holder
-    assert lim.waiting("r", 10) == [("c1", "c-old"), ("c2", "c-new"), ("c1", "w-old"), ("c1", "w-new"), ("c1", "i")]
+    assert lim.waiting("r", 10) == [
+        ("c1", "c-old"),
+        ("c2", "c-new"),
+        ("c1", "w-old"),
+        ("c1", "w-new"),
+        ("c1", "i"),
+    ]
     assert lim.waiting("r", 2) == [("c1", "c-old"), ("c2", "c-new")]
     assert redis_client.ttl(keys.waiting("r")) > 0 and redis_client.pttl(keys.flush("r")) > 5000
 

@@ -108,7 +108,10 @@ def test_no_bucket_when_unlimited() -> None:
 
 
 def test_user_template_reaches_every_channel_payload() -> None:
-    spec = {"title": "{{ cluster }}/{{ node }} {{ value|pct }}", "body": "{{ body }}\nrunbook: https://wiki/x"}
+    spec = {
+        "title": "{{ cluster }}/{{ node }} {{ value|pct }}",
+        "body": "{{ body }}\nrunbook: https://wiki/x",
+    }
     custom = templates.custom(spec)
     n = notification()
     texts = [

@@ -42,7 +42,9 @@ def test_every_kind_becomes_build_params(tmp_path: Path, monkeypatch: pytest.Mon
     assert set(r) == {"dingtalk", "ops-ding", "hook", "lark", "team-slack", "wc"}
     assert r["dingtalk"]["secret"] == "SECseed123" and r["dingtalk"]["lang"] == "en"
     assert r["ops-ding"]["secret"] == "SECfromfile99" and r["ops-ding"]["lang"] == "zh"
-    assert r["hook"]["headers"] == {"Authorization": "Bearer tok-123456"} and r["hook"]["body"] == "alertmanager"
+    assert (
+        r["hook"]["headers"] == {"Authorization": "Bearer tok-123456"} and r["hook"]["body"] == "alertmanager"
+    )
     assert r["lark"] == {"kind": "apprise", "url": "lark://apptoken1234/secretsecret", "lang": "en"}
     assert r["team-slack"]["template"]["title"].startswith("{{ cluster }}")
     policies = settings_notify.receiver_policies(cfg)
@@ -79,7 +81,9 @@ def test_unknown_route_receiver_is_named() -> None:
             "route": {"receiver": "dingtalk", "routes": [{"severities": ["critical"], "receiver": "pagr"}]},
         }
     )
-    with pytest.raises(ValueError, match=r"route\.routes\.0: unknown receiver 'pagr' \(configured: dingtalk\)"):
+    with pytest.raises(
+        ValueError, match=r"route\.routes\.0: unknown receiver 'pagr' \(configured: dingtalk\)"
+    ):
         settings_notify.validate(cfg)
 
 
@@ -93,7 +97,10 @@ def test_unknown_route_receiver_fails_the_load() -> None:
 
 def test_a_receiver_may_not_take_a_seed_section_name() -> None:
     cfg = parse(
-        {"dingtalk": {"webhookURL": DING_URL}, "receivers": [{"name": "dingtalk", "kind": "dingtalk", "url": "u"}]}
+        {
+            "dingtalk": {"webhookURL": DING_URL},
+            "receivers": [{"name": "dingtalk", "kind": "dingtalk", "url": "u"}],
+        }
     )
     with pytest.raises(ValueError, match="duplicate name"):
         settings_notify.validate(cfg)
@@ -107,7 +114,9 @@ def test_a_receiver_may_not_take_a_seed_section_name() -> None:
         ({"title": "{{ value | nosuchfilter }}"}, "nosuchfilter"),
     ],
 )
-def test_user_templates_are_compiled_and_test_rendered_at_load(template: dict[str, str], expected: str) -> None:
+def test_user_templates_are_compiled_and_test_rendered_at_load(
+    template: dict[str, str], expected: str
+) -> None:
     cfg = parse({"receivers": [{"name": "s", "kind": "slack", "url": "u", "template": template}]})
     with pytest.raises(ValueError) as err:
         settings_notify.validate(cfg)

@@ -51,6 +51,13 @@ def test_incidents_per_node_and_metric_with_their_own_minimum() -> None:
     assert found == [Incident("c", "n1", "cpu", 0.0, 600.0), Incident("c", "n2", "ready", 120.0, 420.0)]
 
 
+def test_readiness_is_not_merged_unless_asked() -> None:
+    flapping = truth("n1", "ready", "xxx..xxx..xxx..xxxxx")
+    assert incidents(flapping, STEP) == [Incident("c", "n1", "ready", 900.0, 1200.0)]
+    merged = incidents(flapping, STEP, merge_gap={"ready": 600})
+    assert merged == [Incident("c", "n1", "ready", 0.0, 1200.0)]
+
+
 def test_incidents_accept_unsorted_points() -> None:
     points = list(reversed(truth("n1", "memory", "..xxxxxxxxxxx..")))
     assert incidents(points, STEP) == [Incident("c", "n1", "memory", 120.0, 780.0)]
