@@ -50,7 +50,7 @@ def read(cfg: settings.Settings, spec: clusters.ClusterSpec, now: datetime) -> C
     return reader.read_cluster(api, spec.name, now, collect_options(cfg))
 
 
-def _notification(o: noise.Outgoing, now: float) -> Notification:
+def _notification(o: noise.Outgoing, now: float, node_group: str = "") -> Notification:
     f, kind, st = o.finding, o.kind, o.state
     started = st.fired_at or st.since
     # deterministic ids: two workers committing the same transition store (and send) it once
@@ -60,6 +60,8 @@ def _notification(o: noise.Outgoing, now: float) -> Notification:
     params = dict(f.params)
     params.setdefault("value", f.value)
     params.setdefault("threshold", f.threshold)
+    if node_group:
+        params["node_group"] = node_group  # routes may match on it
     if kind == NotificationKind.RESOLVED:
         params.setdefault("resolved_reason", o.reason)
     if kind in (NotificationKind.FLAPPING, NotificationKind.FLAP_ENDED):
@@ -216,7 +218,10 @@ def advance(
         removed_reason=removed_reason,
     )
     p = noise.plan(cluster, prev, findings, ctx)
-    notes, why = _group_storms(store, cfg, cluster, [_notification(o, now) for o in p.outgoing], now)
+    groups = {n.name: cfg.node_group_of(cluster, n.labels) for n in sample.nodes} if sample else {}
+    notes, why = _group_storms(
+        store, cfg, cluster, [_notification(o, now, groups.get(o.finding.node, "")) for o in p.outgoing], now
+    )
     commit = Commit(
         repeat_s=cfg.repeat_interval,
         upsert=p.upsert,

@@ -204,6 +204,12 @@ class Settings(_Strict):
             raise ValueError(f"clusters: duplicate name(s) {sorted(dup)}")
         return self
 
+    @model_validator(mode="after")
+    def _notify(self) -> Settings:
+        """Receivers unique, route receivers known, user templates compile and render: at start, not at 3 a.m."""
+        settings_notify.validate(self)
+        return self
+
     # --- derived views ---
     @property
     def base_thresholds(self) -> Thresholds:
@@ -274,11 +280,17 @@ def _set_path(data: dict[str, Any], path: tuple[str, ...], value: str) -> None:
 def _describe(err: ValidationError, source: str) -> str:
     lines = []
     for e in err.errors():
-        key = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        if e["type"] == "extra_forbidden":
+        key = ".".join(str(p) for p in e["loc"])
+        if not key:  # a cross-field check: its message names the key itself
+            lines.append(f"{source}: {e['msg'].removeprefix('Value error, ')}")
+        elif e["type"] == "extra_forbidden":
             lines.append(f"{source}: unknown key '{key}'")
         else:
-            shown = "" if "secret" in key.lower() or "url" in key.lower() else f" (got {e.get('input')!r})"
+            value = e.get("input")
+            # only short scalars are echoed: a mapping or list may hold a webhook URL or a token
+            scalar = isinstance(value, int | float | bool) or (isinstance(value, str) and len(value) <= 40)
+            secretish = any(w in key.lower() for w in ("secret", "url", "token", "key", "password"))
+            shown = f" (got {value!r})" if scalar and not secretish else ""
             lines.append(f"{source}: key '{key}': {e['msg']}{shown}")
     return "; ".join(lines)
 

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
 
 HUB, NS = "sim-1", "nodewatch"
 LABEL = {"nodewatch.io/cluster": "true"}
-SLACK_TOKEN = "clusters-e2e-slack-token-0001"
+SLACK_TOKEN = "clustersE2eSlackToken0001"
 
 
 @pytest.fixture()
@@ -108,12 +108,7 @@ def test_secret_cluster_added_scanned_then_removed_and_its_alert_closed(
     assert time.time() - t0 < 2 + 0.5 + 1  # within one interval (+ one dispatch tick, + the scan itself)
     assert status(redis_client, "two")["nodes"] == "2"
     sim.control.set_node("sim-2", "sim-2-pool-1", ready="False")
-    try:
-        chat.wait_for(1, "slack", timeout=30)
-    except TimeoutError:
-        print("WHY", redis_client.xrange("nw:{two}:why"), redis_client.hgetall("nw:{two}:alerts"), status(redis_client, "two"))
-        print(chat.attempts(), redis_client.lrange("nw:deadletters", 0, -1), redis_client.hgetall("nw:stats"), redis_client.keys("*"))
-        raise
+    chat.wait_for(1, "slack", timeout=30)
     assert "sim-2-pool-1" in texts(chat)[0]
     sim.control.delete_secret(HUB, NS, "nodewatch-cluster-two")
     chat.wait_for(2, "slack", timeout=30)

@@ -33,8 +33,8 @@ pytestmark = pytest.mark.slow
 
 HUB, NS = "sim-1", "nodewatch"
 LABEL = {"nodewatch.io/cluster": "true"}
-SLACK_TOKEN = "leak-slack-token-7f3a9c"
-DING_TOKEN, DING_SECRET = "leak-ding-token-41be07", "SECleak0123456789abcdef"
+SLACK_TOKEN = "leakSlackToken7f3a9c"
+DING_TOKEN, DING_SECRET = "leakDingToken41be07", "SECleak0123456789abcdef"
 WECOM_KEY = "leak-wecom-key-90d2e4"
 EXEC_TOKEN = "leak-exec-arg-token-5c8e1b"
 FLOWER_AUTH = "ops:leak-flower-pass-77"
