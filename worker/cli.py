@@ -163,7 +163,7 @@ def _scan_rows(sample: Any, findings: list[Any]) -> list[dict[str, Any]]:
 
 def cmd_scan(args: argparse.Namespace) -> int:
     cfg = load_config(args)
-    from tasks.scan import collect_options
+    from worker.pipeline import collect_options
     from worker import clusters
     from worker.collect import errors as collect_errors
     from worker.collect import reader

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import redis
 
-from tasks.scan import run_scan
+from worker.pipeline import run_scan
 from tests.integration.scan.test_scan_pipeline import CLUSTER, Pipeline
 from worker import clusters, settings
 from worker.model import fingerprint

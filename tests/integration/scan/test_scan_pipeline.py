@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import redis
 
-from tasks.scan import ScanResult, run_scan
+from worker.pipeline import ScanResult, run_scan
 from worker import clusters, settings
 from worker.model import Notification
 from worker.state.store import Store

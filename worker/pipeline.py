@@ -1,0 +1,261 @@
+"""One scan of one cluster without Celery: collect -> rules -> noise path -> one Redis commit.
+
+The Celery task (tasks/scan.py), the cluster-removal task and ``nodewatch replay`` all run this same path, so what
+the replay measures is what production does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from worker import clusters, settings
+from worker.collect import errors as collect_errors
+from worker.collect import reader
+from worker.model import ClusterSample, Finding, Notification, NotificationKind, Severity, fingerprint
+from worker.rules import cluster as cluster_rules
+from worker.rules import lifecycle, muting, noise
+from worker.rules.evaluate import evaluate
+from worker.state.store import Commit, Store
+
+
+@dataclass
+class ScanResult:
+    cluster: str
+    outcome: str  # ok | unreachable | credentials_rejected | config_error
+    sample: ClusterSample | None = None
+    findings: list[Finding] = field(default_factory=list)
+    sent: list[str] = field(default_factory=list)  # notification ids queued
+    error: str = ""
+
+
+def collect_options(cfg: settings.Settings) -> reader.CollectOptions:
+    c = cfg.collect
+    return reader.CollectOptions(
+        page_size=c.page_size,
+        request_timeout=c.request_timeout,
+        disk_stats=c.disk_stats,
+        disk_concurrency=c.disk_concurrency,
+        top_pods=c.top_pods,
+    )
+
+
+def read(cfg: settings.Settings, spec: clusters.ClusterSpec, now: datetime) -> ClusterSample:
+    api = clusters.api_client(spec, allow_exec=cfg.allow_exec_plugins)
+    return reader.read_cluster(api, spec.name, now, collect_options(cfg))
+
+
+def _notification(o: noise.Outgoing, now: float, node_group: str = "") -> Notification:
+    f, kind, st = o.finding, o.kind, o.state
+    started = st.fired_at or st.since
+    # deterministic ids: two workers committing the same transition store (and send) it once
+    nid = f"{f.fingerprint}-{int(started)}-{kind.value}"
+    if kind in (NotificationKind.REPEAT, NotificationKind.ESCALATED, NotificationKind.FLAP_ENDED):
+        nid += f"-{int(now)}"
+    params = dict(f.params)
+    params.setdefault("value", f.value)
+    params.setdefault("threshold", f.threshold)
+    if node_group:
+        params["node_group"] = node_group  # routes may match on it
+    if kind == NotificationKind.RESOLVED:
+        params.setdefault("resolved_reason", o.reason)
+    if kind in (NotificationKind.FLAPPING, NotificationKind.FLAP_ENDED):
+        params["flap"] = o.reason
+        params["now_firing"] = f.severity is not None
+    severity = f.severity or st.sent_severity or st.severity
+    return Notification(
+        id=nid,
+        kind=kind,
+        cluster=f.cluster,
+        node=f.node,
+        rule=f.rule,
+        severity=severity,
+        summary=f.summary,
+        params=params,
+        started_at=started,
+        created_at=now,
+        fingerprint=f.fingerprint,
+    )
+
+
+def grouped(cluster: str, rule: str, members: list[Notification], now: float) -> Notification:
+    """One message for many nodes firing (or resolving) the same rule: Alertmanager's group_by [cluster, rule]."""
+    members = sorted(members, key=lambda n: (-n.severity, n.node))
+    kind = (
+        NotificationKind.RESOLVED if members[0].kind == NotificationKind.RESOLVED else NotificationKind.FIRING
+    )
+    fp = fingerprint(cluster, "*", rule)
+    shown = ", ".join(n.node for n in members[:5]) + (
+        f" +{len(members) - 5} more" if len(members) > 5 else ""
+    )
+    return Notification(
+        id=f"{fp}-group-{kind.value}-{int(now)}",
+        kind=kind,
+        cluster=cluster,
+        node="",
+        rule=rule,
+        severity=max(n.severity for n in members),
+        summary=f"{len(members)} nodes {'resolved' if kind == NotificationKind.RESOLVED else 'firing'} {rule}: {shown}",
+        params={
+            "group": [
+                {
+                    "node": n.node,
+                    "severity": n.severity.label,
+                    "value": n.params.get("value"),
+                    "summary": n.summary,
+                }
+                for n in members
+            ],
+            "count": len(members),
+            "threshold": members[0].params.get("threshold"),
+        },
+        started_at=min(n.started_at for n in members),
+        created_at=now,
+        fingerprint=fp,
+    )
+
+
+def _group_storms(
+    store: Store, cfg: settings.Settings, cluster: str, notes: list[Notification], now: float
+) -> tuple[list[Notification], list[tuple[str, str]]]:
+    """Storm handling: many nodes firing one rule in one scan -> one grouped message, and for the next
+    ``noise.groupInterval`` the rule's further firings wait in a buffer that is flushed as one message."""
+    why: list[tuple[str, str]] = []
+    by_rule: dict[str, list[Notification]] = {}
+    out: list[Notification] = []
+    for n in notes:
+        if n.kind in (NotificationKind.FIRING, NotificationKind.RESOLVED) and n.node:
+            by_rule.setdefault(f"{n.rule}|{n.kind.value}", []).append(n)
+        else:
+            out.append(n)
+    active = store.storms_active(cluster, {k.split("|")[0] for k in by_rule})
+    waiting: list[Notification] = []
+    for key, members in by_rule.items():
+        rule, kind = key.split("|")
+        if rule in active and kind == NotificationKind.FIRING.value:
+            waiting += members
+            why += [
+                (m.fingerprint, f"grouped into the {rule} storm (sent at the group interval)")
+                for m in members
+            ]
+        elif len(members) >= cfg.noise.storm_min:
+            out.append(grouped(cluster, rule, members, now))
+            why += [
+                (m.fingerprint, f"grouped with {len(members) - 1} other node(s) into one {rule} message")
+                for m in members
+            ]
+            if kind == NotificationKind.FIRING.value and cfg.noise.group_interval > 0:
+                store.start_storm(cluster, rule, cfg.noise.group_interval)
+        else:
+            out += members
+    store.buffer_for_group(cluster, waiting)
+    for rule, members in store.take_group_buffers(cluster, skip_rules=active).items():
+        out.append(members[0] if len(members) == 1 else grouped(cluster, rule, members, now))
+    return out, why
+
+
+def _cluster_health(
+    cfg: settings.Settings, store: Store, name: str, outcome: str, error: str
+) -> list[Finding]:
+    """cluster_unreachable / credentials_rejected after N consecutive failures; inactive when the scan works."""
+    rules = ("cluster_unreachable", "credentials_rejected")
+    if outcome == "ok":
+        store.clear_failures(name)
+        return [Finding(name, "", r, None, summary=f"cluster {name} answers") for r in rules]
+    failures = store.add_failure(name)
+    if failures < cfg.scan_failures_before_alert:
+        return []
+    active = "credentials_rejected" if outcome == "credentials_rejected" else "cluster_unreachable"
+    return [
+        Finding(
+            name,
+            "",
+            r,
+            Severity.CRITICAL if r == active else None,
+            value=float(failures),
+            summary=f"cluster {name}: {error} ({failures} consecutive failed scans)",
+            params={"reason": error, "failures": failures},
+        )
+        for r in rules
+    ]
+
+
+def advance(
+    store: Store,
+    cfg: settings.Settings,
+    cluster: str,
+    prev: dict[str, lifecycle.AlertState],
+    findings: list[Finding],
+    sample: ClusterSample | None,
+    now: float,
+    removed_reason: str = "",
+) -> list[str]:
+    """Run the findings through the noise path and commit; returns the notification ids to send.
+
+    ``sample`` None means the scan failed: node alerts then stay as they are (an unreachable cluster must not
+    produce a false "all resolved"), and only the cluster-health findings advance.
+    """
+    fps = [
+        f.fingerprint for f in findings if f.fingerprint in prev and prev[f.fingerprint].status == "firing"
+    ]
+    spec_labels = {c.name: c.labels for c in cfg.clusters}.get(cluster, {})
+    ctx = noise.Context(
+        now=now,
+        cooldowns=frozenset(store.cooldowns(cluster, fps)),
+        flaps=store.load_flaps(cluster),
+        silences=store.silences(now),
+        maintenance=muting.in_maintenance(cfg.maintenance_windows(cluster), now),
+        inhibit=cfg.noise.inhibit_rules(),
+        labels={n.name: {**spec_labels, **n.labels} for n in sample.nodes} if sample else {},
+        node_names=frozenset(n.name for n in sample.nodes) if sample else None,
+        flap_policy=cfg.noise.flap_policy(),
+        send_resolved=cfg.notify.send_resolved,
+        removed_reason=removed_reason,
+    )
+    p = noise.plan(cluster, prev, findings, ctx)
+    groups = {n.name: cfg.node_group_of(cluster, n.labels) for n in sample.nodes} if sample else {}
+    notes, why = _group_storms(
+        store, cfg, cluster, [_notification(o, now, groups.get(o.finding.node, "")) for o in p.outgoing], now
+    )
+    commit = Commit(
+        repeat_s=cfg.repeat_interval,
+        upsert=p.upsert,
+        delete=p.delete,
+        flaps=p.flaps,
+        notifications=notes,
+        cooldown_start=p.cooldown_start,
+        cooldown_clear=p.cooldown_clear,
+        why=p.why + why,
+    )
+    return store.commit(cluster, commit)
+
+
+def run_scan(store: Store, cfg: settings.Settings, spec: clusters.ClusterSpec, now: float) -> ScanResult:
+    """One scan of one cluster, end to end but without Celery: the task below and the replay both call it."""
+    now_dt = datetime.fromtimestamp(now, UTC)
+    result = ScanResult(spec.name, "ok")
+    prev = store.load_alerts(spec.name)
+    try:
+        sample = read(cfg, spec, now_dt)
+    except clusters.ClusterConfigError as err:
+        result.outcome, result.error = "config_error", str(err)
+    except collect_errors.CredentialsRejected as err:
+        result.outcome, result.error = "credentials_rejected", f"credentials rejected: {err}"
+    except collect_errors.ClusterUnreachable as err:
+        result.outcome, result.error = "unreachable", f"unreachable: {err}"
+    else:
+        result.sample = sample
+        firing = {fp: st.severity for fp, st in prev.items() if st.status == "firing"}
+        previous, last_ready = store.load_inventory(spec.name)
+        result.findings = evaluate(
+            sample,
+            lambda n: cfg.thresholds_for(spec.name, n.labels),
+            firing,
+            now_dt,
+            previous=previous,
+            last_ready=last_ready,
+        )
+        store.save_inventory(sample, cluster_rules.update_last_ready(last_ready or {}, sample))
+    health = _cluster_health(cfg, store, spec.name, result.outcome, result.error)
+    result.sent = advance(store, cfg, spec.name, prev, result.findings + health, result.sample, now)
+    return result
