@@ -5,6 +5,7 @@ Pure: no I/O after the phrase files are loaded, no clock (times come from the no
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib.resources
 from collections.abc import Callable, Mapping
@@ -182,6 +183,7 @@ class Language:
     resolved: Mapping[str, jinja2.Template]
     digest: str = "{n}{critical}"
     digest_critical: str = " ({n})"
+    group: str = "{n} nodes"
 
 
 @functools.cache
@@ -203,7 +205,26 @@ def language(lang: str) -> Language:
         resolved={k: env.from_string(v) for k, v in raw.get("resolved", {}).items()},
         digest=raw["digest"],
         digest_critical=raw["digest_critical"],
+        group=raw["group"],
     )
+
+
+MAX_GROUP = 20
+
+
+def _group_lines(n: Notification, lang: Language, context: dict[str, Any]) -> list[str]:
+    """For a grouped (storm) notification: "node-3 CPU usage 97% (threshold 90%)" per member, worst first."""
+    group = n.params.get("group")
+    if not isinstance(group, list):
+        return []
+    out = []
+    for m in group:
+        member = dataclasses.replace(
+            n, node=str(m.get("node", "")), params={**n.params, "value": m.get("value")}
+        )
+        mctx = {**context, "node": member.node, "value": m.get("value"), "params": member.params}
+        out.append(f"{member.node} {_phrase(member, lang, mctx)}")
+    return out
 
 
 def _phrase(n: Notification, lang: Language, context: dict[str, Any]) -> str:
@@ -404,7 +425,11 @@ def render(
     }
     # a kind added to the model before its phrase must not stop delivery: it reads as firing meanwhile
     prefix = (words.kind.get(n.kind.value) or words.kind["firing"]).render(context)
-    title = f"{prefix} {words.where.render(context)} {_phrase(n, words, context)}"
+    members = _group_lines(n, words, context)
+    if members:  # a storm: one message for many nodes, each named with its own figure
+        title = f"{prefix} {words.where.render(context)} {words.group.format(n=len(members))}: {members[0]}"
+    else:
+        title = f"{prefix} {words.where.render(context)} {_phrase(n, words, context)}"
 
     labels = words.labels
     fields: list[tuple[str, str]] = [(labels["severity"], sev), (labels["cluster"], n.cluster)]
@@ -432,6 +457,10 @@ def render(
             lines.extend(f"- {esc(_pod_line(p))}" for p in pods[:MAX_PODS])
             if len(pods) > MAX_PODS:
                 lines.append(f"- … +{len(pods) - MAX_PODS} more")
+    if members:
+        lines.extend(f"- {esc(m)}" for m in members[:MAX_GROUP])
+        if len(members) > MAX_GROUP:
+            lines.append(f"- … +{len(members) - MAX_GROUP} more")
     # DingTalk markdown needs a blank line for a line break; others take a plain newline
     sep = "\n\n" if fmt == "markdown" else "\n"
     body = sep.join(lines)
