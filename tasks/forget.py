@@ -7,9 +7,10 @@ import time
 import uuid
 
 from tasks import context
-from tasks.scan import advance, enqueue_notifications
+from tasks.scan import enqueue_notifications
 from worker import clusters
 from worker.app import app
+from worker.pipeline import advance
 
 log = logging.getLogger("nodewatch.forget")
 

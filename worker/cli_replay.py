@@ -23,8 +23,7 @@ def _speed(text: str) -> float | None:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    # the replay drives the very function the Celery task runs (a shell calling the pipeline, like worker.cli)
-    from tasks.scan import run_scan
+    from worker.pipeline import run_scan  # the very function the Celery scan task runs
     from worker.replay import engine
     from worker.state import store as state_store
 

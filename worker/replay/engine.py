@@ -1,14 +1,14 @@
 """Replay: drive kubesim on a manual clock through the real scan path and score nodewatch against the baseline.
 
 Each step advances kubesim's clock by the scan interval, reads the ground truth from its control API, calls the
-scan function (``tasks.scan.run_scan``: collect -> rules -> lifecycle -> Redis commit) with ``now`` = the
-simulated time, and keeps the notifications it accepted in a local sink instead of sending them. The baseline
+scan function (``worker.pipeline.run_scan``, which the Celery task runs: collect -> rules -> noise -> Redis commit)
+with ``now`` = the simulated time, and keeps the notifications it accepted in a local sink instead of sending
+them. The baseline
 (worker/replay/baseline.py) sees the same ClusterSamples. Scoring is worker/replay/incidents.py.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 import time
 from collections.abc import Callable, Iterable
@@ -21,11 +21,10 @@ import yaml
 from worker import clusters, settings
 from worker.model import ClusterSample, Finding, NodeSample, Notification
 from worker.model.thresholds import Thresholds
+from worker.notify import routing
 from worker.replay import baseline, incidents
 from worker.state import keys
 from worker.state.store import Store
-
-log = logging.getLogger("nodewatch.replay")
 
 DEFAULT_HOURS = 24.0
 DEFAULT_START = "2026-01-05T00:00:00Z"  # a fixed start makes daily curves, and so the figures, reproducible
@@ -170,7 +169,8 @@ def _incident(i: incidents.Incident, t0: float) -> dict[str, Any]:
 def subjects(n: Notification) -> tuple[str, ...]:
     """The nodes a notification speaks about: its node, plus the members of a grouped message."""
     out = [n.node] if n.node else []
-    for key in ("group", "nodes", "members"):  # tasks.scan.grouped puts [{node, ...}] under "group"
+    # tasks.scan.grouped puts [{node, ...}] under "group"; ready_drop names its nodes under "dropped"
+    for key in ("group", "dropped", "nodes", "members"):
         extra = n.params.get(key)
         if isinstance(extra, list | tuple):
             out += [x if isinstance(x, str) else str(x.get("node", "")) for x in extra if x]
@@ -255,6 +255,19 @@ def _thresholds(cfg: settings.Settings, cluster: str) -> Callable[[NodeSample], 
     return lambda node: cfg.thresholds_for(cluster, node.labels)
 
 
+def routed(cfg: settings.Settings, n: Notification) -> bool:
+    """Would any receiver get ``n``? With no receiver configured every notification counts (once); with
+    receivers, the route tree decides as tasks.scan.enqueue_notifications does, without channels (the
+    per-route repeat interval, which needs delivery history, is not applied)."""
+    configured = list(cfg.receivers())
+    if not configured:
+        return True
+    targets = routing.route(
+        cfg.route, routing.subject(n, {}), all_receivers=configured, send_resolved=cfg.notify.send_resolved
+    )
+    return any(t.receiver in configured and routing.wanted(t, n) is None for t in targets)
+
+
 def _sent(n: Notification, now: float) -> incidents.Sent:
     return incidents.Sent(now, n.cluster, n.rule, n.kind.value, n.severity.label, subjects(n))
 
@@ -307,7 +320,7 @@ def run(
                 seen.update(f.fingerprint for f in result.findings if f.severity is not None)
                 for nid in result.sent:
                     note = store.notification(c, nid)
-                    if note is not None:
+                    if note is not None and routed(cfg, note):
                         nw_sent.append(_sent(note, now))
                 if result.sample is not None:
                     sent, base_last = baseline.step(result.sample, _thresholds(cfg, c), base_last, now)

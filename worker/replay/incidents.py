@@ -19,7 +19,7 @@ METRIC_RULES: dict[str, tuple[str, ...]] = {
     "cpu": ("cpu_usage",),
     "memory": ("memory_usage",),
     "disk": ("disk_nodefs",),
-    "ready": ("node_not_ready", "node_unknown"),
+    "ready": ("node_not_ready", "node_unknown", "ready_drop"),  # ready_drop names the nodes it counts
 }
 MIN_DURATION: dict[str, float] = {"cpu": 600.0, "memory": 600.0, "disk": 600.0, "ready": 300.0}
 MERGE_GAP: dict[str, float] = {"cpu": 600.0, "memory": 600.0, "disk": 600.0, "ready": 0.0}

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import redis
 
-from tasks.scan import advance
 from worker import settings
 from worker.model import ClusterSample, Finding, NodeSample, Notification, Severity
+from worker.pipeline import advance
 from worker.state import store as state_store
 
 

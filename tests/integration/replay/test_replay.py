@@ -1,4 +1,4 @@
-"""Replay through the real scan path: kubesim on a manual clock, real Redis, ``tasks.scan.run_scan`` in-process."""
+"""Replay through the real scan path: kubesim on a manual clock, real Redis, ``worker.pipeline.run_scan``."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 import redis
 import yaml
 
-from tasks.scan import run_scan
 from worker import settings
+from worker.pipeline import run_scan
 from worker.replay import engine
 from worker.state.store import Store
 
