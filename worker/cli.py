@@ -163,10 +163,10 @@ def _scan_rows(sample: Any, findings: list[Any]) -> list[dict[str, Any]]:
 
 def cmd_scan(args: argparse.Namespace) -> int:
     cfg = load_config(args)
-    from worker.pipeline import collect_options
     from worker import clusters
     from worker.collect import errors as collect_errors
     from worker.collect import reader
+    from worker.pipeline import collect_options
     from worker.rules.evaluate import evaluate
 
     spec = clusters.ClusterSpec(args.name, cfg.check_interval, args.kubeconfig, args.context, source="cli")

@@ -6,6 +6,7 @@ the replay measures is what production does.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -189,6 +190,7 @@ def advance(
     sample: ClusterSample | None,
     now: float,
     removed_reason: str = "",
+    cluster_labels: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Run the findings through the noise path and commit; returns the notification ids to send.
 
@@ -198,7 +200,7 @@ def advance(
     fps = [
         f.fingerprint for f in findings if f.fingerprint in prev and prev[f.fingerprint].status == "firing"
     ]
-    spec_labels = {c.name: c.labels for c in cfg.clusters}.get(cluster, {})
+    spec_labels = dict(cluster_labels or {})
     ctx = noise.Context(
         now=now,
         cooldowns=frozenset(store.cooldowns(cluster, fps)),
@@ -249,7 +251,7 @@ def run_scan(store: Store, cfg: settings.Settings, spec: clusters.ClusterSpec, n
         previous, last_ready = store.load_inventory(spec.name)
         result.findings = evaluate(
             sample,
-            lambda n: cfg.thresholds_for(spec.name, n.labels),
+            lambda n: cfg.thresholds_for(spec.name, n.labels, spec.threshold_profile),
             firing,
             now_dt,
             previous=previous,
@@ -257,5 +259,7 @@ def run_scan(store: Store, cfg: settings.Settings, spec: clusters.ClusterSpec, n
         )
         store.save_inventory(sample, cluster_rules.update_last_ready(last_ready or {}, sample))
     health = _cluster_health(cfg, store, spec.name, result.outcome, result.error)
-    result.sent = advance(store, cfg, spec.name, prev, result.findings + health, result.sample, now)
+    result.sent = advance(
+        store, cfg, spec.name, prev, result.findings + health, result.sample, now, cluster_labels=spec.labels
+    )
     return result

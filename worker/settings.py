@@ -76,6 +76,7 @@ class ClusterSettings(_Strict):
     interval: float | None = None  # seconds; default checkInterval
     labels: dict[str, str] = {}
     thresholds: ThresholdOverrides | None = None  # type: ignore[valid-type]
+    threshold_profile: str | None = None  # a name under thresholdProfiles
     maintenance: list[MaintenanceWindowSettings] = []
 
     @field_validator("name")
@@ -110,7 +111,9 @@ class MaintenanceWindowSettings(_Strict):
 
     def window(self) -> muting.Window:
         hh, mm = self.start.split(":")
-        return muting.Window(tuple(self.days), dt_time(int(hh), int(mm)), self.minutes, self.timezone, self.name)
+        return muting.Window(
+            tuple(self.days), dt_time(int(hh), int(mm)), self.minutes, self.timezone, self.name
+        )
 
 
 class InhibitSettings(_Strict):
@@ -125,7 +128,9 @@ class NoiseSettings(_Strict):
     flap_window: float = Field(default=1800.0, gt=0)
     flap_threshold: int = Field(default=4, ge=2)
     flap_quiet: float = Field(default=900.0, gt=0)
-    storm_min: int = Field(default=3, ge=2)  # this many nodes firing one rule in one scan -> one grouped message
+    storm_min: int = Field(
+        default=3, ge=2
+    )  # this many nodes firing one rule in one scan -> one grouped message
     group_interval: float = Field(default=300.0, ge=0)  # later changes to a storm are batched this long
     inhibit: list[InhibitSettings] | None = None  # None: the built-in rule (NotReady mutes that node's usage)
 
@@ -135,7 +140,9 @@ class NoiseSettings(_Strict):
     def inhibit_rules(self) -> tuple[muting.InhibitRule, ...]:
         if self.inhibit is None:
             return muting.DEFAULT_INHIBIT
-        return tuple(muting.InhibitRule(tuple(i.source_rules), tuple(i.target_rules), i.equal) for i in self.inhibit)
+        return tuple(
+            muting.InhibitRule(tuple(i.source_rules), tuple(i.target_rules), i.equal) for i in self.inhibit
+        )
 
 
 class NodeGroupSettings(_Strict):
@@ -182,6 +189,9 @@ class Settings(_Strict):
     metrics_port: int | None = None  # seed key, accepted; the dashboard serves /metrics
     clusters: list[ClusterSettings] = []
     node_groups: list[NodeGroupSettings] = []
+    # named threshold sets a cluster picks by name (config `thresholdProfile`, Secret annotation
+    # nodewatch.io/threshold-profile), e.g. {prod: {cpuWarning: 60}, batch: {cpuCritical: 98}}
+    threshold_profiles: dict[str, ThresholdOverrides] = {}  # type: ignore[valid-type]
     collect: CollectSettings = CollectSettings()
     notify: NotifySettings = NotifySettings()
     noise: NoiseSettings = NoiseSettings()
@@ -205,6 +215,16 @@ class Settings(_Strict):
         return self
 
     @model_validator(mode="after")
+    def _known_profiles(self) -> Settings:
+        for i, c in enumerate(self.clusters):
+            if c.threshold_profile and c.threshold_profile not in self.threshold_profiles:
+                known = ", ".join(sorted(self.threshold_profiles)) or "none"
+                raise ValueError(
+                    f"clusters.{i}.thresholdProfile: unknown profile {c.threshold_profile!r} (known: {known})"
+                )
+        return self
+
+    @model_validator(mode="after")
     def _notify(self) -> Settings:
         """Receivers unique, route receivers known, user templates compile and render: at start, not at 3 a.m."""
         settings_notify.validate(self)
@@ -224,11 +244,18 @@ class Settings(_Strict):
                 return g
         return None
 
-    def thresholds_for(self, cluster: str, labels: Mapping[str, str]) -> Thresholds:
-        """Defaults <- global thresholds <- the cluster's <- the first matching node group's."""
+    def thresholds_for(
+        self, cluster: str, labels: Mapping[str, str], profile: str | None = None
+    ) -> Thresholds:
+        """Defaults <- global thresholds <- the cluster's profile (a Secret's annotation) <- the cluster's own
+        <- the first matching node group's."""
         t = self.base_thresholds
+        if profile and profile in self.threshold_profiles:
+            t = _apply(t, self.threshold_profiles[profile])
         for c in self.clusters:
             if c.name == cluster:
+                if c.threshold_profile:
+                    t = _apply(t, self.threshold_profiles.get(c.threshold_profile))
                 t = _apply(t, c.thresholds)
         group = self._group(cluster, labels)
         return _apply(t, group.thresholds) if group else t

@@ -113,3 +113,19 @@ def test_config_check_command_exit_codes(tmp_path: Path) -> None:
         [NODEWATCH, "worker", "--config", str(bad)], capture_output=True, text=True, timeout=60
     )
     assert res.returncode == 2 and "thresholds.cpuWarnig" in res.stderr
+
+
+def test_threshold_profiles_by_name_and_unknown_profile_named() -> None:
+    cfg = settings.parse(
+        {
+            "thresholdProfiles": {"batch": {"cpuCritical": 98}, "strict": {"cpuWarning": 50}},
+            "clusters": [{"name": "etl", "kubeconfig": "k", "thresholdProfile": "batch"}],
+        },
+        env={},
+    )
+    assert cfg.thresholds_for("etl", {}).cpu_critical == 98
+    # a Secret cluster names its profile by annotation: the registry hands it in
+    assert cfg.thresholds_for("other", {}, "strict").cpu_warning == 50
+    assert cfg.thresholds_for("other", {}, "nosuch").cpu_warning == 70
+    with pytest.raises(settings.ConfigError, match="clusters.0.thresholdProfile: unknown profile 'bach'"):
+        settings.parse({"clusters": [{"name": "etl", "thresholdProfile": "bach"}]}, "x.yaml", env={})
