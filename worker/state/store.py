@@ -203,7 +203,9 @@ class Store:
             return
         pipe = self.r.pipeline(transaction=True)
         for n in notifications:
-            pipe.hset(keys.group_buffer(cluster), f"{n.rule}|{n.id}", json.dumps(n.to_json(), ensure_ascii=False))
+            pipe.hset(
+                keys.group_buffer(cluster), f"{n.rule}|{n.id}", json.dumps(n.to_json(), ensure_ascii=False)
+            )
         pipe.expire(keys.group_buffer(cluster), keys.PAYLOAD_TTL)
         pipe.execute()
 
@@ -243,7 +245,11 @@ class Store:
         if raw is None:
             return False
         s = Silence.from_json(json.loads(raw))
-        self.r.hset(keys.SILENCES, silence_id, json.dumps({**s.to_json(), "ends": time.time() if now is None else now}))
+        self.r.hset(
+            keys.SILENCES,
+            silence_id,
+            json.dumps({**s.to_json(), "ends": time.time() if now is None else now}),
+        )
         return True
 
     def set_ack(self, cluster: str, fp: str, acked: bool = True) -> AlertState | None:

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 import redis
 
-from worker.pipeline import run_scan
 from tests.integration.scan.test_scan_pipeline import CLUSTER, Pipeline
 from worker import clusters, settings
 from worker.model import fingerprint
+from worker.pipeline import run_scan
 from worker.state import keys
 from worker.state.store import Store, connect
 

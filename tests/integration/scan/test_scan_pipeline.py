@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 import redis
 
-from worker.pipeline import ScanResult, run_scan
 from worker import clusters, settings
 from worker.model import Notification
+from worker.pipeline import ScanResult, run_scan
 from worker.state.store import Store
 
 CLUSTER = "sim-1"

@@ -81,7 +81,10 @@ def test_unknown_route_receiver_is_named() -> None:
         parse(
             {
                 "dingtalk": {"webhookURL": DING_URL},
-                "route": {"receiver": "dingtalk", "routes": [{"severities": ["critical"], "receiver": "pagr"}]},
+                "route": {
+                    "receiver": "dingtalk",
+                    "routes": [{"severities": ["critical"], "receiver": "pagr"}],
+                },
             }
         )
 
