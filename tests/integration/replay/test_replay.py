@@ -83,6 +83,14 @@ def test_replay_scores_nodewatch_and_the_baseline(scenario_file: Path, redis_cli
     assert peak.fingerprints >= 1 and peak.bytes_per_fingerprint is not None
     assert peak.by_family["alerts"]["keys"] == 1
     assert report.to_json()["nodewatch"]["missed"] == 0
+    rows = engine.table([report]).splitlines()
+    assert rows[2].startswith("| replay-test | 0.666667 | nodewatch | 2 | 2 | 0 |")
+    # the CPU crossing reaches NodeMetrics at its next 15-s scrape, one scan later: delays 60 and 0 s
+    assert rows[3] == "| replay-test | 0.666667 | baseline | 2 | 2 | 0 | 4 | 2.0 | 30.0 |"
+    assert (
+        "baseline notifications by rule:kind: cpu_usage:firing 3, node_not_ready:firing 1"
+        in engine.details(report)
+    )
 
 
 def test_replay_starts_from_nothing_on_a_used_database(

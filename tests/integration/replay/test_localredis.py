@@ -1,0 +1,31 @@
+"""worker/localredis.py: the Redis a replay (or the demo) runs on, without disturbing anyone else's database."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+
+from worker import localredis
+
+
+def test_redis_url_that_answers_is_used_as_is(redis_url: str) -> None:
+    with localredis.find_or_start(env_url=redis_url) as r:
+        assert (r.url, r.origin, r.shared) == (redis_url, "REDIS_URL", True)
+
+
+@pytest.mark.skipif(not localredis.answers("redis://127.0.0.1:6379/0"), reason="no local Redis on 6379")
+def test_local_redis_gives_a_claimed_flushed_database_and_releases_it(redis_url: str) -> None:
+    with localredis.find_or_start(env_url="") as r:
+        db = int(r.url.rsplit("/", 1)[1])
+        assert r.origin == f"local db {db} (flushed)" and not r.shared
+        assert db not in localredis.AVOID_DBS and r.url != redis_url  # never the test session's own database
+        claim = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+        assert claim.exists(localredis.CLAIM_KEY.format(db=db))
+        assert redis.Redis.from_url(r.url).dbsize() == 0
+    assert not claim.exists(localredis.CLAIM_KEY.format(db=db))
+
+
+def test_a_redis_url_that_does_not_answer_is_skipped() -> None:
+    dead = f"redis://127.0.0.1:{localredis.free_port()}/0"
+    with localredis.find_or_start(env_url=dead) as r:
+        assert r.origin != "REDIS_URL" and localredis.answers(r.url)
