@@ -82,9 +82,7 @@ def _notification(o: noise.Outgoing, now: float, node_group: str = "") -> Notifi
 def grouped(cluster: str, rule: str, members: list[Notification], now: float) -> Notification:
     """One message for many nodes firing (or resolving) the same rule: Alertmanager's group_by [cluster, rule]."""
     members = sorted(members, key=lambda n: (-n.severity, n.node))
-    kind = (
-        NotificationKind.RESOLVED if members[0].kind == NotificationKind.RESOLVED else NotificationKind.FIRING
-    )
+    kind = members[0].kind  # grouping is per (rule, kind): firing, escalated or resolved together
     fp = fingerprint(cluster, "*", rule)
     shown = ", ".join(n.node for n in members[:5]) + (
         f" +{len(members) - 5} more" if len(members) > 5 else ""
@@ -96,7 +94,7 @@ def grouped(cluster: str, rule: str, members: list[Notification], now: float) ->
         node="",
         rule=rule,
         severity=max(n.severity for n in members),
-        summary=f"{len(members)} nodes {'resolved' if kind == NotificationKind.RESOLVED else 'firing'} {rule}: {shown}",
+        summary=f"{len(members)} nodes {kind.value} {rule}: {shown}",
         params={
             "group": [
                 {
@@ -125,7 +123,10 @@ def _group_storms(
     by_rule: dict[str, list[Notification]] = {}
     out: list[Notification] = []
     for n in notes:
-        if n.kind in (NotificationKind.FIRING, NotificationKind.RESOLVED) and n.node:
+        if (
+            n.kind in (NotificationKind.FIRING, NotificationKind.ESCALATED, NotificationKind.RESOLVED)
+            and n.node
+        ):
             by_rule.setdefault(f"{n.rule}|{n.kind.value}", []).append(n)
         else:
             out.append(n)

@@ -151,6 +151,7 @@ def ready_drop_rules(
             summary,
             value=pct,
             threshold=t.ready_drop_pct,
+            hold_for=t.not_ready_for,  # the same patience as each node's NotReady alert
             params={
                 "dropped": [n.name for n in dropped],
                 "dropped_count": len(dropped),

@@ -178,7 +178,8 @@ def flap(
                 FlapRecord(tuple(recent), record.flapping_since), None, "flapping: transition held back"
             )
         if now - last >= policy.quiet:
-            return FlapDecision(FlapRecord(tuple(recent), None), NotificationKind.FLAP_ENDED, "stable again")
+            # start counting afresh: the transitions that made it flap must not make it flap again at once
+            return FlapDecision(FlapRecord((), None), NotificationKind.FLAP_ENDED, "stable again")
         # repeats and escalations are held too: the FLAP_ENDED summary will say where it settled
         return FlapDecision(FlapRecord(tuple(recent), record.flapping_since), None, "flapping")
     if is_transition and len(recent) >= policy.threshold:

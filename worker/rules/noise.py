@@ -98,8 +98,12 @@ def plan(cluster: str, prev: Mapping[str, AlertState], findings: Sequence[Findin
         elif send == NotificationKind.RESOLVED:
             out.cooldown_clear.append(fp)
         if send is not None:
-            state = s.state or before
-            assert state is not None
+            # a flap summary can fall due after the alert resolved and its state was forgotten
+            state = (
+                s.state
+                or before
+                or AlertState(fp, f.node, f.rule, "firing", f.severity or Severity.INFO, ctx.now)
+            )
             out.outgoing.append(Outgoing(f, send, state, reason))
         elif reason not in ("ok",) and (f.severity is not None or before is not None):
             out.why.append((fp, reason))

@@ -156,3 +156,12 @@ def test_warning_then_critical_escalates_once() -> None:
     )
     assert sends(p) == [("n1", "cpu_usage", "escalated")]
     assert p.cooldown_start == [cpu.fingerprint]
+
+
+def test_flap_summary_after_the_alert_resolved_and_was_forgotten() -> None:
+    nr = f("n1", "node_not_ready", None)
+    rec = FlapRecord((0.0, 60.0, 120.0, 180.0), 180.0)
+    ctx = noise.Context(now=180 + POLICY.quiet, flaps={nr.fingerprint: rec}, flap_policy=POLICY)
+    p = noise.plan("c", {}, [nr], ctx)  # no state left: it resolved while flapping
+    assert sends(p) == [("n1", "node_not_ready", "flap_ended")]
+    assert p.flaps[nr.fingerprint] is None  # counting starts afresh
