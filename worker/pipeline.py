@@ -214,6 +214,7 @@ def advance(
         flap_policy=cfg.noise.flap_policy(),
         send_resolved=cfg.notify.send_resolved,
         removed_reason=removed_reason,
+        keep_firing_for=cfg.noise.keep_firing_for,
     )
     p = noise.plan(cluster, prev, findings, ctx)
     groups = {n.name: cfg.node_group_of(cluster, n.labels) for n in sample.nodes} if sample else {}
@@ -248,7 +249,8 @@ def run_scan(store: Store, cfg: settings.Settings, spec: clusters.ClusterSpec, n
         result.outcome, result.error = "unreachable", f"unreachable: {err}"
     else:
         result.sample = sample
-        firing = {fp: st.severity for fp, st in prev.items() if st.status == "firing"}
+        # pending alerts too: a dip inside the hysteresis band must not restart a for-duration
+        firing = {fp: st.severity for fp, st in prev.items()}
         previous, last_ready = store.load_inventory(spec.name)
         result.findings = evaluate(
             sample,

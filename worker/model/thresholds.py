@@ -25,6 +25,8 @@ class Thresholds:
     hysteresis: float = 5.0
     # a usage finding must hold this long before it fires
     usage_for: float = 0.0
+    # ... and at warning level, at least this long (0: the same as usage_for)
+    usage_warning_for: float = 0.0
     # Ready False/Unknown must hold this long before it fires
     not_ready_for: float = 0.0
 

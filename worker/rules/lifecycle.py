@@ -29,6 +29,7 @@ class AlertState:
     fired_at: float | None = None
     sent_severity: Severity | None = None  # severity of the last message sent; None = never sent (muted)
     acked: bool = False  # acknowledged: no repeats until it resolves
+    active_at: float | None = None  # the last scan that saw the condition (for keep-firing-for)
 
     def to_json(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -49,6 +50,7 @@ class AlertState:
             fired_at=None if d.get("fired_at") is None else float(d["fired_at"]),
             sent_severity=Severity.parse(str(sent)) if sent else None,
             acked=bool(d.get("acked", False)),
+            active_at=None if d.get("active_at") is None else float(d["active_at"]),
         )
 
 
@@ -61,13 +63,22 @@ class Step:
     reason: str
 
 
-def step(prev: AlertState | None, finding: Finding, now: float, in_cooldown: bool, muted: str = "") -> Step:
+def step(
+    prev: AlertState | None,
+    finding: Finding,
+    now: float,
+    in_cooldown: bool,
+    muted: str = "",
+    keep_firing_for: float = 0.0,
+) -> Step:
     """Advance one fingerprint given this scan's finding.
 
     ``in_cooldown`` is True while the repeat-interval key for this fingerprint is alive in Redis. ``muted`` is
     the reason this fingerprint must not page now ("inhibited by node_not_ready", "silenced by s-12", ...): the
     state still advances, the message is held, and a firing alert never sent is sent when the mute ends.
     Info findings are reported once when they start (never repeated) and do not send a resolved notice.
+    ``keep_firing_for`` (Prometheus' keep_firing_for): a firing alert resolves only after its condition has been
+    gone that long, so a dip merges into one incident instead of a resolved + firing pair.
     """
     sev = finding.severity
     if sev is None:
@@ -75,28 +86,31 @@ def step(prev: AlertState | None, finding: Finding, now: float, in_cooldown: boo
             return Step(None, None, "ok")
         if prev.status == "pending":
             return Step(None, None, "cleared while pending: never fired")
+        last = prev.active_at if prev.active_at is not None else prev.since
+        if prev.sent_severity not in (None, Severity.INFO) and now - last < keep_firing_for:
+            return Step(prev, None, f"cleared, resolves at {last + keep_firing_for:.0f} unless it comes back")
         if prev.sent_severity is None or prev.sent_severity == Severity.INFO:
             return Step(None, None, "cleared; nothing was sent, so no resolved notice")
         if muted:
             return Step(None, None, f"resolved while {muted}")
         return Step(None, NotificationKind.RESOLVED, "resolved")
 
+    fp, node, rule = finding.fingerprint, finding.node, finding.rule
     if prev is None or prev.status == "pending":
         since = prev.since if prev is not None else now
         if now - since < finding.hold_for:
-            pending = AlertState(finding.fingerprint, finding.node, finding.rule, "pending", sev, since)
+            pending = AlertState(fp, node, rule, "pending", sev, since, active_at=now)
             return Step(
                 pending, None, f"pending until {since + finding.hold_for:.0f} (for {finding.hold_for:.0f}s)"
             )
         if muted:
-            firing = AlertState(
-                finding.fingerprint, finding.node, finding.rule, "firing", sev, since, now, None
+            return Step(
+                AlertState(fp, node, rule, "firing", sev, since, now, None, active_at=now), None, muted
             )
-            return Step(firing, None, muted)
-        firing = AlertState(finding.fingerprint, finding.node, finding.rule, "firing", sev, since, now, sev)
+        firing = AlertState(fp, node, rule, "firing", sev, since, now, sev, active_at=now)
         return Step(firing, NotificationKind.FIRING, "started firing")
 
-    current = dataclasses.replace(prev, severity=sev)
+    current = dataclasses.replace(prev, severity=sev, active_at=now)
     if muted:
         return Step(current, None, muted)
     if prev.sent_severity is None:

@@ -78,7 +78,8 @@ def usage_rules(
                 f"{node.name}: {what} {value:.1f}% of allocatable ({state}){extra}",
                 value=value,
                 threshold=threshold,
-                hold_for=t.usage_for,
+                # a warning is a working-hours notice: it may wait longer before it fires than a critical
+                hold_for=t.usage_for if sev == Severity.CRITICAL else max(t.usage_for, t.usage_warning_for),
                 params=params,
             )
         )

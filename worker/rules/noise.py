@@ -28,6 +28,7 @@ class Context:
     flap_policy: FlapPolicy = FlapPolicy()
     send_resolved: bool = True
     removed_reason: str = ""  # the whole cluster is gone ("cluster removed"): close every alert
+    keep_firing_for: float = 0.0  # a firing alert resolves only after its condition has been gone this long
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,8 @@ def plan(cluster: str, prev: Mapping[str, AlertState], findings: Sequence[Findin
     for f in findings:
         seen.add(f.fingerprint)
         before = prev.get(f.fingerprint)
-        apply(f, lifecycle.step(before, f, ctx.now, f.fingerprint in ctx.cooldowns, mute_reason(f)), before)
+        cool = f.fingerprint in ctx.cooldowns
+        apply(f, lifecycle.step(before, f, ctx.now, cool, mute_reason(f), ctx.keep_firing_for), before)
     if ctx.node_names is not None:
         for fp, st in prev.items():
             if fp not in seen and st.node and st.node not in ctx.node_names:

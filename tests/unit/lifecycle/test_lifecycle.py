@@ -107,3 +107,14 @@ def test_vanished_firing_alert_is_resolved_with_reason() -> None:
 def test_state_round_trips_json() -> None:
     s = state("firing", C, since=12.5, sent=W)
     assert AlertState.from_json(s.to_json()) == s
+
+
+def test_keep_firing_for_merges_a_dip_into_one_incident() -> None:
+    on = step(None, finding(C), 0, False).state
+    assert on is not None and on.active_at == 0
+    dip = step(on, finding(None), 120, True, keep_firing_for=300)
+    assert dip.send is None and dip.state == on and "resolves at 300" in dip.reason
+    back = step(dip.state, finding(C), 180, True, keep_firing_for=300)
+    assert back.send is None and back.state is not None and back.state.active_at == 180
+    assert step(back.state, finding(None), 479, True, keep_firing_for=300).send is None
+    assert step(back.state, finding(None), 480, True, keep_firing_for=300).send == RES
