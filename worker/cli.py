@@ -41,9 +41,6 @@ def load_config(args: argparse.Namespace) -> settings.Settings:
     return cfg
 
 
-_load = load_config  # the name sibling cli_* modules use
-
-
 def cmd_version(args: argparse.Namespace) -> int:
     print(f"nodewatch {_version()}")
     return 0

@@ -23,12 +23,9 @@ EXIT_FAIL, EXIT_CONFIG = 1, 2
 
 
 def _load(args: argparse.Namespace) -> settings.Settings:
-    path = getattr(args, "config", None) or os.environ.get(settings.ENV_CONFIG)
-    try:
-        cfg = settings.load(path)
-    except settings.ConfigError as err:
-        print(f"nodewatch: config error: {err}", file=sys.stderr)
-        raise SystemExit(EXIT_CONFIG) from None
+    from worker.cli import load_config
+
+    cfg = load_config(args)
     # a one-shot command lists the Secrets once: no watch thread
     return cfg.model_copy(update={"hub": cfg.hub.model_copy(update={"watch": False})})
 

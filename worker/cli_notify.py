@@ -101,7 +101,7 @@ def try_receiver(
 def cmd_notify_test(args: argparse.Namespace) -> int:
     from worker import cli  # the shared config loading (exit 2 on a bad file)
 
-    cfg = cli._load(args)
+    cfg = cli.load_config(args)
     try:
         settings_notify.validate(cfg)
     except ValueError as err:
