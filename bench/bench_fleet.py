@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from kubesim.testing import KubesimProcess  # noqa: E402
 from worker import localredis  # noqa: E402
+from worker.state import keys  # noqa: E402
 
 NODEWATCH = str(Path(sys.executable).with_name("nodewatch"))
 
@@ -50,7 +51,7 @@ def analyse(r: redis.Redis, names: list[str], t_from: float, t_to: float, interv
     gaps: list[float] = []
     windows = int((t_to - t_from) // interval)
     for name in names:
-        raw = r.lrange(f"nw:{{{name}}}:scans", 0, -1)
+        raw = r.lrange(keys.scans(name), 0, -1)
         hist = sorted((json.loads(x) for x in raw), key=lambda h: float(h["started"]))  # type: ignore[union-attr]
         for a, b in zip(hist, hist[1:], strict=False):
             if float(b["started"]) < float(a["ended"]):
@@ -180,7 +181,7 @@ def main() -> int:
             names = sorted(p.stem for p in sim.kubeconfig_dir.glob("*.yaml"))
             # up = the first scan recorded; from then on the run lasts --duration
             deadline = time.time() + 120
-            while not any(r.exists(f"nw:{{{n}}}:status") for n in names[:50]):
+            while not any(r.exists(keys.status(n)) for n in names[:50]):
                 if time.time() > deadline:
                     raise SystemExit("no scan recorded within 120 s; see the worker logs")
                 time.sleep(0.5)

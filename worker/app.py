@@ -18,6 +18,8 @@ import os
 from celery import Celery
 from kombu import Queue
 
+from worker.state import keys
+
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 VISIBILITY_TIMEOUT = 2 * 3600
 MAX_RETRY_DELAY = 15 * 60
@@ -59,7 +61,7 @@ def make_app(broker_url: str | None = None) -> Celery:
         # one beat at a time: RedBeat holds a Redis lock and keeps due times in Redis
         beat_scheduler="redbeat.RedBeatScheduler",
         redbeat_redis_url=url,
-        redbeat_key_prefix="nw:redbeat:",
+        redbeat_key_prefix=keys.REDBEAT_PREFIX,
         redbeat_lock_timeout=30,
         beat_max_loop_interval=5,
     )

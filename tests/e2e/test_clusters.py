@@ -20,6 +20,7 @@ import yaml
 from chatsim.testing import ChatSim
 from kubesim.testing import KubesimProcess
 from tests.conftest import Proc, start_worker
+from worker.state import keys
 
 pytestmark = pytest.mark.slow
 
@@ -60,11 +61,11 @@ def base_config(sim: KubesimProcess, chat: ChatSim, **extra: Any) -> dict[str, A
 
 
 def status(r: redis.Redis, cluster: str) -> dict[str, str]:
-    return r.hgetall(f"nw:{{{cluster}}}:status")  # type: ignore[return-value]
+    return r.hgetall(keys.status(cluster))  # type: ignore[return-value]
 
 
 def history(r: redis.Redis, cluster: str) -> list[dict[str, Any]]:
-    return [json.loads(x) for x in r.lrange(f"nw:{{{cluster}}}:scans", 0, -1)]  # type: ignore[union-attr]
+    return [json.loads(x) for x in r.lrange(keys.scans(cluster), 0, -1)]  # type: ignore[union-attr]
 
 
 def wait(pred: Callable[[], Any], timeout: float, what: str) -> Any:
@@ -114,7 +115,7 @@ def test_secret_cluster_added_scanned_then_removed_and_its_alert_closed(
     chat.wait_for(2, "slack", timeout=30)
     resolved = texts(chat)[1]
     assert "sim-2-pool-1" in resolved and "cluster removed" in resolved, resolved
-    assert redis_client.hlen("nw:{two}:alerts") == 0
+    assert redis_client.hlen(keys.alerts("two")) == 0
     n = int(status(redis_client, "two")["scans"])
     time.sleep(5)  # a negative: two and a half intervals in which no scan may happen
     assert int(status(redis_client, "two")["scans"]) == n

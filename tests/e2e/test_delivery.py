@@ -24,6 +24,7 @@ import redis
 
 from chatsim.testing import ChatSim
 from tests.conftest import Proc, start_worker
+from worker.state import keys
 from worker.state.store import Store
 
 pytestmark = pytest.mark.slow
@@ -69,7 +70,7 @@ def start(
         cfg = write_config(data)
         worker = start_worker(nodewatch_proc, cfg, concurrency=concurrency)
         nodewatch_proc("beat", config=cfg)
-        wait_until(lambda: redis_client.hget(f"nw:{{{CLUSTER}}}:status", "scans"), 30, "first scan")
+        wait_until(lambda: redis_client.hget(keys.status(CLUSTER), "scans"), 30, "first scan")
         return cfg, worker
 
     return run
@@ -214,9 +215,9 @@ def test_worker_killed_while_sending_delivers_after_restart_at_most_once_more(
         (msg,) = chat.wait_for(1, "dingtalk", timeout=30)
         assert node(1) in json.dumps(msg["body"], ensure_ascii=False)
         assert _children(worker.proc.pid) != [child]  # a new pool process did it
-        scans = int(redis_client.hget(f"nw:{{{CLUSTER}}}:status", "scans") or 0)
+        scans = int(redis_client.hget(keys.status(CLUSTER), "scans") or 0)
         wait_until(
-            lambda: int(redis_client.hget(f"nw:{{{CLUSTER}}}:status", "scans") or 0) >= scans + 3,
+            lambda: int(redis_client.hget(keys.status(CLUSTER), "scans") or 0) >= scans + 3,
             20,
             "more scans",
         )

@@ -104,6 +104,7 @@ def why(cluster: str) -> str:
 
 
 SCHEDULE = f"{PREFIX}:sched"
+REDBEAT_PREFIX = f"{PREFIX}:redbeat:"
 REMOVED = f"{PREFIX}:removed"  # clusters claim_due dropped from the schedule; tasks.forget_cluster closes their alerts
 DEADLETTERS = f"{PREFIX}:deadletters"
 STATS = f"{PREFIX}:stats"

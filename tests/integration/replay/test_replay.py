@@ -15,6 +15,7 @@ import yaml
 from worker import settings
 from worker.pipeline import run_scan
 from worker.replay import engine
+from worker.state import keys
 from worker.state.store import Store
 
 NODEWATCH = str(Path(sys.executable).with_name("nodewatch"))
@@ -98,14 +99,16 @@ def test_replay_starts_from_nothing_on_a_used_database(
 ) -> None:
     """State left by an earlier run of the same cluster is cleared, so the figures do not depend on it."""
     store = Store(redis_client)
-    redis_client.set("nw:{rt}:cd:0123456789abcdef", "1")
-    redis_client.set("nw:{other}:cd:0123456789abcdef", "1")
+    redis_client.set(keys.cooldown("rt", "0123456789abcdef"), "1")
+    redis_client.set(keys.cooldown("other", "0123456789abcdef"), "1")
     cfg = settings.parse({}, env={})
     report = engine.run(cfg, engine.load_scenario(str(scenario_file), 0.1), store, run_scan, speed=720)
     assert report.steps == 6
     assert report.wall_s >= 6 * 60 / 720  # --speed 720: six 60-second scans take at least half a second
-    assert redis_client.exists("nw:{other}:cd:0123456789abcdef")  # another cluster's keys are left alone
-    assert not redis_client.exists("nw:{rt}:cd:0123456789abcdef")
+    assert redis_client.exists(
+        keys.cooldown("other", "0123456789abcdef")
+    )  # another cluster's keys are left alone
+    assert not redis_client.exists(keys.cooldown("rt", "0123456789abcdef"))
 
 
 def test_cli_prints_json(scenario_file: Path, redis_url: str) -> None:
