@@ -100,3 +100,20 @@ def errcode_body(response: requests.Response, secrets: Iterable[str], service: s
         raise errors.PermanentError(
             f"{service} answered without an errcode: {snippet(response, secrets)}"
         ) from None
+
+
+def raise_for_errcode(
+    response: requests.Response,
+    secrets: Iterable[str],
+    service: str,
+    retry_later: Mapping[int, float | None],
+) -> None:
+    """DingTalk and WeCom answer HTTP 200 for their own errors: errcode 0 is a delivery; a code in
+    ``retry_later`` is retryable (after its delay, None = the caller's backoff); any other is permanent."""
+    code, message = errcode_body(response, secrets, service)
+    if code == 0:
+        return
+    reason = redact(f"{service} errcode {code}: {message}", secrets)
+    if code in retry_later:
+        raise errors.RetryableError(reason, retry_later[code])
+    raise errors.PermanentError(reason)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 import requests
 
 from worker.model import Notification
-from worker.notify import errors, http, templates
+from worker.notify import http, templates
 from worker.notify.redact import redact
 
 MAX_BYTES = 19000  # DingTalk rejects messages over 20000 bytes (errcode 460101)
@@ -112,17 +112,10 @@ class DingTalkChannel:
         data = json.dumps(body, ensure_ascii=False).encode()
         response = http.post(self._session, url, body=data, timeout=self._timeout, secrets=self._secrets)
         http.raise_for_status(response, self._secrets, "dingtalk")
-        # DingTalk answers HTTP 200 for its own errors: only errcode 0 is a delivery
-        code, message = http.errcode_body(response, self._secrets, "dingtalk")
-        reason = redact(f"dingtalk errcode {code}: {message}", self._secrets)
-        if code == 0:
-            return
-        if code == TOO_FAST:
-            # the robot is throttled for a while; one minute is the shortest wait that can succeed
-            raise errors.RetryableError(reason, THROTTLE_DELAY)
-        if code == SYSTEM_BUSY:
-            raise errors.RetryableError(reason)
-        raise errors.PermanentError(reason)
+        # the robot is throttled for a while after 130101; one minute is the shortest wait that can succeed
+        http.raise_for_errcode(
+            response, self._secrets, "dingtalk", {TOO_FAST: THROTTLE_DELAY, SYSTEM_BUSY: None}
+        )
 
 
 def _token(url: str) -> str | None:

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 import requests
 
 from worker.model import Notification, NotificationKind, Severity
-from worker.notify import errors, http, templates
+from worker.notify import http, templates
 from worker.notify.redact import redact
 
 MAX_BYTES = 4096  # markdown.content limit, errcode 40058 beyond it
@@ -71,12 +71,6 @@ class WeComChannel:
             self._session, self._url, body=data, timeout=self._timeout, secrets=self._secrets
         )
         http.raise_for_status(response, self._secrets, "wecom")
-        code, message = http.errcode_body(response, self._secrets, "wecom")
-        reason = redact(f"wecom errcode {code}: {message}", self._secrets)
-        if code == 0:
-            return
-        if code == FREQUENCY:
-            raise errors.RetryableError(reason, THROTTLE_DELAY)
-        if code == SYSTEM_BUSY:
-            raise errors.RetryableError(reason)
-        raise errors.PermanentError(reason)
+        http.raise_for_errcode(
+            response, self._secrets, "wecom", {FREQUENCY: THROTTLE_DELAY, SYSTEM_BUSY: None}
+        )
