@@ -151,7 +151,9 @@ class Cluster:
             for i in range(count):
                 name = names[i] if i < len(names) else f"{self.name}-{group['name']}-{i + 1}"
                 created = now - age + 60 * self._node_seq
-                self._add_node(name, group, t0, created, record=False)
+                # a seeded node's usage holds from the scenario's start, so a timeline entry `at: 0` replaces it
+                # even when the clock has run a little while the cluster was being built
+                self._add_node(name, group, t0, created, record=False, usage_from=0.0)
         for item in self.spec.get("timeline", []) or []:
             self._plan(item)
         pending = self.spec.get("pending_pods")
@@ -180,13 +182,19 @@ class Cluster:
         return slots
 
     def _add_node(
-        self, name: str, group: dict[str, Any], t: float, created: float, record: bool = True
+        self,
+        name: str,
+        group: dict[str, Any],
+        t: float,
+        created: float,
+        record: bool = True,
+        usage_from: float | None = None,
     ) -> Node:
         if name in self.stores["nodes"].items:
             raise Invalid(f'nodes "{name}" already exists')
         index = self._node_seq
         self._node_seq += 1
-        slots = self._slots(name, group.get("usage") or {}, t)
+        slots = self._slots(name, group.get("usage") or {}, t if usage_from is None else usage_from)
         node = fleet.make_node(
             self.rng, self.name, name, group["name"], index, group, self.provider, created, slots
         )

@@ -141,7 +141,19 @@ class Demo:
             "logFormat": "text",
             "alertCooldown": 10,
             "language": self.args.language or "zh",
-            "thresholds": {"cpuWarning": 70, "cpuCritical": 90, "memoryWarning": 70, "memoryCritical": 90},
+            # the demo's incidents last one or two minutes and it scans every 5 s: its for-durations are a few
+            # scans, not the production defaults (540 s at critical, 150 s NotReady; docs/noise.md)
+            "thresholds": {
+                "cpuWarning": 70,
+                "cpuCritical": 90,
+                "memoryWarning": 70,
+                "memoryCritical": 90,
+                "usageFor": 15,
+                "usageWarningFor": 15,
+                "notReadyFor": 10,
+                "pressureFor": 10,
+            },
+            "noise": {"keepFiringFor": 15},
             "clusters": [
                 {"name": "demo", "kubeconfig": kubeconfig, **({"context": context} if context else {})}
             ],

@@ -132,7 +132,9 @@ class NoiseSettings(_Strict):
         default=3, ge=2
     )  # this many nodes firing one rule in one scan -> one grouped message
     group_interval: float = Field(default=300.0, ge=0)  # later changes to a storm are batched this long
-    keep_firing_for: float = Field(default=0.0, ge=0)  # resolve only after the condition is gone this long
+    # resolve only after the condition is gone this long: a dip merges into one incident (resolved + firing pairs
+    # were most of the sketch's noise in the replays, bench/README.md)
+    keep_firing_for: float = Field(default=600.0, ge=0)
     inhibit: list[InhibitSettings] | None = None  # None: the built-in rule (NotReady mutes that node's usage)
 
     def flap_policy(self) -> lifecycle.FlapPolicy:

@@ -19,6 +19,7 @@ import yaml
 
 from chatsim.testing import ChatSim
 from kubesim.testing import KubesimProcess
+from tests.configs import immediate
 from tests.conftest import Proc, start_worker
 from worker.state import keys
 
@@ -57,7 +58,7 @@ def base_config(sim: KubesimProcess, chat: ChatSim, **extra: Any) -> dict[str, A
         "slack": {"webhookURL": chat.slack_url(SLACK_TOKEN)},
     }
     data.update(extra)
-    return data
+    return immediate(data)
 
 
 def status(r: redis.Redis, cluster: str) -> dict[str, str]:

@@ -23,6 +23,7 @@ import pytest
 import redis
 
 from chatsim.testing import ChatSim
+from tests.configs import immediate
 from tests.conftest import Proc, start_worker
 from worker.state import keys
 from worker.state.store import Store
@@ -59,7 +60,7 @@ def base_config(sim: Any, chat: ChatSim, **extra: Any) -> dict[str, Any]:
         "dingtalk": {"webhookURL": chat.register_dingtalk(DING_TOKEN, DING_SECRET), "secret": DING_SECRET},
     }
     data.update(extra)
-    return data
+    return immediate(data)
 
 
 @pytest.fixture()
@@ -137,7 +138,7 @@ def test_storm_of_60_alerts_in_10s_stays_under_20_a_minute_and_every_alert_arriv
         # routed to the one DingTalk robot; everything else would go to Slack
         "route": {"receiver": "slack", "routes": [{"clusters": ["storm-*"], "receiver": "dingtalk"}]},
     }
-    cfg = write_config(data)
+    cfg = write_config(immediate(data))
     worker = start_worker(nodewatch_proc, cfg, concurrency=2)
     t0 = time.time()
     env = dict(os.environ, REDIS_URL=redis_url, NODEWATCH_CONFIG=str(cfg))

@@ -27,6 +27,7 @@ import yaml
 
 from chatsim.testing import ChatSim
 from kubesim.testing import KubesimProcess
+from tests.configs import immediate
 from tests.conftest import NODEWATCH, Proc, start_worker
 
 pytestmark = pytest.mark.slow
@@ -113,19 +114,21 @@ def test_no_credential_in_logs_flower_redis_or_cluster_list(
         sim.control.put_secret(HUB, NS, f"nodewatch-cluster-{name}", {"kubeconfig": text}, LABEL)
     sim.control.fault("sim-3", "unauthorized")
     cfg = write_config(
-        {
-            "checkInterval": 1,
-            "dispatchTick": 0.5,
-            "alertCooldown": 60,
-            "logLevel": "debug",
-            "language": "en",
-            "scanFailuresBeforeAlert": 2,
-            "hub": {"kubeconfig": str(sim.kubeconfigs[HUB]), "namespace": NS},
-            "notify": {"minRetryDelay": 0.5, "maxRetryDelay": 2},
-            "slack": {"webhookURL": chat.slack_url(SLACK_TOKEN)},
-            "dingtalk": {"webhookURL": chat.dingtalk_url(DING_TOKEN), "secret": DING_SECRET},
-            "wecom": {"webhookURL": chat.wecom_url(WECOM_KEY)},
-        }
+        immediate(
+            {
+                "checkInterval": 1,
+                "dispatchTick": 0.5,
+                "alertCooldown": 60,
+                "logLevel": "debug",
+                "language": "en",
+                "scanFailuresBeforeAlert": 2,
+                "hub": {"kubeconfig": str(sim.kubeconfigs[HUB]), "namespace": NS},
+                "notify": {"minRetryDelay": 0.5, "maxRetryDelay": 2},
+                "slack": {"webhookURL": chat.slack_url(SLACK_TOKEN)},
+                "dingtalk": {"webhookURL": chat.dingtalk_url(DING_TOKEN), "secret": DING_SECRET},
+                "wecom": {"webhookURL": chat.wecom_url(WECOM_KEY)},
+            }
+        )
     )
     port = free_port()
     flower = nodewatch_proc("flower", "--port", str(port), "--basic-auth", FLOWER_AUTH, config=cfg)

@@ -16,6 +16,7 @@ import pytest
 import redis
 
 from chatsim.testing import ChatSim
+from tests.configs import immediate
 from tests.conftest import Proc, start_worker
 from worker.state import keys
 
@@ -56,7 +57,7 @@ def config(sim: Any, chat: ChatSim, **extra: Any) -> dict[str, Any]:
         "wecom": {"webhookURL": chat.wecom_url(WECOM_KEY)},
     }
     data.update(extra)
-    return data
+    return immediate(data)
 
 
 def scans(r: redis.Redis) -> int:

@@ -109,6 +109,22 @@ def test_clock_speed_and_steps() -> None:
     assert clock.t() >= 90
 
 
+def test_timeline_at_zero_replaces_the_initial_usage_even_on_a_running_clock() -> None:
+    """A scenario served at --speed 1 is built a moment after t=0; an `at: 0` curve must still win."""
+    from kubesim.cluster import Cluster
+
+    clock = SimClock(speed=0, start_epoch=1_700_000_000)
+    clock.advance(0.4)  # building the cluster took 0.4 simulated seconds
+    spec = {
+        "node_groups": [{"name": "p", "names": ["n1"], "usage": {"disk": 0.5}}],
+        "timeline": [{"at": 0, "node": "n1", "disk": 0.8}],
+    }
+    c = Cluster("z", spec, clock, 1, "token")
+    clock.advance(10)
+    c.tick()
+    assert c.usage(c.node("n1"), clock.t())["disk"] == pytest.approx(0.8)
+
+
 def test_shipped_scenarios_load() -> None:
     for name in ("demo", "e2e", "test", "traces", "fleet"):
         spec = scenario.load(name)

@@ -1,7 +1,9 @@
 """Rule parameters: thresholds, hysteresis margins and for-durations, as plain data.
 
 Config (worker/settings) builds one ``Thresholds`` per cluster / node group from YAML, where every field is
-written in camelCase (``cpuWarning``, ``memoryCriticalFor``...). Defaults equal the seed sketch (70/90).
+written in camelCase (``cpuWarning``, ``usageFor``...). Thresholds default to the seed sketch's (70/90); the
+for-durations do not: the sketch paged on the first scan that saw a value, and bench/README.md ("replay") measures
+what that costs. The defaults below are the ones measured there.
 Percentages are 0-100; durations are seconds; sizes are bytes; cpu is millicores.
 docs/rules.md explains each default and which rule reads it.
 """
@@ -23,17 +25,20 @@ class Thresholds:
     pods_critical: float = 95.0
     # a firing usage/disk alert clears only below threshold - margin (percentage points)
     hysteresis: float = 5.0
-    # a usage finding must hold this long before it fires
-    usage_for: float = 0.0
-    # ... and at warning level, at least this long (0: the same as usage_for)
-    usage_warning_for: float = 0.0
-    # Ready False/Unknown must hold this long before it fires
-    not_ready_for: float = 0.0
+    # a usage finding must hold this long before it fires. 540 s = the replay's incident (10 minutes at critical)
+    # less one 60 s scan: the first scan that can know the episode counts pages; 6-minute spikes never do.
+    # Scale it with checkInterval if you change that (a for-duration shorter than two scans is no filter).
+    usage_for: float = 540.0
+    # ... and at warning level, at least this long (0: the same as usage_for): a warning is a working-hours notice
+    usage_warning_for: float = 900.0
+    # Ready False/Unknown must hold this long before it fires: longer than a missed status post (the node
+    # controller's grace is 40 s) or a kubelet restart, well inside a 5-minute outage
+    not_ready_for: float = 150.0
 
     # --- node conditions ---
     # MemoryPressure / DiskPressure / PIDPressure / NetworkUnavailable must hold this long (the kubelet already
     # waits evictionPressureTransitionPeriod, 5m, before clearing a pressure condition)
-    pressure_for: float = 0.0
+    pressure_for: float = 300.0
 
     # --- disk, from the kubelet Summary API (used % = 1 - available/capacity, the kubelet's own signal) ---
     # kubelet hard eviction nodefs.available<10% -> evicts at 90 % used: critical 2 points before it

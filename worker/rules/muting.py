@@ -40,7 +40,11 @@ class InhibitRule:
 
 
 # A NotReady/Unknown node's usage figures are stale or missing and its pressure is moot: the NotReady alert says it.
-DEFAULT_INHIBIT = (InhibitRule(("node_not_ready", "node_unknown"), USAGE_RULES, "node"),)
+# Memory above critical already paged: the kubelet's MemoryPressure on the same node is the same incident.
+DEFAULT_INHIBIT = (
+    InhibitRule(("node_not_ready", "node_unknown"), USAGE_RULES, "node"),
+    InhibitRule(("memory_usage",), ("memory_pressure",), "node"),
+)
 
 
 def inhibited_by(

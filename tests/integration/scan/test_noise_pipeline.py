@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import redis
 
+from tests.configs import immediate
 from tests.integration.scan.test_scan_pipeline import CLUSTER, Pipeline
 from worker import clusters, settings
 from worker.model import fingerprint
@@ -118,10 +119,30 @@ def test_flapping_readiness_is_one_notice_then_one_summary(sim: Any, redis_clien
     assert summary.kind.value == "flap_ended" and summary.params["now_firing"] is True
 
 
+def test_flapping_cluster_readiness_count_is_one_notice_then_one_summary(
+    sim: Any, redis_client: redis.Redis
+) -> None:
+    """Two of five nodes dropping out of Ready together, again and again: the cluster's ``ready_drop`` alert
+    flaps like a node's would, so it says "flapping" once and "stable again" once, not every drop."""
+    p = Pipeline(sim, Store(redis_client), noise={"flapWindow": 1800, "flapThreshold": 4, "flapQuiet": 600})
+    drops = []
+    for ready in ["False", "True", "False", "True", "False", "True", "False", "True"]:
+        for node in NODES[3:]:
+            sim.control.set_node(CLUSTER, node, ready=ready)
+        drops += [kind for node, rule, kind in kinds(p) if rule == "ready_drop"]
+    assert drops == ["firing", "resolved", "firing", "flapping"]
+    fp = fingerprint(CLUSTER, "", "ready_drop")
+    assert any("flapping" in w["reason"] for w in p.store.why(CLUSTER) if w["fp"] == fp)
+    # back for good: after the quiet period, one summary of where it settled
+    assert [k for k in kinds(p, 300) if k[1] == "ready_drop"] == []
+    settled = [n for n in p.sent(p.scan(300)) if n.rule == "ready_drop"]
+    assert [(n.kind.value, n.params["now_firing"]) for n in settled] == [("flap_ended", False)]
+
+
 def _scan_in_process(redis_url: str, kubeconfig: str, now: float, barrier: Any, out: Any) -> None:
     store = Store(connect(redis_url))
     spec = clusters.ClusterSpec(CLUSTER, 60, kubeconfig)
-    cfg = settings.parse({}, env={})
+    cfg = settings.parse(immediate({}), env={})
     barrier.wait()
     out.put(run_scan(store, cfg, spec, now).sent)
 

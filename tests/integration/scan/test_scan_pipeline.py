@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import redis
 
+from tests.configs import immediate
 from worker import clusters, settings
 from worker.model import Notification
 from worker.pipeline import ScanResult, run_scan
@@ -30,7 +31,7 @@ class Pipeline:
     def __init__(self, sim: Any, store: Store, **cfg: Any) -> None:
         self.sim = sim
         self.store = store
-        self.cfg = settings.parse(cfg, env={})
+        self.cfg = settings.parse(immediate(cfg), env={})
         self.spec = clusters.ClusterSpec(CLUSTER, 60, str(sim.kubeconfigs[CLUSTER]))
         self.now = 1_000_000.0
 

@@ -46,7 +46,7 @@ W, C = Severity.WARNING, Severity.CRITICAL
 def test_cpu_usage_levels_with_hysteresis(cpu_m, firing, expected, threshold):
     sample = cluster(node(usage=Usage(cpu_m=cpu_m, memory=GI)))
     fired = {fingerprint("c1", "n1", "cpu_usage"): firing} if firing else {}
-    f = one(run(sample, Thresholds(usage_for=120), fired), "cpu_usage")
+    f = one(run(sample, Thresholds(usage_for=120, usage_warning_for=0), fired), "cpu_usage")
     assert f.severity == expected
     assert f.threshold == threshold
     assert f.value == pytest.approx(100 * cpu_m / 4000, abs=0.01)
