@@ -131,7 +131,20 @@ def nodewatch_proc(redis_url: str) -> Iterator[Callable[..., Proc]]:
         p.stop()
 
 
-def start_worker(start: Callable[..., Proc], config: Path, name: str = "w1", concurrency: int = 2) -> Proc:
+def start_worker(
+    start: Callable[..., Proc],
+    config: Path,
+    name: str = "w1",
+    concurrency: int = 2,
+    env: dict[str, str] | None = None,
+) -> Proc:
     return start(
-        "worker", "--concurrency", str(concurrency), "--hostname", f"{name}@%h", config=config, ready="ready."
+        "worker",
+        "--concurrency",
+        str(concurrency),
+        "--hostname",
+        f"{name}@%h",
+        config=config,
+        ready="ready.",
+        env=env,
     )

@@ -4,7 +4,10 @@ Why each setting is what it is:
 - JSON only: task arguments are names and ids, and pickle from a shared broker would be code execution.
 - No result backend: nothing reads task results; state that matters lives in Redis behind worker/state.
 - ``visibility_timeout`` (2 h) is larger than the longest retry countdown (capped at 15 min), so the Redis
-  transport never redelivers a task that is merely waiting for its retry.
+  transport never redelivers a task that is merely waiting for its retry. It is also how long a notification
+  waits when its whole worker died (host lost, SIGKILL, OOM): Redis hands it to another worker only then.
+  ``NODEWATCH_VISIBILITY_TIMEOUT`` (seconds) shortens it; ``nodewatch worker`` refuses a value not longer than
+  ``notify.maxRetryDelay``.
 - Scans: prefetch 1 so one slow cluster never holds others in a worker's buffer; ``expires`` is set per
   call to the cluster's interval, so a backlog never replays stale scans.
 - Notify: ``acks_late`` + ``reject_on_worker_lost`` so a worker killed mid-send redelivers the message; the delivery
@@ -27,8 +30,40 @@ MAX_RETRY_DELAY = 15 * 60
 QUEUES = ("control", "scan", "notify")
 
 
+VISIBILITY_TIMEOUT_ENV = "NODEWATCH_VISIBILITY_TIMEOUT"
+
+
 def redis_url() -> str:
     return os.environ.get("REDIS_URL", DEFAULT_REDIS_URL)
+
+
+def visibility_timeout() -> float:
+    """Seconds before an unacknowledged task of a dead worker goes to another; ValueError names the variable."""
+    raw = os.environ.get(VISIBILITY_TIMEOUT_ENV, "").strip()
+    if not raw:
+        return VISIBILITY_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{VISIBILITY_TIMEOUT_ENV}={raw!r} is not a number of seconds") from None
+    if value <= 0:
+        raise ValueError(f"{VISIBILITY_TIMEOUT_ENV}={raw!r} must be > 0 seconds")
+    return value
+
+
+def transport_options(timeout: float) -> dict[str, float]:
+    # a worker looks for expired unacked tasks every unacked_restore_interval x 10 (kombu's throttle) seconds,
+    # 100 s by default: a shortened timeout shortens that too, down to 10 s
+    sweep = max(1, min(10, int(timeout // 40)))
+    return {"visibility_timeout": timeout, "unacked_restore_interval": sweep}
+
+
+def _visibility_or_default() -> float:
+    # the app is built at import, before a CLI can report a bad value: `nodewatch worker` checks it first
+    try:
+        return visibility_timeout()
+    except ValueError:
+        return VISIBILITY_TIMEOUT
 
 
 def make_app(broker_url: str | None = None) -> Celery:
@@ -52,7 +87,7 @@ def make_app(broker_url: str | None = None) -> Celery:
         },
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
+        broker_transport_options=transport_options(_visibility_or_default()),
         worker_hijack_root_logger=False,
         worker_send_task_events=True,  # Flower
         task_send_sent_event=True,

@@ -70,6 +70,20 @@ def _celery(argv: list[str]) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     cfg = load_config(args)
+    from worker.app import VISIBILITY_TIMEOUT_ENV, visibility_timeout
+
+    try:
+        timeout = visibility_timeout()
+    except ValueError as err:
+        print(f"nodewatch: {err}", file=sys.stderr)
+        return EXIT_CONFIG
+    if timeout <= cfg.notify.max_retry_delay:
+        print(
+            f"nodewatch: {VISIBILITY_TIMEOUT_ENV} ({timeout:g} s) must be longer than notify.maxRetryDelay "
+            f"({cfg.notify.max_retry_delay:g} s): a notification waiting for its retry would go to a second worker",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
     argv = [
         "worker",
         "-Q",

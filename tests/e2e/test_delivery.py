@@ -25,6 +25,7 @@ import redis
 from chatsim.testing import ChatSim
 from tests.configs import immediate
 from tests.conftest import Proc, start_worker
+from worker.app import VISIBILITY_TIMEOUT_ENV
 from worker.state import keys
 from worker.state.store import Store
 
@@ -67,10 +68,12 @@ def base_config(sim: Any, chat: ChatSim, **extra: Any) -> dict[str, Any]:
 def start(
     write_config: Callable[..., Path], nodewatch_proc: Callable[..., Proc], redis_client: redis.Redis
 ) -> Callable[..., tuple[Path, Proc]]:
-    def run(data: dict[str, Any], concurrency: int = 2) -> tuple[Path, Proc]:
+    def run(
+        data: dict[str, Any], concurrency: int = 2, env: dict[str, str] | None = None
+    ) -> tuple[Path, Proc]:
         cfg = write_config(data)
-        worker = start_worker(nodewatch_proc, cfg, concurrency=concurrency)
-        nodewatch_proc("beat", config=cfg)
+        worker = start_worker(nodewatch_proc, cfg, concurrency=concurrency, env=env)
+        nodewatch_proc("beat", config=cfg, env=env)
         wait_until(lambda: redis_client.hget(keys.status(CLUSTER), "scans"), 30, "first scan")
         return cfg, worker
 
@@ -197,6 +200,16 @@ def _children(pid: int) -> list[int]:
     return out
 
 
+def _assert_sent_once_more_scans_later(chat: ChatSim, redis_client: redis.Redis, name: str) -> None:
+    """Three more scans of the still-hot node, then exactly one message about it reached the robot."""
+    scans = int(redis_client.hget(keys.status(CLUSTER), "scans") or 0)
+    wait_until(
+        lambda: int(redis_client.hget(keys.status(CLUSTER), "scans") or 0) >= scans + 3, 30, "more scans"
+    )
+    accepted = [m for m in chat.messages("dingtalk") if name in json.dumps(m["body"], ensure_ascii=False)]
+    assert len(accepted) == 1
+
+
 def test_worker_killed_while_sending_delivers_after_restart_at_most_once_more(
     kubesim_factory: Callable[..., Any],
     start: Callable[..., tuple[Path, Proc]],
@@ -216,16 +229,46 @@ def test_worker_killed_while_sending_delivers_after_restart_at_most_once_more(
         (msg,) = chat.wait_for(1, "dingtalk", timeout=30)
         assert node(1) in json.dumps(msg["body"], ensure_ascii=False)
         assert _children(worker.proc.pid) != [child]  # a new pool process did it
-        scans = int(redis_client.hget(keys.status(CLUSTER), "scans") or 0)
-        wait_until(
-            lambda: int(redis_client.hget(keys.status(CLUSTER), "scans") or 0) >= scans + 3,
-            20,
-            "more scans",
-        )
-        accepted = [
-            m for m in chat.messages("dingtalk") if node(1) in json.dumps(m["body"], ensure_ascii=False)
-        ]
-        assert len(accepted) == 1  # the stalled send never reached the robot; the redelivery sent it once
+        # the stalled send never reached the robot; the redelivery sent it once
+        _assert_sent_once_more_scans_later(chat, redis_client, node(1))
+
+
+def test_whole_worker_killed_while_sending_another_worker_delivers_after_the_visibility_timeout(
+    kubesim_factory: Callable[..., Any],
+    start: Callable[..., tuple[Path, Proc]],
+    nodewatch_proc: Callable[..., Proc],
+    redis_client: redis.Redis,
+) -> None:
+    """The host of a worker is lost mid-send (main process and pool killed at once): nobody rejects the task,
+    so Redis hands it to another worker once the visibility timeout has passed (shortened here by
+    NODEWATCH_VISIBILITY_TIMEOUT from 2 h), and it is delivered once."""
+    env = {VISIBILITY_TIMEOUT_ENV: "8"}
+    with ChatSim() as chat:
+        sim = kubesim_factory(clusters=1, nodes=3, pods_per_node=0)
+        for i in (1, 2, 3):
+            sim.control.set_node(CLUSTER, node(i), cpu=0.2, memory=0.2, ready="True")
+        chat.fault("dingtalk", hang=30)  # the first send stalls: the task is in flight, not acked
+        cfg, w1 = start(base_config(sim, chat), concurrency=1, env=env)
+        sim.control.set_node(CLUSTER, node(1), cpu=0.97)
+        wait_until(lambda: "fault:hang" in chat.attempts("dingtalk"), 30, "a send in flight")
+        w1.stop(signal.SIGKILL)  # the whole process group: main process and pool
+        assert chat.messages("dingtalk") == []
+        w2 = start_worker(nodewatch_proc, cfg, name="w2", concurrency=1, env=env)
+        (msg,) = chat.wait_for(1, "dingtalk", timeout=90)
+        assert node(1) in json.dumps(msg["body"], ensure_ascii=False)
+        assert "tasks.notify" in w2.output()  # the second worker delivered it
+        _assert_sent_once_more_scans_later(chat, redis_client, node(1))
+
+
+def test_worker_refuses_a_visibility_timeout_shorter_than_a_retry_wait(
+    write_config: Callable[..., Path], nodewatch_proc: Callable[..., Proc]
+) -> None:
+    cfg = write_config({"notify": {"maxRetryDelay": 60}})
+    for value, needle in (("30", "must be longer than notify.maxRetryDelay"), ("soon", "not a number")):
+        p = nodewatch_proc("worker", config=cfg, env={VISIBILITY_TIMEOUT_ENV: value})
+        assert p.proc.wait(60) == 2
+        p._reader.join(5)
+        assert needle in p.output() and VISIBILITY_TIMEOUT_ENV in p.output()
 
 
 # --- a receiver that is down ---------------------------------------------------------------------------------
