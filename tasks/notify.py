@@ -48,6 +48,12 @@ def _policy(receiver: str) -> tuple[settings_notify.ReceiverPolicy, ratelimit.Bu
     return policy, ratelimit.Bucket.for_limit(policy.messages, policy.per)
 
 
+def _why(store: Any, message: Notification, reason: str) -> None:
+    """A delayed or lost notification says why in its cluster's why-stream (``nodewatch alerts why FP``)."""
+    if message.fingerprint:
+        store.note_why(message.cluster, message.fingerprint, reason)
+
+
 def _hold(receiver: str, message: Notification, wait: float) -> None:
     """Queue ``message`` for the receiver's digest; the first holder schedules the flush."""
     score = ratelimit.priority(int(message.severity), message.created_at)
@@ -91,6 +97,7 @@ def notify(self, cluster: str, notification_id: str, receiver: str) -> str:  # t
                 return _send_one(self, cfg, store, message, receiver, params, fields)
         _hold(receiver, message, wait)
         store.count(f"held:{receiver}")
+        _why(store, message, f"rate-limited: {receiver} sends it in a digest in {wait:.0f}s")
         log.info("rate limited; held for the next digest in %.1fs", wait, extra=fields)
         return "held"
     return _send_one(self, cfg, store, message, receiver, params, fields)
@@ -117,14 +124,17 @@ def _send_one(
             store.dead_letter(
                 {**fields, "reason": f"gave up after {retries + 1} tries: {reason}", "at": time.time()}
             )
+            _why(store, message, f"dead-lettered by {receiver} after {retries + 1} tries: {reason}")
             log.error("gave up; dead-lettered: %s", reason, extra=fields)
             return "dead-letter"
         store.count(f"retried:{receiver}")
+        _why(store, message, f"{receiver} failed ({reason}); retry in {delay:.0f}s")
         log.warning("delivery failed, retry in %.1fs: %s", delay, reason, extra=fields)
         raise task.retry(countdown=delay) from None
     except notify_errors.PermanentError as err:
         reason = redact.redact(str(err), secrets)
         store.dead_letter({**fields, "reason": f"permanent: {reason}", "at": time.time()})
+        _why(store, message, f"dead-lettered by {receiver}: permanent: {reason}")
         log.error("permanent failure; dead-lettered: %s", reason, extra=fields)
         return "dead-letter"
     store.mark_delivered(message.cluster, message.id, receiver)
@@ -194,6 +204,7 @@ def notify_digest(self, receiver: str) -> str:  # type: ignore[no-untyped-def]
         for m in expired:
             store.dead_letter({"cluster": m.cluster, "notification": m.id, "receiver": receiver,
                                "reason": f"gave up after {retries + 1} tries (digest): {reason}", "at": now})  # fmt: skip
+            _why(store, m, f"dead-lettered by {receiver} after {retries + 1} tries (digest): {reason}")
         lim.release(receiver, [(m.cluster, m.id) for m in expired])
         store.count(f"retried:{receiver}")
         log.warning("digest of %d failed, retry in %.1fs: %s", len(messages), delay, reason, extra=fields)
@@ -204,6 +215,7 @@ def notify_digest(self, receiver: str) -> str:  # type: ignore[no-untyped-def]
         for m in messages:
             store.dead_letter({"cluster": m.cluster, "notification": m.id, "receiver": receiver,
                                "reason": f"permanent (digest): {reason}", "at": time.time()})  # fmt: skip
+            _why(store, m, f"dead-lettered by {receiver}: permanent (digest): {reason}")
         lim.release(receiver, held)
         log.error("digest permanently failed; %d dead-lettered: %s", len(messages), reason, extra=fields)
         return _next_flush(receiver, bucket)

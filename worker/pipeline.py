@@ -15,7 +15,7 @@ from worker.collect import errors as collect_errors
 from worker.collect import reader
 from worker.model import ClusterSample, Finding, Notification, NotificationKind, Severity, fingerprint
 from worker.rules import cluster as cluster_rules
-from worker.rules import lifecycle, muting, noise
+from worker.rules import lifecycle, muting, noise, storms
 from worker.rules.evaluate import evaluate
 from worker.state.store import Commit, Store
 
@@ -117,43 +117,19 @@ def grouped(cluster: str, rule: str, members: list[Notification], now: float) ->
 def _group_storms(
     store: Store, cfg: settings.Settings, cluster: str, notes: list[Notification], now: float
 ) -> tuple[list[Notification], list[tuple[str, str]]]:
-    """Storm handling: many nodes firing one rule in one scan -> one grouped message, and for the next
-    ``noise.groupInterval`` the rule's further firings wait in a buffer that is flushed as one message."""
-    why: list[tuple[str, str]] = []
-    by_rule: dict[str, list[Notification]] = {}
-    out: list[Notification] = []
-    for n in notes:
-        if (
-            n.kind in (NotificationKind.FIRING, NotificationKind.ESCALATED, NotificationKind.RESOLVED)
-            and n.node
-        ):
-            by_rule.setdefault(f"{n.rule}|{n.kind.value}", []).append(n)
-        else:
-            out.append(n)
-    active = store.storms_active(cluster, {k.split("|")[0] for k in by_rule})
-    waiting: list[Notification] = []
-    for key, members in by_rule.items():
-        rule, kind = key.split("|")
-        if rule in active and kind == NotificationKind.FIRING.value:
-            waiting += members
-            why += [
-                (m.fingerprint, f"grouped into the {rule} storm (sent at the group interval)")
-                for m in members
-            ]
-        elif len(members) >= cfg.noise.storm_min:
-            out.append(grouped(cluster, rule, members, now))
-            why += [
-                (m.fingerprint, f"grouped with {len(members) - 1} other node(s) into one {rule} message")
-                for m in members
-            ]
-            if kind == NotificationKind.FIRING.value and cfg.noise.group_interval > 0:
-                store.start_storm(cluster, rule, cfg.noise.group_interval)
-        else:
-            out += members
-    store.buffer_for_group(cluster, waiting)
-    for rule, members in store.take_group_buffers(cluster, skip_rules=active).items():
-        out.append(members[0] if len(members) == 1 else grouped(cluster, rule, members, now))
-    return out, why
+    """Storm handling (decided by ``storms.plan``): read which storms are on, apply the plan, and flush the
+    group buffers of storms whose interval has ended."""
+    active = store.storms_active(cluster, storms.rules_of(notes))
+    p = storms.plan(notes, active, cfg.noise.storm_min, cfg.noise.group_interval)
+    for rule in p.start:
+        store.start_storm(cluster, rule, cfg.noise.group_interval)
+    store.buffer_for_group(cluster, p.wait)
+    flushed = store.take_group_buffers(cluster, skip_rules=active)
+    out = [
+        msg[0] if len(msg) == 1 else grouped(cluster, msg[0].rule, list(msg), now)
+        for msg in [*p.messages, *(tuple(members) for members in flushed.values())]
+    ]
+    return out, p.why
 
 
 def _cluster_health(

@@ -1,7 +1,8 @@
 """One scan's findings in, what to write and what to send out: the noise-reduction path. Pure, ``now`` handed in.
 
 The order follows Alertmanager: inhibit -> silence (and maintenance windows) -> for-duration -> dedup/cooldown
-(lifecycle.step) -> flapping. Storm grouping needs the storm keys in Redis and happens in the scan task after this.
+(lifecycle.step) -> flapping. Storm grouping (worker/rules/storms.py) comes after this, once the scan has read
+which storms are on from Redis.
 Every fingerprint that is held back gets a reason in ``Plan.why``.
 """
 

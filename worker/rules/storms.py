@@ -1,0 +1,67 @@
+"""Storm grouping, pure: which of one scan's messages go out alone, which as one grouped message, which wait.
+
+Like Alertmanager's ``group_by: [cluster, rule]`` with ``group_wait`` = one scan and ``group_interval``: when at
+least ``storm_min`` nodes fire (or escalate, or resolve) one rule in one scan, they go out as one message and the
+rule's storm starts; while it is on, further firings of that rule wait in a buffer that is flushed as one
+message when the group interval ends. Which storms are on, and the buffer itself, live in Redis (worker/state);
+the caller reads them, hands them in, and applies ``StormPlan``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from worker.model import Notification, NotificationKind
+
+GROUPABLE = (NotificationKind.FIRING, NotificationKind.ESCALATED, NotificationKind.RESOLVED)
+
+
+def groupable(n: Notification) -> bool:
+    """Node transitions group; cluster alerts, repeats, flapping notices and info reports never do."""
+    return n.kind in GROUPABLE and bool(n.node)
+
+
+def rules_of(notes: Iterable[Notification]) -> set[str]:
+    """The rules whose storm state the caller must look up for ``notes``."""
+    return {n.rule for n in notes if groupable(n)}
+
+
+@dataclass
+class StormPlan:
+    # each entry goes out as one message: alone when it holds one notification, grouped when it holds more
+    messages: list[tuple[Notification, ...]] = field(default_factory=list)
+    wait: list[Notification] = field(default_factory=list)  # into the group buffer of their rule's storm
+    start: list[str] = field(default_factory=list)  # rules whose storm starts now (for the group interval)
+    why: list[tuple[str, str]] = field(default_factory=list)  # (fingerprint, reason) for the why-stream
+
+
+def plan(
+    notes: Sequence[Notification], storms_on: set[str], storm_min: int, group_interval: float
+) -> StormPlan:
+    """Decide one scan's grouping. ``storms_on``: the rules whose storm (group interval) is running."""
+    out = StormPlan()
+    by_key: dict[tuple[str, NotificationKind], list[Notification]] = {}
+    for n in notes:
+        if groupable(n):
+            by_key.setdefault((n.rule, n.kind), []).append(n)
+        else:
+            out.messages.append((n,))
+    for (rule, kind), members in by_key.items():
+        if rule in storms_on and kind is NotificationKind.FIRING:
+            out.wait += members
+            out.why += [
+                (m.fingerprint, f"grouped into the {rule} storm (sent at the group interval)")
+                for m in members
+            ]
+        elif len(members) >= storm_min:
+            out.messages.append(tuple(members))
+            out.why += [
+                (m.fingerprint, f"grouped with {len(members) - 1} other node(s) into one {rule} message")
+                for m in members
+            ]
+            if kind is NotificationKind.FIRING and group_interval > 0:
+                out.start.append(rule)
+        else:
+            out.messages += [(m,) for m in members]
+    return out
