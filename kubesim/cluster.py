@@ -927,12 +927,23 @@ def _taint(spec: Any) -> dict[str, Any]:
 
 
 def new_secret(
-    cluster: Cluster, namespace: str, name: str, data: dict[str, str], labels: dict[str, str]
+    cluster: Cluster,
+    namespace: str,
+    name: str,
+    data: dict[str, str],
+    labels: dict[str, str],
+    annotations: dict[str, str] | None = None,
 ) -> Secret:
     with cluster.lock:
         existing = cluster.stores["secrets"].items.get(f"{namespace}/{name}")
         secret = Secret(
-            namespace, name, fleet.new_uid(cluster.rng), cluster.clock.epoch(), dict(data), dict(labels)
+            namespace,
+            name,
+            fleet.new_uid(cluster.rng),
+            cluster.clock.epoch(),
+            dict(data),
+            dict(labels),
+            dict(annotations or {}),
         )
         if isinstance(existing, Secret):
             secret.uid, secret.created_at = existing.uid, existing.created_at

@@ -126,8 +126,13 @@ def handle(sim: Sim, method: str, parts: list[str], query: dict[str, str], body:
             return 200, c.apply(body)
         if rest[0] == "secrets" and len(rest) == 3:
             if method == "PUT":
-                s = clusters.new_secret(c, rest[1], rest[2], {k: str(v) for k, v in (body.get("data") or {}).items()},
-                                        {k: str(v) for k, v in (body.get("labels") or {}).items()})  # fmt: skip
+
+                def strings(key: str) -> dict[str, str]:
+                    return {k: str(v) for k, v in (body.get(key) or {}).items()}
+
+                s = clusters.new_secret(
+                    c, rest[1], rest[2], strings("data"), strings("labels"), strings("annotations")
+                )
                 return 200, {"name": s.name, "namespace": s.namespace, "resourceVersion": str(s.rv)}
             if method == "DELETE":
                 clusters.delete_secret(c, rest[1], rest[2])

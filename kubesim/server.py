@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import random
 import re
@@ -14,7 +15,7 @@ from typing import Any
 
 from kubesim import control, discovery, fleet
 from kubesim.clock import SimClock, human_age, rfc3339, rfc3339_micro
-from kubesim.cluster import Cluster, Gone, Invalid, NotFound
+from kubesim.cluster import Cluster, Gone, Invalid, NotFound, delete_secret, new_secret
 from kubesim.curves import unit_hash
 from kubesim.objects import Node, Obj, Pod, dumps
 from kubesim.selectors import SelectorError, field_selector, label_selector, matches
@@ -272,6 +273,9 @@ class Handler(BaseHTTPRequestHandler):
         if not parts or parts[0] not in KINDS or (parts[0] == "nodes" and namespace):
             raise HTTPError(404, "NotFound", "the server could not find the requested resource")
         resource = parts[0]
+        if resource == "secrets" and namespace and method in ("POST", "PUT", "DELETE") and len(parts) <= 2:
+            self._write_secret(cluster, method, namespace, parts[1] if len(parts) == 2 else "")
+            return
         if method != "GET":
             raise HTTPError(
                 405, "MethodNotAllowed", "the server does not allow this method on the requested resource"
@@ -300,6 +304,84 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 body = obj.json()
         self.send_bytes(200, body)
+
+    def _write_secret(self, cluster: Cluster, method: str, namespace: str, name: str) -> None:
+        """create (POST to the collection), replace (PUT to the object), delete: what `nodewatch cluster add`
+        and `remove` do to a hub, with the API server's answers (201/200, 409 AlreadyExists or Conflict, 404)."""
+        verb = {"POST": "create", "PUT": "update", "DELETE": "delete"}[method]
+        if (method == "POST") == bool(name):
+            raise HTTPError(
+                405, "MethodNotAllowed", "the server does not allow this method on the requested resource"
+            )
+        body = self._body() if method != "DELETE" else {}
+        meta = body.get("metadata") or {}
+        name = name or str(meta.get("name") or "")
+        if method != "DELETE":
+            if body.get("kind", "Secret") != "Secret" or not name:
+                raise HTTPError(
+                    422,
+                    "Invalid",
+                    f'Secret "{name}" is invalid: metadata.name: Required value: name is required',
+                )
+            if meta.get("name", name) != name or meta.get("namespace", namespace) != namespace:
+                raise HTTPError(
+                    400, "BadRequest", "the name or namespace of the object does not match the request"
+                )
+        self._authorize(cluster, verb, "", "secrets", name=name, namespace=namespace)
+        with cluster.lock:
+            existing = cluster.stores["secrets"].items.get(f"{namespace}/{name}")
+            if method == "POST" and existing is not None:
+                raise HTTPError(
+                    409,
+                    "AlreadyExists",
+                    f'secrets "{name}" already exists',
+                    {"name": name, "kind": "secrets"},
+                )
+            if method != "POST" and existing is None:
+                raise HTTPError(
+                    404, "NotFound", f'secrets "{name}" not found', {"name": name, "kind": "secrets"}
+                )
+            if method == "DELETE":
+                assert existing is not None
+                uid = existing.uid  # type: ignore[attr-defined]
+                delete_secret(cluster, namespace, name)
+                self.send_bytes(
+                    200,
+                    dumps(
+                        {
+                            "kind": "Status",
+                            "apiVersion": "v1",
+                            "metadata": {},
+                            "status": "Success",
+                            "details": {"name": name, "kind": "secrets", "uid": uid},
+                        }
+                    ),
+                )
+                return
+            rv = meta.get("resourceVersion")
+            if method == "PUT" and rv and existing is not None and str(rv) != str(existing.rv):
+                raise HTTPError(
+                    409,
+                    "Conflict",
+                    f'Operation cannot be fulfilled on secrets "{name}": the object has been modified; please apply '
+                    "your changes to the latest version and try again",
+                    {"name": name, "kind": "secrets"},
+                )
+            try:
+                data = {
+                    k: base64.b64decode(str(v), validate=True).decode()
+                    for k, v in (body.get("data") or {}).items()
+                }
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise HTTPError(400, "BadRequest", f"illegal base64 data in Secret data: {exc}") from exc
+            data |= {k: str(v) for k, v in (body.get("stringData") or {}).items()}
+
+            def strings(key: str) -> dict[str, str]:
+                return {k: str(v) for k, v in (meta.get(key) or {}).items()}
+
+            secret = new_secret(cluster, namespace, name, data, strings("labels"), strings("annotations"))
+            answer = secret.json()
+        self.send_bytes(201 if method == "POST" else 200, answer)
 
     @staticmethod
     def _namespaces(cluster: Cluster) -> dict[str, Any]:

@@ -113,10 +113,9 @@ class Control:
         return self.call("POST", f"/clusters/{cluster}/actions", action)
 
     def put_secret(self, cluster: str, namespace: str, name: str, data: dict[str, str],
-                   labels: dict[str, str] | None = None) -> None:  # fmt: skip
-        self.call(
-            "PUT", f"/clusters/{cluster}/secrets/{namespace}/{name}", {"data": data, "labels": labels or {}}
-        )
+                   labels: dict[str, str] | None = None, annotations: dict[str, str] | None = None) -> None:  # fmt: skip
+        body = {"data": data, "labels": labels or {}, "annotations": annotations or {}}
+        self.call("PUT", f"/clusters/{cluster}/secrets/{namespace}/{name}", body)
 
     def delete_secret(self, cluster: str, namespace: str, name: str) -> None:
         self.call("DELETE", f"/clusters/{cluster}/secrets/{namespace}/{name}")

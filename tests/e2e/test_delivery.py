@@ -181,7 +181,8 @@ def test_storm_of_60_alerts_in_10s_stays_under_20_a_minute_and_every_alert_arriv
     # a held alert says so where "why was I not paged at once?" is answered
     why = Store(redis.Redis.from_url(redis_url, decode_responses=True)).why("storm-1", count=1000)
     held = {w["fp"] for w in why if w["reason"].startswith("rate-limited: dingtalk sends it in a digest in")}
-    assert len(held) >= STORM_NODES - len(times), why[:5]  # an alert not held went out as a message of its own
+    # an alert not held went out as a message of its own
+    assert len(held) >= STORM_NODES - len(times), why[:5]
     # critical first: the first digest lists the critical alerts before the others
     digests = [m for m in chat.messages("dingtalk") if "DIGEST" in json.dumps(m["body"], ensure_ascii=False)]
     assert digests

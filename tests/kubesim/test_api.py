@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import base64
+import json
+
 import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
@@ -199,3 +202,39 @@ def test_discovery_and_version(api: client.ApiClient) -> None:
     }
     resources = client.CoreV1Api(api).get_api_resources()
     assert {"nodes", "pods", "events", "nodes/proxy"} <= {r.name for r in resources.resources}
+
+
+def test_secret_create_replace_delete_answer_like_the_api_server(kubesim_factory) -> None:
+    """What `nodewatch cluster add/remove` does to a hub: create, replace (with resourceVersion), delete."""
+    sim = kubesim_factory(clusters=1, nodes=1, pods_per_node=0, speed=0)
+    v1 = client.CoreV1Api(api_client(sim.kubeconfigs["sim-1"]))
+    body = client.V1Secret(
+        metadata=client.V1ObjectMeta(name="s1", labels={"a": "b"}, annotations={"note": "x"}),
+        string_data={"kubeconfig": "clusters: []"},
+    )
+    made = v1.create_namespaced_secret("hub", body)
+    assert made.metadata.name == "s1" and made.metadata.labels == {"a": "b"}
+    assert made.metadata.annotations == {"note": "x"}
+    got = v1.read_namespaced_secret("s1", "hub")
+    assert base64.b64decode(got.data["kubeconfig"]).decode() == "clusters: []"
+    with pytest.raises(ApiException) as err:
+        v1.create_namespaced_secret("hub", body)
+    assert err.value.status == 409 and json.loads(err.value.body)["reason"] == "AlreadyExists"
+    got.data = {"kubeconfig": base64.b64encode(b"clusters: [1]").decode()}
+    replaced = v1.replace_namespaced_secret("s1", "hub", got)
+    assert int(replaced.metadata.resource_version) > int(got.metadata.resource_version)
+    with pytest.raises(ApiException) as err:  # got's resourceVersion is stale now
+        v1.replace_namespaced_secret("s1", "hub", got)
+    assert err.value.status == 409 and json.loads(err.value.body)["reason"] == "Conflict"
+    status = v1.delete_namespaced_secret("s1", "hub")
+    assert status["status"] == "Success" and status["details"]["name"] == "s1"  # the client types it "object"
+    with pytest.raises(ApiException) as err:
+        v1.delete_namespaced_secret("s1", "hub")
+    assert err.value.status == 404
+    sim.control.set_token_permissions("sim-1", deny=["create:secrets"])
+    with pytest.raises(ApiException) as err:
+        v1.create_namespaced_secret("hub", body)
+    assert (
+        err.value.status == 403
+        and 'cannot create resource "secrets"' in json.loads(err.value.body)["message"]
+    )

@@ -141,24 +141,37 @@ def test_add_refuses_exec_plugins_bad_names_and_config_file_clusters(
     assert not (tmp_path / "d").exists()
 
 
-def test_list_in_secret_mode_and_add_reports_a_hub_that_refuses_writes(
+def test_add_list_test_remove_in_secret_mode_and_a_hub_that_refuses_writes(
     sim: KubesimProcess, run: Callable[..., tuple[int, str]], write_config: Callable[..., Path]
 ) -> None:
+    """The ops team's path: `cluster add` writes a kubeconfig Secret to the hub, every reader of the hub sees the
+    cluster, `cluster remove` deletes the Secret. A hub that refuses the write is reported, not a traceback."""
     cfg = write_config({"hub": {"kubeconfig": str(sim.kubeconfigs[HUB]), "namespace": NS}})
-    sim.control.put_secret(HUB, NS, "nodewatch-cluster-two", {"kubeconfig": sim.kubeconfigs["sim-2"].read_text()},
-                           {"nodewatch.io/cluster": "true"})  # fmt: skip
     try:
+        code, out = run(
+            "cluster", "add", "three", "--kubeconfig", str(sim.kubeconfigs["sim-3"]), "--interval", "2m",
+            "--labels", "env=stage", "--config", str(cfg),
+        )  # fmt: skip
+        assert code == 0 and f"cluster three: Secret {NS}/nodewatch-cluster-three created" in out, out
         code, out = run("cluster", "list", "--config", str(cfg))
-        assert code == 0 and out.splitlines()[1].startswith("two ") and " secret " in out.splitlines()[1], out
-        code, out = run("cluster", "test", "two", "--config", str(cfg))
-        assert code == 0 and f"secret, {NS}/nodewatch-cluster-two" in out
-        # kubesim's Secret API is read-only: the add must fail with the hub's answer, not a traceback
+        row = next(line for line in out.splitlines() if line.startswith("three "))
+        assert code == 0 and " secret " in row, out
+        code, out = run("cluster", "test", "three", "--config", str(cfg))
+        assert code == 0 and f"secret, {NS}/nodewatch-cluster-three" in out, out
+        # again: the Secret is replaced, not duplicated
         code, out = run(
             "cluster", "add", "three", "--kubeconfig", str(sim.kubeconfigs["sim-3"]), "--config", str(cfg)
         )
-        assert code in (0, 1), out
-        if code == 1:
-            assert "cannot create Secret nodewatch/nodewatch-cluster-three: HTTP 405" in out
+        assert code == 0 and "replaced" in out, out
+        code, out = run("cluster", "remove", "three", "--config", str(cfg))
+        assert code == 0 and f"Secret {NS}/nodewatch-cluster-three removed" in out, out
+        code, out = run("cluster", "list", "--config", str(cfg))
+        assert not any(line.startswith("three ") for line in out.splitlines()), out
+        sim.control.set_token_permissions(HUB, deny=["create:secrets"])
+        code, out = run(
+            "cluster", "add", "three", "--kubeconfig", str(sim.kubeconfigs["sim-3"]), "--config", str(cfg)
+        )
+        assert code == 1 and f"cannot create Secret {NS}/nodewatch-cluster-three: HTTP 403" in out, out
         assert token_of(sim.kubeconfigs["sim-3"]) not in out
     finally:
-        sim.control.delete_secret(HUB, NS, "nodewatch-cluster-two")
+        sim.control.set_token_permissions(HUB, deny=[])

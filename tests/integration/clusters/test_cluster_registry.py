@@ -13,11 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 import yaml
 
 from kubesim.testing import KubesimError, KubesimProcess
+from tests.configs import immediate
 from worker import clusters, settings
 from worker.clusters import kubeconfig, secrets
+from worker.pipeline import run_scan
+from worker.state.store import Store
 
 HUB, NS = "sim-1", "nodewatch"
 LABEL = {"nodewatch.io/cluster": "true"}
@@ -32,7 +36,8 @@ def sim() -> Iterator[KubesimProcess]:
 @pytest.fixture()
 def hub(sim: KubesimProcess) -> Iterator[KubesimProcess]:
     yield sim
-    for name in ("nodewatch-cluster-prod", "nodewatch-cluster-stage", "broken", "nodewatch-cluster-bad-name"):
+    for name in ("nodewatch-cluster-prod", "nodewatch-cluster-stage", "broken", "nodewatch-cluster-bad-name",
+                 "nodewatch-cluster-annotated"):  # fmt: skip
         try:
             sim.control.delete_secret(HUB, NS, name)
         except KubesimError:  # absent: nothing to clean
@@ -141,6 +146,40 @@ def test_annotations_give_name_display_interval_labels_profile() -> None:
     obj["metadata"]["annotations"]["nodewatch.io/interval"] = "soon"  # type: ignore[index]
     with pytest.raises(ValueError, match="anything: not a duration"):
         secrets.from_secret(obj)
+
+
+def test_annotated_secret_reaches_the_rules_through_list_and_watch(
+    hub: KubesimProcess, redis_client: redis.Redis
+) -> None:
+    """The annotations of a Secret added at run time name the cluster, set its interval and labels, and pick
+    the threshold profile that a scan of that cluster then uses."""
+    cfg = settings.parse(
+        immediate({"hub": {"kubeconfig": str(hub.kubeconfigs[HUB]), "namespace": NS},
+                   "thresholdProfiles": {"strict": {"cpuWarning": 50, "cpuCritical": 95}}}),
+        env={},
+    )  # fmt: skip
+    assert clusters.registry(cfg) == []
+    annotations = {
+        "nodewatch.io/name": "payments-eu",
+        "nodewatch.io/interval": "2m",
+        "nodewatch.io/labels": "env=prod,team=payments",
+        "nodewatch.io/threshold-profile": "strict",
+    }
+    kc = hub.kubeconfigs["sim-2"].read_text()
+    hub.control.put_secret(HUB, NS, "nodewatch-cluster-annotated", {"kubeconfig": kc}, LABEL, annotations)
+    spec = wait_for(lambda: clusters.find(cfg, "payments-eu"))
+    assert (spec.interval, spec.labels, spec.threshold_profile) == (
+        120.0, {"env": "prod", "team": "payments"}, "strict"
+    )  # fmt: skip
+    hub.control.set_node("sim-2", "sim-2-pool-1", cpu=0.6, memory=0.2, ready="True")
+    hub.control.set_node("sim-2", "sim-2-pool-2", cpu=0.2, memory=0.2, ready="True")
+    hub.control.advance(20)  # past metrics-server's next scrape
+    result = run_scan(Store(redis_client), cfg, spec, time.time())
+    hot = {(f.node, f.rule): f for f in result.findings if f.severity is not None and f.rule == "cpu_usage"}
+    # 60 % is below the default warning (70) but above the profile's (50)
+    assert set(hot) == {("sim-2-pool-1", "cpu_usage")} and hot[("sim-2-pool-1", "cpu_usage")].threshold == 50
+    sent = [Store(redis_client).notification("payments-eu", nid) for nid in result.sent]
+    assert [(n.cluster, n.node, n.rule) for n in sent if n] == [("payments-eu", "sim-2-pool-1", "cpu_usage")]
 
 
 def test_sources_merge_config_first_then_directory_then_secrets(hub: KubesimProcess, tmp_path: Path) -> None:
