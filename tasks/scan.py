@@ -54,12 +54,12 @@ def enqueue_notifications(cfg: settings.Settings, cluster: str, ids: list[str]) 
                 store.note_why(cluster, n.fingerprint, reason)
                 continue
             if t.repeat_interval and n.kind is not Kind.RESOLVED:
-                due = store.route_repeat_due(cluster, t.receiver, n.fingerprint, t.repeat_interval)
-                if n.kind is Kind.REPEAT and not due:
-                    store.note_why(
-                        cluster, n.fingerprint, f"repeat to {t.receiver} held by {t.route} repeatInterval"
-                    )
+                now = time.time()
+                last = store.route_sent_at(cluster, t.receiver, n.fingerprint)
+                if held := routing.repeat_held(t, n, last, now):
+                    store.note_why(cluster, n.fingerprint, held)
                     continue
+                store.mark_route_sent(cluster, t.receiver, n.fingerprint, now, t.repeat_interval)
             notify.apply_async(args=[cluster, nid, t.receiver], queue="notify")
 
 

@@ -101,6 +101,16 @@ def route(
     return unique
 
 
+def repeat_held(target: Target, n: Notification, last_sent: float | None, now: float) -> str | None:
+    """A route's ``repeatInterval``: a repeat waits until that long after the last message about this alert that
+    the receiver got (firing, escalation or repeat, whichever route sent it). Returns the reason, or None."""
+    if target.repeat_interval is None or n.kind is not NotificationKind.REPEAT or last_sent is None:
+        return None
+    if now - last_sent >= target.repeat_interval:
+        return None
+    return f"repeat to {target.receiver} held by {target.route} repeatInterval until {last_sent + target.repeat_interval:.0f}"
+
+
 def wanted(target: Target, n: Notification) -> str | None:
     """Why ``n`` is not sent to ``target`` (a reason for the why-log), or None when it is."""
     if n.kind is NotificationKind.RESOLVED and not target.send_resolved:

@@ -25,7 +25,7 @@ configuration has a TTL or a bounded size.
 | nw:deadletters               | list   | LTRIM 1000                          | messages that could not be delivered        |
 | nw:stats                     | hash   | none (a few counters)               | delivered / failed / dead-lettered counts   |
 | nw:redbeat:*                 | (RedBeat) | RedBeat's own                    | the beat lock and beat's schedule           |
-| nw:{c}:rr:{receiver}:{fp}    | string | the route's repeatInterval          | per-route repeat: alive = do not repeat     |
+| nw:{c}:rr:{receiver}:{fp}    | string | max(repeatInterval, 1 d)            | per-route repeat: when the receiver last got it |
 | nw:{r:NAME}:bucket           | hash   | until refilled (<= one window)      | token bucket of receiver NAME (~60 B)       |
 | nw:{r:NAME}:waiting          | zset   | PAYLOAD_TTL, refreshed on add       | "cluster<TAB>id" held back by the rate      |
 |                              |        |                                     | limit; score: critical first, then oldest   |
@@ -112,6 +112,9 @@ STATS = f"{PREFIX}:stats"
 
 # --- notification delivery (issue 6); receiver keys share a hash tag for one Lua script ---
 FLUSH_SLACK = 120
+
+
+ROUTE_REPEAT_MIN_TTL = 86400
 
 
 def route_repeat(cluster: str, receiver: str, fp: str) -> str:

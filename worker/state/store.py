@@ -379,7 +379,12 @@ class Store:
         """Record why a notification was not sent (or was delayed) to a receiver: "why wasn't I paged?"."""
         self.r.xadd(keys.why(cluster), {"fp": fp, "reason": reason}, maxlen=keys.WHY_MAXLEN, approximate=True)
 
-    def route_repeat_due(self, cluster: str, receiver: str, fp: str, interval_s: float) -> bool:
-        """True (and the interval starts now) when a repeat may go to ``receiver`` under its route's interval."""
-        key = keys.route_repeat(cluster, receiver, fp)
-        return bool(self.r.set(key, "1", px=max(int(interval_s * 1000), 1), nx=True))
+    def route_sent_at(self, cluster: str, receiver: str, fp: str) -> float | None:
+        """When ``receiver`` was last sent a message about alert ``fp`` by a route with a repeat interval."""
+        value = self.r.get(keys.route_repeat(cluster, receiver, fp))
+        return float(value) if value is not None else None
+
+    def mark_route_sent(self, cluster: str, receiver: str, fp: str, now: float, interval_s: float) -> None:
+        # kept a day at least: a later route with a longer interval still finds it
+        ttl = max(int(interval_s), keys.ROUTE_REPEAT_MIN_TTL)
+        self.r.set(keys.route_repeat(cluster, receiver, fp), repr(now), ex=ttl)

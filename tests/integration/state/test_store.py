@@ -104,3 +104,13 @@ def test_scan_lock_excludes_and_only_the_owner_releases(redis_client: redis.Redi
     assert store.scan_locked("c1")
     store.release_scan_lock("c1", "a")
     assert store.acquire_scan_lock("c1", "b", 30)
+
+
+def test_route_sent_at_is_remembered_at_least_a_day(redis_client: redis.Redis) -> None:
+    store = Store(redis_client)
+    assert store.route_sent_at("c1", "ops", FP) is None
+    store.mark_route_sent("c1", "ops", FP, 1234.5, interval_s=3600)
+    assert store.route_sent_at("c1", "ops", FP) == 1234.5
+    assert store.route_sent_at("c1", "pager", FP) is None  # per receiver
+    # kept longer than this route's interval: a route with a longer one still finds it
+    assert redis_client.ttl(keys.route_repeat("c1", "ops", FP)) > 3600

@@ -105,3 +105,42 @@ def test_repeat_interval_forms(raw: object, seconds: float) -> None:
 def test_bad_repeat_interval_is_rejected() -> None:
     with pytest.raises(ValueError, match="duration"):
         RouteSettings.model_validate({"repeatInterval": "soon"})
+
+
+HOUR = 3600.0
+FOUR_H = routing.Target("ops", True, 4 * HOUR, "route")
+ONE_H = routing.Target("ops", True, HOUR, "route.routes.0")
+
+
+@pytest.mark.parametrize(
+    ("name", "target", "kind", "last", "now", "held"),
+    [
+        ("first message of an alert", FOUR_H, NotificationKind.FIRING, None, 0.0, False),
+        ("a firing is never held", FOUR_H, NotificationKind.FIRING, 0.0, 60.0, False),
+        ("an escalation is never held", FOUR_H, NotificationKind.ESCALATED, 0.0, 60.0, False),
+        ("a resolve is never held", FOUR_H, NotificationKind.RESOLVED, 0.0, 60.0, False),
+        ("a repeat inside the interval", FOUR_H, NotificationKind.REPEAT, 0.0, HOUR, True),
+        ("a repeat once the interval passed", FOUR_H, NotificationKind.REPEAT, 0.0, 4 * HOUR, False),
+        # warning fired through the 4 h route, escalated through the 1 h critical route: the 1 h route counts
+        # from the last message (the escalation), not from the warning's 4 h
+        ("critical route after an escalation", ONE_H, NotificationKind.REPEAT, 2 * HOUR, 3 * HOUR, False),
+        ("critical route, too soon", ONE_H, NotificationKind.REPEAT, 2 * HOUR, 2.5 * HOUR, True),
+        ("a repeat with nothing recorded", FOUR_H, NotificationKind.REPEAT, None, 10.0, False),
+        (
+            "no route interval",
+            dataclasses.replace(FOUR_H, repeat_interval=None),
+            NotificationKind.REPEAT,
+            0.0,
+            1,
+            False,
+        ),
+    ],
+)
+def test_route_repeat_interval(
+    name: str, target: routing.Target, kind: NotificationKind, last: float | None, now: float, held: bool
+) -> None:
+    n = dataclasses.replace(notification(), kind=kind)
+    reason = routing.repeat_held(target, n, last, now)
+    assert (reason is not None) == held
+    if reason:
+        assert f"held by {target.route} repeatInterval until {last + target.repeat_interval:.0f}" in reason
