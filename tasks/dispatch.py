@@ -26,7 +26,9 @@ def dispatch() -> list[str]:
         return []
     now = time.time()
     queued = []
-    due_list = store.claim_due({n: s.interval for n, s in specs.items()}, now)
+    # claim what falls due before the next tick and start each scan at its due time (a countdown): the tick
+    # then adds no lag of its own (bench/README.md, "fleet")
+    due_list = store.claim_due({n: s.interval for n, s in specs.items()}, now + cfg.dispatch_tick)
     for name in store.take_removed():
         forget_cluster.apply_async(args=[name], queue="control")
     for due in due_list:
@@ -37,10 +39,12 @@ def dispatch() -> list[str]:
             )
             continue
         # a scan that cannot start within its interval is stale: the broker drops it instead of replaying it
+        wait = max(0.0, due.due_at - now)
         scan_cluster.apply_async(
             args=[spec.name, due.due_at],
             queue="scan",
-            expires=spec.interval,
+            countdown=wait if wait > 0.05 else None,
+            expires=wait + spec.interval,
             soft_time_limit=max(spec.interval, 30),
             time_limit=max(spec.interval, 30) + 10,
         )
