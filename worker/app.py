@@ -8,8 +8,8 @@ Why each setting is what it is:
   waits when its whole worker died (host lost, SIGKILL, OOM): Redis hands it to another worker only then.
   ``NODEWATCH_VISIBILITY_TIMEOUT`` (seconds) shortens it; ``nodewatch worker`` refuses a value not longer than
   ``notify.maxRetryDelay``.
-- Scans: prefetch 1 so one slow cluster never holds others in a worker's buffer; ``expires`` is set per
-  call to the cluster's interval, so a backlog never replays stale scans.
+- Scans: prefetch 1 so one slow cluster never holds others in a worker's buffer; each is sent with a countdown
+  to its due time and ``expires`` one interval after it, so a backlog never replays stale scans.
 - Notify: ``acks_late`` + ``reject_on_worker_lost`` so a worker killed mid-send redelivers the message; the delivery
   log in Redis makes the redelivery not send twice in the common case.
 """
