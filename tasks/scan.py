@@ -34,6 +34,7 @@ def enqueue_notifications(cfg: settings.Settings, cluster: str, ids: list[str]) 
     spec = clusters.find(cfg, cluster)
     labels = spec.labels if spec is not None else {}
     configured = list(cfg.receivers())
+    now = time.time()
     for nid in ids:
         n = store.notification(cluster, nid)
         if n is None:
@@ -54,7 +55,6 @@ def enqueue_notifications(cfg: settings.Settings, cluster: str, ids: list[str]) 
                 store.note_why(cluster, n.fingerprint, reason)
                 continue
             if t.repeat_interval and n.kind is not Kind.RESOLVED:
-                now = time.time()
                 last = store.route_sent_at(cluster, t.receiver, n.fingerprint)
                 if held := routing.repeat_held(t, n, last, now):
                     store.note_why(cluster, n.fingerprint, held)

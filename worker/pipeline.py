@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from worker import clusters, settings
 from worker.collect import errors as collect_errors
 from worker.collect import reader
-from worker.model import ClusterSample, Finding, Notification, NotificationKind, Severity, fingerprint
+from worker.model import ClusterSample, Finding, Notification, NotificationKind, Severity
 from worker.rules import cluster as cluster_rules
 from worker.rules import lifecycle, muting, noise, storms
 from worker.rules.evaluate import evaluate
@@ -79,41 +79,6 @@ def _notification(o: noise.Outgoing, now: float, node_group: str = "") -> Notifi
     )
 
 
-def grouped(cluster: str, rule: str, members: list[Notification], now: float) -> Notification:
-    """One message for many nodes firing (or resolving) the same rule: Alertmanager's group_by [cluster, rule]."""
-    members = sorted(members, key=lambda n: (-n.severity, n.node))
-    kind = members[0].kind  # grouping is per (rule, kind): firing, escalated or resolved together
-    fp = fingerprint(cluster, "*", rule)
-    shown = ", ".join(n.node for n in members[:5]) + (
-        f" +{len(members) - 5} more" if len(members) > 5 else ""
-    )
-    return Notification(
-        id=f"{fp}-group-{kind.value}-{int(now)}",
-        kind=kind,
-        cluster=cluster,
-        node="",
-        rule=rule,
-        severity=max(n.severity for n in members),
-        summary=f"{len(members)} nodes {kind.value} {rule}: {shown}",
-        params={
-            "group": [
-                {
-                    "node": n.node,
-                    "severity": n.severity.label,
-                    "value": n.params.get("value"),
-                    "summary": n.summary,
-                }
-                for n in members
-            ],
-            "count": len(members),
-            "threshold": members[0].params.get("threshold"),
-        },
-        started_at=min(n.started_at for n in members),
-        created_at=now,
-        fingerprint=fp,
-    )
-
-
 def _group_storms(
     store: Store, cfg: settings.Settings, cluster: str, notes: list[Notification], now: float
 ) -> tuple[list[Notification], list[tuple[str, str]]]:
@@ -126,7 +91,7 @@ def _group_storms(
     store.buffer_for_group(cluster, p.wait)
     flushed = store.take_group_buffers(cluster, skip_rules=active)
     out = [
-        msg[0] if len(msg) == 1 else grouped(cluster, msg[0].rule, list(msg), now)
+        msg[0] if len(msg) == 1 else storms.grouped(cluster, msg[0].rule, list(msg), now)
         for msg in [*p.messages, *(tuple(members) for members in flushed.values())]
     ]
     return out, p.why

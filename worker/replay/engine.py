@@ -169,7 +169,7 @@ def _incident(i: incidents.Incident, t0: float) -> dict[str, Any]:
 def subjects(n: Notification) -> tuple[str, ...]:
     """The nodes a notification speaks about: its node, plus the members of a grouped message."""
     out = [n.node] if n.node else []
-    # tasks.scan.grouped puts [{node, ...}] under "group"; ready_drop names its nodes under "dropped"
+    # worker.rules.storms.grouped puts [{node, ...}] under "group"; ready_drop names its nodes under "dropped"
     for key in ("group", "dropped", "nodes", "members"):
         extra = n.params.get(key)
         if isinstance(extra, list | tuple):

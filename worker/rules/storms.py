@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from worker.model import Notification, NotificationKind
+from worker.model import Notification, NotificationKind, fingerprint
 
 GROUPABLE = (NotificationKind.FIRING, NotificationKind.ESCALATED, NotificationKind.RESOLVED)
 
@@ -65,3 +65,38 @@ def plan(
         else:
             out.messages += [(m,) for m in members]
     return out
+
+
+def grouped(cluster: str, rule: str, members: list[Notification], now: float) -> Notification:
+    """One message for many nodes firing (or resolving) the same rule: Alertmanager's group_by [cluster, rule]."""
+    members = sorted(members, key=lambda n: (-n.severity, n.node))
+    kind = members[0].kind  # grouping is per (rule, kind): firing, escalated or resolved together
+    fp = fingerprint(cluster, "*", rule)
+    shown = ", ".join(n.node for n in members[:5]) + (
+        f" +{len(members) - 5} more" if len(members) > 5 else ""
+    )
+    return Notification(
+        id=f"{fp}-group-{kind.value}-{int(now)}",
+        kind=kind,
+        cluster=cluster,
+        node="",
+        rule=rule,
+        severity=max(n.severity for n in members),
+        summary=f"{len(members)} nodes {kind.value} {rule}: {shown}",
+        params={
+            "group": [
+                {
+                    "node": n.node,
+                    "severity": n.severity.label,
+                    "value": n.params.get("value"),
+                    "summary": n.summary,
+                }
+                for n in members
+            ],
+            "count": len(members),
+            "threshold": members[0].params.get("threshold"),
+        },
+        started_at=min(n.started_at for n in members),
+        created_at=now,
+        fingerprint=fp,
+    )

@@ -6,7 +6,7 @@ import pytest
 
 from worker.model import Notification, NotificationKind, Severity
 from worker.notify import templates
-from worker.pipeline import grouped
+from worker.rules.storms import grouped
 
 
 def member(i: int, sev: Severity = Severity.CRITICAL) -> Notification:
