@@ -19,8 +19,16 @@ from chatsim.state import CHANNELS, Fault, Robot, State
 SLACK_PATH = re.compile(r"^/services/(T[A-Za-z0-9]+)/(B[A-Za-z0-9]+)/([A-Za-z0-9]+)$")
 HOOK_PATH = re.compile(r"^/hook/([A-Za-z0-9._-]+)$")
 DINGTALK_WINDOW_MS = 3600 * 1000  # DingTalk rejects a timestamp more than an hour off
-DINGTALK_MAX_BYTES = 20000
-WECOM_MAX_BYTES = 4096
+DINGTALK_MAX_BYTES = 20000  # request body; errcode 460101 "message too long, exceed 20000 bytes"
+WECOM_MAX_BYTES = 4096  # markdown.content in UTF-8 bytes (text.content: 2048); errcode 40058
+# Slack Block Kit (api.slack.com/reference/block-kit/blocks): header text 150 characters, section text 3000, at most
+# 10 fields of 2000, context at most 10 elements, 50 blocks a message; beyond them HTTP 400 "invalid_blocks".
+# Slack cuts a top-level ``text`` past 40,000 characters itself (accepted, truncated).
+SLACK_LIMITS = {"header": 150, "section": 3000, "field": 2000, "fields": 10, "elements": 10, "blocks": 50}
+SLACK_TEXT_MAX = 40000
+SLACK_ATTACHMENTS_MAX = 100
+# a generic receiver behind a proxy refuses a body over nginx's default client_max_body_size (1 MB) with 413
+WEBHOOK_MAX_BYTES = 1024 * 1024
 _MARKUP = re.compile(r"<[^>]+>|\*\*|^[#>\s]+")
 
 
@@ -174,10 +182,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
             state.attempt("slack", ident, "http:400")
             self._reply(400, "no_text")
             return
+        problem = slack_problem(body)
+        if problem:
+            state.attempt("slack", ident, "http:400")
+            self._reply(400, problem)
+            return
         if state.over_limit(robot, time.time()):
             state.attempt("slack", ident, "http:429")
             self._reply(429, "rate_limited", {"Retry-After": "1"})
             return
+        if isinstance(body.get("text"), str) and len(body["text"]) > SLACK_TEXT_MAX:
+            # what Slack does with a longer text: accepts it and shows its start
+            body["text"] = body["text"][:SLACK_TEXT_MAX]
         state.attempt("slack", ident, "accepted")
         state.accept(robot, headline(str(body.get("text", ""))), body, {})
         self._reply(200, "ok")
@@ -262,6 +278,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             state.attempt("webhook", ident, "http:404")
             self._reply(404, "no such hook")
             return
+        if len(raw) > WEBHOOK_MAX_BYTES:
+            state.attempt("webhook", ident, "http:413")
+            self._reply(413, "Request Entity Too Large")
+            return
         signature = self.headers.get("X-Nodewatch-Signature", "")
         if robot.secret is not None:
             expected = "sha256=" + hmac.new(robot.secret.encode(), raw, hashlib.sha256).hexdigest()
@@ -298,6 +318,58 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._reply(400, {"error": str(exc)})
             return
         self._reply(200, {"ok": True})
+
+
+def slack_problem(body: dict[str, Any]) -> str:
+    """Slack's 400 answer for a message outside Block Kit's limits, or "" when it is within them."""
+    attachments = body.get("attachments") or []
+    if not isinstance(attachments, list) or len(attachments) > SLACK_ATTACHMENTS_MAX:
+        return "invalid_attachments"
+    lists = [
+        body.get("blocks") or [],
+        *((a or {}).get("blocks") or [] for a in attachments if isinstance(a, dict)),
+    ]
+    for blocks in lists:
+        if not isinstance(blocks, list) or len(blocks) > SLACK_LIMITS["blocks"]:
+            return "invalid_blocks"
+        if any(not _slack_block_ok(b) for b in blocks):
+            return "invalid_blocks"
+    return ""
+
+
+def _slack_text_len(obj: Any) -> int:
+    return len(obj.get("text", "")) if isinstance(obj, dict) and isinstance(obj.get("text"), str) else -1
+
+
+def _slack_block_ok(block: Any) -> bool:
+    if not isinstance(block, dict):
+        return False
+    kind = block.get("type")
+    if kind == "header":
+        return 0 < _slack_text_len(block.get("text")) <= SLACK_LIMITS["header"]
+    if kind == "section":
+        fields = block.get("fields")
+        if fields is not None and (
+            not isinstance(fields, list)
+            or len(fields) > SLACK_LIMITS["fields"]
+            or any(not 0 < _slack_text_len(f) <= SLACK_LIMITS["field"] for f in fields)
+        ):
+            return False
+        if "text" in block and not 0 < _slack_text_len(block["text"]) <= SLACK_LIMITS["section"]:
+            return False
+        return fields is not None or "text" in block
+    if kind == "context":
+        elements = block.get("elements")
+        return (
+            isinstance(elements, list)
+            and 0 < len(elements) <= SLACK_LIMITS["elements"]
+            and all(
+                (isinstance(e, dict) and e.get("type") == "image")
+                or 0 < _slack_text_len(e) <= SLACK_LIMITS["section"]
+                for e in elements
+            )
+        )
+    return True  # other block kinds are not checked here
 
 
 def _dingtalk_text(body: Any) -> str | None:

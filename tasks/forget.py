@@ -1,4 +1,5 @@
-"""``forget_cluster``: a cluster left the registry; close its open alerts as "cluster removed", not firing forever."""
+"""``forget_cluster``: a cluster left the registry; close its open alerts as "cluster removed", not firing forever,
+and leave none of its keys without a bound (``state.store.forget_cluster``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from tasks.scan import enqueue_notifications
 from worker import clusters
 from worker.app import app
 from worker.pipeline import advance
+from worker.state import store as state_store
 
 log = logging.getLogger("nodewatch.forget")
 
@@ -36,7 +38,7 @@ def forget_cluster(self, cluster: str) -> str:  # type: ignore[no-untyped-def]
     try:
         prev = store.load_alerts(cluster)
         ids = advance(store, cfg, cluster, prev, [], None, time.time(), removed_reason=REASON)
-        store.clear_failures(cluster)
+        state_store.forget_cluster(store, cluster)
     finally:
         store.release_scan_lock(cluster, token)
     enqueue_notifications(cfg, cluster, ids)

@@ -2,6 +2,8 @@
 
 A shell like worker/cli.py: it wires worker/clusters (sources, clients, access checks) and worker/state (last scan
 records) and prints. Nothing printed carries a kubeconfig's contents: names, sources, figures and warnings only.
+A kubeconfig given to `add` (and to `test --kubeconfig`, which tests it as `add` would take it) may carry only
+inline credentials: a credential file path is refused before anything is written.
 """
 
 from __future__ import annotations
@@ -59,6 +61,8 @@ def cmd_add(args: argparse.Namespace) -> int:
         text = kubeconfig.read_file(name, args.kubeconfig)
         data = kubeconfig.parse(name, text)
         kubeconfig.check_plugins(name, data, cfg.allow_exec_plugins)
+        # a Secret or clusters-dir file is read by every worker: never with a path to the worker's own files
+        kubeconfig.check_credentials(name, data, local_files=False)
     except clusters.ClusterConfigError as err:
         return _fail(str(err), EXIT_CONFIG)
     if args.context and not any(c.get("name") == args.context for c in data.get("contexts") or []):
@@ -237,8 +241,9 @@ def cmd_remove(args: argparse.Namespace) -> int:
 def cmd_test(args: argparse.Namespace) -> int:
     cfg = _load(args)
     if args.kubeconfig:
+        # tested as `cluster add` would take it: inline credentials only (local_files=False)
         spec = clusters.ClusterSpec(
-            args.name, cfg.check_interval, args.kubeconfig, args.context, source="cli"
+            args.name, cfg.check_interval, args.kubeconfig, args.context, source="cli", local_files=False
         )
     else:
         found = _registry(cfg, args).by_name().get(args.name)

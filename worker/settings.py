@@ -171,6 +171,13 @@ class NotifySettings(_Strict):
     http_timeout: float = Field(default=10.0, gt=0)
     min_retry_delay: float = Field(default=5.0, gt=0)  # first backoff step, doubled each retry, with jitter
     max_retry_delay: float = Field(default=900.0, gt=0, le=900)  # also caps Retry-After / rate-limit waits
+    # hosts webhook URLs may point at ("hooks.slack.com", "*.dingtalk.com"); empty: any host
+    allowed_hosts: list[str] = []
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _host_patterns(cls, v: list[str]) -> list[str]:
+        return [settings_notify.host_pattern(p) for p in v]
 
 
 class Settings(_Strict):
@@ -201,6 +208,9 @@ class Settings(_Strict):
     clusters_dir: str | None = None  # a directory of kubeconfig files, one cluster per file
     hub: HubSettings = HubSettings()  # kubeconfig Secrets in the hub cluster (worker/clusters/config.py)
     allow_exec_plugins: bool = False  # kubeconfig exec/auth-provider plugins run commands on the worker
+    # tokenFile/client-certificate/client-key/certificate-authority paths in the kubeconfigs of `clusters:` only;
+    # Secrets, clusters-dir files and `cluster add` may never read credentials from the worker's disk
+    allow_local_credential_files: bool = False
     scan_failures_before_alert: int = Field(default=3, ge=1)
     dispatch_tick: float = Field(default=5.0, gt=0, validation_alias=AliasChoices("dispatchTick"))
 

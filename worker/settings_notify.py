@@ -4,22 +4,30 @@ Kept apart from worker/settings.py so the notification room's config can grow wi
 The seed's top-level ``slack``/``dingtalk``/``wecom`` sections still work: they become receivers named
 ``slack``/``dingtalk``/``wecom``. Every secret is a ``SecretStr`` with a ``*File`` and a ``*Env`` form;
 ``receiver_params`` is the only place secrets are unwrapped. ``validate`` is the cross-field check (route
-receivers exist, user templates compile and render) that must run when the config is loaded.
+receivers exist, webhook URLs are http(s) to an allowed host, user templates compile and render) that must run
+when the config is loaded.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 import os
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 if TYPE_CHECKING:
     from worker.settings import Settings
+
+
+log = logging.getLogger("nodewatch.config")
 
 
 class Strict(BaseModel):
@@ -40,6 +48,51 @@ def secret(value: SecretStr | None, file: str | None, env: str | None = None) ->
     if from_file:
         return from_file
     return os.environ.get(env) or None if env else None
+
+
+# --- webhook URLs: http(s) only, to an allowed host (notify.allowedHosts) ---
+_HOST_LABEL = r"[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?"
+_HOST = re.compile(rf"(\*\.)?{_HOST_LABEL}(\.{_HOST_LABEL})*")
+# receiver kinds whose URL is an HTTP endpoint; an Apprise URL's scheme names the service (tgram://, mailto://)
+HTTP_KINDS = ("slack", "dingtalk", "wecom", "webhook")
+
+
+def host_pattern(pattern: str) -> str:
+    """A ``notify.allowedHosts`` entry, normalised: ``hooks.slack.com``, ``*.dingtalk.com`` or an IP address."""
+    p = pattern.strip().lower().removeprefix("[").removesuffix("]")
+    try:
+        return str(ipaddress.ip_address(p))
+    except ValueError:
+        pass
+    if not _HOST.fullmatch(p):
+        raise ValueError(
+            f"{pattern!r} is not a host name, *.domain or IP address (e.g. hooks.slack.com, *.dingtalk.com)"
+        )
+    return p
+
+
+def host_allowed(host: str, patterns: Sequence[str]) -> bool:
+    """Is ``host`` one of ``patterns`` (``*.example.com`` matches any name below example.com, not itself)?"""
+    host = host.lower().rstrip(".")
+    return any(host.endswith(p[1:]) if p.startswith("*.") else host == p for p in patterns)
+
+
+def url_problem(url: str, allowed_hosts: Sequence[str]) -> str | None:
+    """Why a webhook URL is refused (None: it is fine). Never repeats the URL: its path or query is the secret."""
+    if any(ch.isspace() or not ch.isprintable() for ch in url):
+        return "contains whitespace or control characters"
+    try:
+        parts = urlsplit(url)
+        host, _ = parts.hostname, parts.port
+    except ValueError:
+        return "is not a valid URL"
+    if parts.scheme.lower() not in ("http", "https"):
+        return "must start with http:// or https://"
+    if not host:
+        return "has no host"
+    if allowed_hosts and not host_allowed(host, allowed_hosts):
+        return f"points at host {host}, which is not in notify.allowedHosts"
+    return None
 
 
 # --- the seed's sections (implicit receivers named after them) ---
@@ -262,8 +315,12 @@ def receiver_params(cfg: Settings) -> dict[str, dict[str, Any]]:
     """
     out: dict[str, dict[str, Any]] = {}
     for name, r in all_receivers(cfg).items():
-        url = secret(r.url, r.url_file, r.url_env)
+        url = (secret(r.url, r.url_file, r.url_env) or "").strip()
         if not url:
+            continue
+        if r.kind in HTTP_KINDS and (problem := url_problem(url, cfg.notify.allowed_hosts)):
+            # checked at load too; here a URL file or variable changed since: the receiver is not used
+            log.error("receiver %s: webhook URL %s; receiver left out", name, problem)
             continue
         params: dict[str, Any] = {"kind": r.kind, "url": url, "lang": r.language or cfg.language}
         if r.template is not None and (r.template.title or r.template.body):
@@ -302,6 +359,41 @@ def receiver_policies(cfg: Settings) -> dict[str, ReceiverPolicy]:
     return out
 
 
+def _url_keys(cfg: Settings) -> Iterator[tuple[AnyReceiver, str, str, str]]:
+    """Each receiver with the config keys of its URL forms: (receiver, value key, file key, env key)."""
+    for r in implicit_receivers(cfg):
+        yield r, f"{r.name}.webhookURL", f"{r.name}.webhookURLFile", ""
+    for i, named in enumerate(cfg.receivers_):
+        yield named, f"receivers.{i}.url", f"receivers.{i}.urlFile", f"receivers.{i}.urlEnv"
+
+
+def _effective_url(r: AnyReceiver, value_key: str, file_key: str, env_key: str) -> tuple[str, str] | None:
+    """(key, URL) of the form ``secret()`` will use, or None when it cannot be known now (file not readable)."""
+    if r.url is not None and r.url.get_secret_value():
+        return value_key, r.url.get_secret_value().strip()
+    if r.url_file:
+        try:
+            text = Path(r.url_file).read_text().strip()
+        except (OSError, UnicodeDecodeError):
+            return None  # not mounted yet, say: checked when it is read
+        if text:
+            return file_key, text
+    if r.url_env and os.environ.get(r.url_env):
+        return f"{env_key} (${r.url_env})", os.environ[r.url_env].strip()
+    return None
+
+
+def check_urls(cfg: Settings) -> None:
+    """Webhook URLs are http(s) and, with ``notify.allowedHosts``, point at an allowed host; ValueError names the
+    key (never the URL, whose path or query is the credential)."""
+    for r, value_key, file_key, env_key in _url_keys(cfg):
+        if r.kind not in HTTP_KINDS:
+            continue
+        found = _effective_url(r, value_key, file_key, env_key)
+        if found and (problem := url_problem(found[1], cfg.notify.allowed_hosts)):
+            raise ValueError(f"{found[0]} (receiver {r.name}): webhook URL {problem}")
+
+
 def _walk(route: RouteSettings, path: str) -> list[tuple[str, RouteSettings]]:
     out = [(path, route)]
     for i, child in enumerate(route.routes):
@@ -310,14 +402,15 @@ def _walk(route: RouteSettings, path: str) -> list[tuple[str, RouteSettings]]:
 
 
 def validate(cfg: Settings) -> None:
-    """Cross-field checks at load; raises ValueError naming the key: receiver names unique, route receivers
-    known, user templates compiling and rendering a sample notification."""
+    """Cross-field checks at load; raises ValueError naming the key: receiver names unique, webhook URLs http(s)
+    to an allowed host, route receivers known, user templates compiling and rendering a sample notification."""
     names = [r.name for r in implicit_receivers(cfg)] + [r.name for r in cfg.receivers_]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise ValueError(
             f"receivers: duplicate name(s) {dup} (slack/dingtalk/wecom are taken by the top-level sections)"
         )
+    check_urls(cfg)
     known = set(names)
     if cfg.route is not None:
         for path, node in _walk(cfg.route, "route"):

@@ -5,7 +5,9 @@ Sources, merged by name (first wins): the ``clusters`` list of the config file, 
 kubeconfig Secrets (``hub:``; see ``secrets``). With none of them, the in-cluster service account is the one
 cluster, named ``in-cluster``. Kubeconfigs are read by the worker that needs them and kept only in memory; they
 never travel in task arguments. A kubeconfig that would run a command (``exec`` or ``auth-provider`` plugins) is
-refused unless ``allowExecPlugins`` is set.
+refused unless ``allowExecPlugins`` is set; one that reads credentials from files on the worker (``tokenFile``,
+``client-certificate``, ``client-key``, ``certificate-authority``) is refused unless it is listed in the config file
+and ``allowLocalCredentialFiles`` is set (``ClusterSpec.local_files``).
 """
 
 from __future__ import annotations
@@ -58,6 +60,9 @@ class ClusterSpec:
     threshold_profile: str = ""
     origin: str = ""  # for humans: the file, or namespace/name of the Secret
     version: str = ""  # the Secret's resourceVersion
+    # may the kubeconfig read credentials from files on this host? Only a config-file cluster, and only with
+    # allowLocalCredentialFiles: a Secret or a clusters-dir file could otherwise send the hub's own token away
+    local_files: bool = False
     # a Secret's kubeconfig, held in memory only; repr=False keeps it out of logs and tracebacks
     kubeconfig_text: str | None = field(default=None, repr=False, compare=False)
 
@@ -135,6 +140,7 @@ def load(settings: Settings, clusters_dir_override: str | None = None) -> Regist
             dict(c.labels),
             "config",
             origin="config file",
+            local_files=settings.allow_local_credential_files,
         )
         for c in settings.clusters
     ]
@@ -177,15 +183,19 @@ def api_client(spec: ClusterSpec, allow_exec: bool = False) -> k8s_client.ApiCli
     if spec.kubeconfig is None and spec.kubeconfig_text is None:
         return kubeconfig.in_cluster(spec.name)
     base = str(Path(spec.kubeconfig).parent) if spec.kubeconfig else None
-    return kubeconfig.build(spec.name, _text(spec), spec.context, allow_exec, base)
+    return kubeconfig.build(
+        spec.name, _text(spec), spec.context, allow_exec, base, local_files=spec.local_files
+    )
 
 
 def warnings(spec: ClusterSpec) -> list[str]:
-    """Human warnings about a cluster's kubeconfig (insecure TLS, plugins, unreadable); [] for in-cluster."""
+    """Human warnings about a cluster's kubeconfig (insecure TLS, plugins, refused credentials, unreadable);
+    [] for in-cluster. A refused kubeconfig says so here, so `cluster list` shows why before any scan."""
     if spec.kubeconfig is None and spec.kubeconfig_text is None:
         return []
     try:
         data = kubeconfig.parse(spec.name, _text(spec))
+        kubeconfig.check_credentials(spec.name, data, spec.local_files)
     except ClusterConfigError as err:
         return [str(err).removeprefix(f"cluster {spec.name}: ")]
     return kubeconfig.warnings(spec.name, data, spec.context)

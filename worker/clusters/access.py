@@ -6,7 +6,9 @@ credentials themselves, without nodewatch trying each read.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Any
 
 import urllib3
 from kubernetes import client as k8s_client
@@ -63,13 +65,48 @@ def _why(err: Exception) -> tuple[str, bool]:
     return f"unreachable: {type(err).__name__}", False
 
 
+VERSION_MAX = 64 * 1024  # a real /version answer is ~300 bytes
+
+
+def version_text(doc: object) -> str:
+    """What to call the API server from its /version JSON, whichever fields it has (it may lack platform,
+    buildDate, even gitVersion); raises ValueError when it is no /version answer at all."""
+    if not isinstance(doc, dict):
+        raise ValueError("not a JSON object")
+    git = doc.get("gitVersion")
+    if isinstance(git, str) and git.strip():
+        return git.strip()[:80]
+    major, minor = doc.get("major"), doc.get("minor")
+    if isinstance(major, str) and isinstance(minor, str) and (major or minor):
+        return f"v{major}.{minor}"[:80]
+    return "(version not given)"
+
+
 def version(api: k8s_client.ApiClient, timeout: float = 10.0) -> str:
+    """The API server's version from /version, read as plain JSON: the client's model refuses an answer
+    without every field (a pydantic traceback for a server that leaves out ``platform``)."""
     try:
-        info = k8s_client.VersionApi(api).get_code(_request_timeout=timeout)
+        # without preloading, the client hands back the urllib3 response (its stubs say VersionInfo)
+        resp: Any = k8s_client.VersionApi(api).get_code(_request_timeout=timeout, _preload_content=False)
+        raw = resp.read(VERSION_MAX + 1)
+        if len(raw) > VERSION_MAX:
+            resp.close()  # the rest is not read: this connection cannot be reused
+        else:
+            resp.release_conn()
     except (ApiException, urllib3.exceptions.HTTPError, OSError) as err:
         reason, rejected = _why(err)
         raise Unreachable(reason, rejected) from None
-    return str(info.git_version)
+    except ValueError:
+        # e.g. http.client's "Invalid header value": its message would print the header, a credential
+        raise Unreachable("the request could not be sent (invalid credentials in the kubeconfig)") from None
+    if len(raw) > VERSION_MAX:
+        raise Unreachable(f"/version answer larger than {VERSION_MAX} bytes: not a Kubernetes API server")
+    try:
+        return version_text(json.loads(raw))
+    except ValueError:
+        raise Unreachable(
+            "/version did not answer Kubernetes version JSON: not a Kubernetes API server"
+        ) from None
 
 
 def check(api: k8s_client.ApiClient, needs: tuple[Need, ...] = NEEDS, timeout: float = 10.0) -> list[Check]:
@@ -93,6 +130,10 @@ def check(api: k8s_client.ApiClient, needs: tuple[Need, ...] = NEEDS, timeout: f
             if rejected or not isinstance(err, ApiException):
                 raise Unreachable(reason, rejected) from None
             out.append(Check(need, False, f"could not ask: {reason}"))
+            continue
+        except ValueError:
+            # an answer the client's models refuse (pydantic's ValidationError is a ValueError)
+            out.append(Check(need, False, "could not ask: the answer was not a SelfSubjectAccessReview"))
             continue
         if status is None:
             out.append(Check(need, False, "the API server gave no answer"))

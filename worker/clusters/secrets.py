@@ -145,9 +145,12 @@ def from_secret(obj: Mapping[str, Any]) -> SecretCluster:
 def hub_client(hub: HubSettings, allow_exec: bool) -> k8s_client.ApiClient:
     if hub.kubeconfig:
         text = kubeconfig.read_file("hub", hub.kubeconfig)
+        # the hub's own kubeconfig, named in the config file, talks to the hub itself: its credential files
+        # (minikube-style client-certificate paths) are the operator's, like the in-cluster token is
         return kubeconfig.build(
-            "hub", text, hub.context, allow_exec, str(Path(hub.kubeconfig).parent), cache_as=HUB_SLOT
-        )
+            "hub", text, hub.context, allow_exec, str(Path(hub.kubeconfig).parent), cache_as=HUB_SLOT,
+            local_files=True,
+        )  # fmt: skip
     return kubeconfig.in_cluster(HUB_SLOT)
 
 

@@ -11,6 +11,8 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from worker.model import limits
+
 
 class Severity(enum.IntEnum):
     """Ordered so that ``max()`` picks the worst."""
@@ -240,8 +242,8 @@ class Notification:
             "node": self.node,
             "rule": self.rule,
             "severity": self.severity.label,
-            "summary": self.summary,
-            "params": self.params,
+            "summary": limits.cut_text(self.summary, limits.TEXT_MAX),
+            "params": limits.bound_json(self.params),  # stored in Redis: bounded (keys.py)
             "started_at": self.started_at,
             "created_at": self.created_at,
             "fingerprint": self.fingerprint,

@@ -151,18 +151,27 @@ class FlapPolicy:
 
 @dataclass(frozen=True)
 class FlapRecord:
-    """Recent transitions of one fingerprint, kept across resolves (so it lives apart from AlertState)."""
+    """Recent transitions of one fingerprint, kept across resolves (so it lives apart from AlertState).
+
+    ``node`` names the subject, so that the record of a node that left the cluster can be forgotten ("" for a
+    cluster-wide alert, and for records written before it was kept).
+    """
 
     times: tuple[float, ...] = ()
     flapping_since: float | None = None
+    node: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {"times": list(self.times), "since": self.flapping_since}
+        return {"times": list(self.times), "since": self.flapping_since, "node": self.node}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> FlapRecord:
         since = d.get("since")
-        return cls(tuple(float(t) for t in d.get("times", ())), None if since is None else float(since))
+        return cls(
+            tuple(float(t) for t in d.get("times", ())),
+            None if since is None else float(since),
+            str(d.get("node") or ""),
+        )
 
 
 @dataclass(frozen=True)
@@ -185,21 +194,36 @@ def flap(
     is_transition = transition in (NotificationKind.FIRING, NotificationKind.RESOLVED)
     if is_transition:
         recent = [*recent, now][-(policy.threshold * 2) :]
+
+    def kept(times: Sequence[float], since: float | None) -> FlapRecord:
+        return FlapRecord(tuple(times), since, record.node)
+
     if record.flapping_since is not None:
         last = max(record.times, default=record.flapping_since)
         if is_transition:
-            return FlapDecision(
-                FlapRecord(tuple(recent), record.flapping_since), None, "flapping: transition held back"
-            )
+            return FlapDecision(kept(recent, record.flapping_since), None, "flapping: transition held back")
         if now - last >= policy.quiet:
             # start counting afresh: the transitions that made it flap must not make it flap again at once
-            return FlapDecision(FlapRecord((), None), NotificationKind.FLAP_ENDED, "stable again")
+            return FlapDecision(kept((), None), NotificationKind.FLAP_ENDED, "stable again")
         # repeats and escalations are held too: the FLAP_ENDED summary will say where it settled
-        return FlapDecision(FlapRecord(tuple(recent), record.flapping_since), None, "flapping")
+        return FlapDecision(kept(recent, record.flapping_since), None, "flapping")
     if is_transition and len(recent) >= policy.threshold:
         return FlapDecision(
-            FlapRecord(tuple(recent), now),
+            kept(recent, now),
             NotificationKind.FLAPPING,
             f"{len(recent)} transitions in {policy.window / 60:.0f} min: flapping",
         )
-    return FlapDecision(FlapRecord(tuple(recent), None), transition, "ok")
+    return FlapDecision(kept(recent, None), transition, "ok")
+
+
+def flap_expired(record: FlapRecord, now: float, policy: FlapPolicy) -> bool:
+    """True when a record nothing touched this scan can no longer matter, so that it is forgotten, not kept forever.
+
+    Not flapping: no transition left inside the window (``flap`` would drop them all). Flapping: nothing happened
+    for longer than window + quiet, so its subject is no longer evaluated (a rule whose data went away) and no
+    summary can fall due.
+    """
+    if record.flapping_since is None:
+        return all(now - t > policy.window for t in record.times)
+    last = max(record.times, default=record.flapping_since)
+    return now - last > policy.window + policy.quiet

@@ -4,10 +4,14 @@ The order follows Alertmanager: inhibit -> silence (and maintenance windows) -> 
 (lifecycle.step) -> flapping. Storm grouping (worker/rules/storms.py) comes after this, once the scan has read
 which storms are on from Redis.
 Every fingerprint that is held back gets a reason in ``Plan.why``.
+Flap records stay bounded (keys.py): a record whose subject is gone — its node left the sample, its cluster was
+removed — is forgotten in the same plan that closes its alert, and one nothing touched for too long
+(``lifecycle.flap_expired``) is forgotten too.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -78,7 +82,7 @@ def plan(cluster: str, prev: Mapping[str, AlertState], findings: Sequence[Findin
             or muting.inhibited_by(f.rule, f.node, sources, ctx.inhibit)
         )
 
-    def apply(f: Finding, s: lifecycle.Step, before: AlertState | None) -> None:
+    def apply(f: Finding, s: lifecycle.Step, before: AlertState | None, vanished: bool = False) -> None:
         fp = f.fingerprint
         if s.state is None:
             if before is not None:
@@ -87,8 +91,15 @@ def plan(cluster: str, prev: Mapping[str, AlertState], findings: Sequence[Findin
             out.upsert[fp] = s.state
         send, reason = s.send, s.reason
         record = ctx.flaps.get(fp)
-        if record is not None or send in (NotificationKind.FIRING, NotificationKind.RESOLVED):
-            d = lifecycle.flap(record or FlapRecord(), send, ctx.now, ctx.flap_policy)
+        if vanished:
+            # the subject is gone for good: its closing notice is no flap transition, and its record goes with it
+            if record is not None:
+                out.flaps[fp] = None
+        elif record is not None or send in (NotificationKind.FIRING, NotificationKind.RESOLVED):
+            base = record or FlapRecord()
+            if base.node != f.node:
+                base = dataclasses.replace(base, node=f.node)
+            d = lifecycle.flap(base, send, ctx.now, ctx.flap_policy)
             if d.record != record:
                 out.flaps[fp] = d.record if (d.record.times or d.record.flapping_since is not None) else None
             if d.send != send:
@@ -113,7 +124,8 @@ def plan(cluster: str, prev: Mapping[str, AlertState], findings: Sequence[Findin
     if ctx.removed_reason:
         for st in prev.values():
             gone = Finding(cluster, st.node, st.rule, None, summary=f"{cluster}: {ctx.removed_reason}")
-            apply(gone, lifecycle.vanished(st, ctx.removed_reason), st)
+            apply(gone, lifecycle.vanished(st, ctx.removed_reason), st, vanished=True)
+        out.flaps.update(dict.fromkeys(ctx.flaps))  # nothing of a removed cluster flaps any more
         return out
     for f in findings:
         seen.add(f.fingerprint)
@@ -123,6 +135,19 @@ def plan(cluster: str, prev: Mapping[str, AlertState], findings: Sequence[Findin
     if ctx.node_names is not None:
         for fp, st in prev.items():
             if fp not in seen and st.node and st.node not in ctx.node_names:
+                seen.add(fp)
                 gone = Finding(cluster, st.node, st.rule, None, summary=f"node {st.node} was removed")
-                apply(gone, lifecycle.vanished(st, "node removed"), st)
+                apply(gone, lifecycle.vanished(st, "node removed"), st, vanished=True)
+    _forget_flaps(out, prev, seen, ctx)
     return out
+
+
+def _forget_flaps(out: Plan, prev: Mapping[str, AlertState], seen: set[str], ctx: Context) -> None:
+    """Forget the flap records this scan did not touch whose alert is gone and whose node left the sample, or
+    that expired (``lifecycle.flap_expired``). A record whose alert is still open is kept: it may still flap."""
+    for fp, record in ctx.flaps.items():
+        if fp in seen or fp in out.flaps or (fp in prev and fp not in out.delete):
+            continue
+        node_gone = ctx.node_names is not None and bool(record.node) and record.node not in ctx.node_names
+        if node_gone or lifecycle.flap_expired(record, ctx.now, ctx.flap_policy):
+            out.flaps[fp] = None

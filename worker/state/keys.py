@@ -2,28 +2,38 @@
 
 All keys start ``nw:``. Per-cluster keys carry the cluster in a hash tag (``nw:{prod-eu}:...``) so one cluster's
 state lives in one Redis Cluster slot and a Lua script may touch it atomically. Every key that is not
-configuration has a TTL or a bounded size.
+configuration has a TTL or a bounded size, and the keys without a TTL are listed in ``WITHOUT_TTL``; a test churns
+nodes and clusters and checks both (tests/faults/test_faults_bounds.py). Stored notifications are capped by
+``worker.model.limits`` (lists 100 items, strings 2000 characters, params 64 KiB: "… +N more"). A removed cluster's
+keys are deleted or expire (``store.forget_cluster``).
 
 | key                          | type   | TTL / bound                         | purpose (bytes per node, measured)          |
 |------------------------------|--------|-------------------------------------|---------------------------------------------|
-| nw:{c}:alerts                | hash   | 7 d, refreshed each scan            | fingerprint -> AlertState JSON (~260 B/alert)|
+| nw:{c}:alerts                | hash   | 7 d, refreshed each scan; one entry | fingerprint -> AlertState JSON (~260 B/alert)|
+|                              |        | per open alert of a present node    |                                             |
 | nw:{c}:cd:{fp}               | string | the repeat interval                 | cooldown: alive = do not repeat             |
-| nw:{c}:n:{id}                | string | 2 d                                 | notification payload (task args carry id)   |
+| nw:{c}:n:{id}                | string | 2 d; <= PAYLOAD_MAX bytes           | notification payload (task args carry id)   |
 | nw:{c}:dl:{id}:{receiver}    | string | 2 d                                 | delivery log: already sent, do not resend   |
 | nw:{c}:lock                  | string | scan time limit                     | scan lock: one scan of a cluster at a time  |
-| nw:{c}:status                | hash   | 7 d                                 | last scan start/end/duration/lag/outcome    |
-| nw:{c}:scans                 | list   | LTRIM 200                           | recent scans: start, end, lag, outcome      |
-| nw:{c}:flap                  | hash   | 7 d, refreshed each scan            | fingerprint -> recent transitions, flapping since |
+| nw:{c}:status                | hash   | 7 d; deleted with the cluster       | last scan start/end/duration/lag/outcome    |
+| nw:{c}:scans                 | list   | LTRIM 200, 7 d; deleted with it     | recent scans: start, end, lag, outcome      |
+| nw:{c}:flap                  | hash   | 7 d, refreshed each scan; one entry | fingerprint -> recent transitions, flapping |
+|                              |        | per (present node, rule) with a     | since, node (~90 B/entry)                   |
+|                              |        | transition in flapWindow (flapping: |                                             |
+|                              |        | + flapQuiet); a vanished node's and |                                             |
+|                              |        | a removed cluster's are forgotten   |                                             |
 | nw:{c}:storm:{rule}          | string | noise.groupInterval                 | a grouped (storm) message went out: batch the rest |
-| nw:{c}:groupbuf              | hash   | 2 d                                 | rule|id -> notification waiting for its group |
+| nw:{c}:groupbuf              | hash   | 2 d; deleted with the cluster       | rule|id -> notification waiting for its group |
 | nw:silences                  | hash   | pruned when a silence ends          | silence id -> matchers, author, comment, end |
-| nw:{c}:nodes                 | string | 7 d                                 | last scan's node snapshot (labels, taints, Ready) for change rules |
-| nw:{c}:fails                 | string | 7 d                                 | consecutive failed scans                    |
-| nw:{c}:why                   | stream | MAXLEN ~1000                        | why a notification was not sent / delayed   |
+| nw:{c}:inv                   | hash   | 7 d; present nodes only; deleted    | node -> last scan's labels, taints, Ready (~400 B/node) + ~scan; only changed fields written |
+|                              |        | with the cluster                    |                                             |
+| nw:{c}:fails                 | string | 7 d; deleted with the cluster       | consecutive failed scans                    |
+| nw:{c}:why                   | stream | MAXLEN ~1000 (+ WHY_SLACK); 2 d     | why a notification was not sent / delayed   |
+|                              |        | once its cluster is removed         |                                             |
 | nw:sched                     | zset   | one member per configured cluster   | cluster -> next due time (epoch s)          |
 | nw:removed                   | set    | drained each dispatch tick          | clusters dropped from nw:sched, to forget   |
 | nw:deadletters               | list   | LTRIM 1000                          | messages that could not be delivered        |
-| nw:stats                     | hash   | none (a few counters)               | delivered / failed / dead-lettered counts   |
+| nw:stats                     | hash   | none (a few counters per receiver)  | delivered / failed / dead-lettered counts   |
 | nw:redbeat:*                 | (RedBeat) | RedBeat's own                    | the beat lock and beat's schedule           |
 | nw:{c}:rr:{receiver}:{fp}    | string | max(repeatInterval, 1 d)            | per-route repeat: when the receiver last got it |
 | nw:{r:NAME}:bucket           | hash   | until refilled (<= one window)      | token bucket of receiver NAME (~60 B)       |
@@ -38,7 +48,21 @@ PREFIX = "nw"
 ALERTS_TTL = 7 * 24 * 3600
 PAYLOAD_TTL = 2 * 24 * 3600
 WHY_MAXLEN = 1000
+WHY_SLACK = 100  # MAXLEN ~ trims whole stream nodes: a stream may hold up to one node (100 entries) more
 DEADLETTER_MAX = 1000
+# one stored notification: params <= limits.PARAMS_MAX (64 KiB) + a summary of <= 2000 characters + a few fields
+PAYLOAD_MAX = 80 * 1024
+# The keys that live without a TTL (fnmatch patterns), each bounded another way (the table says how). Every other
+# key nodewatch writes has one. A new key without a TTL is added here with its bound, or the bounds test fails.
+WITHOUT_TTL = (
+    "nw:sched",
+    "nw:removed",
+    "nw:silences",
+    "nw:deadletters",
+    "nw:stats",
+    "nw:{*}:why",
+    "nw:redbeat:*",
+)
 
 
 def _c(cluster: str) -> str:
@@ -92,7 +116,8 @@ SILENCES = f"{PREFIX}:silences"
 
 
 def nodes(cluster: str) -> str:
-    return f"{_c(cluster)}:nodes"
+    # a hash since the scale work (was the string nw:{c}:nodes, left to expire): a new name, no WRONGTYPE
+    return f"{_c(cluster)}:inv"
 
 
 def failures(cluster: str) -> str:
@@ -135,3 +160,4 @@ def waiting(receiver: str) -> str:
 
 def flush(receiver: str) -> str:
     return f"{_r(receiver)}:flush"
+

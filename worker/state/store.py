@@ -388,3 +388,24 @@ class Store:
         # kept a day at least: a later route with a longer interval still finds it
         ttl = max(int(interval_s), keys.ROUTE_REPEAT_MIN_TTL)
         self.r.set(keys.route_repeat(cluster, receiver, fp), repr(now), ex=ttl)
+
+
+# --- a removed cluster (issue 12): nothing of it is kept without a bound ---
+def forget_cluster(store: Store, cluster: str) -> None:
+    """Delete what only the removed cluster's scans read (node snapshot, flap records, scan records, failures,
+    storm buffer) and give its why-stream a TTL: ``alerts why`` answers for PAYLOAD_TTL more, then it is gone.
+    Its other keys (payloads, delivery log, cooldowns, route repeats, storms) expire by their own TTLs (keys.py).
+    The closing notices queued just before may still add to the why-stream: it keeps the TTL set here."""
+    why = keys.why(cluster)
+    pipe = store.r.pipeline(transaction=True)
+    pipe.delete(
+        keys.nodes(cluster),
+        keys.flaps(cluster),
+        keys.status(cluster),
+        keys.scans(cluster),
+        keys.failures(cluster),
+        keys.group_buffer(cluster),
+    )
+    pipe.xadd(why, {"fp": "", "reason": "cluster removed"}, maxlen=keys.WHY_MAXLEN, approximate=True)
+    pipe.expire(why, keys.PAYLOAD_TTL)
+    pipe.execute()

@@ -13,7 +13,6 @@ import redis
 import yaml
 
 from kubesim.testing import KubesimProcess
-from worker import cli
 from worker.state import store as state_store
 
 HUB, NS = "sim-1", "nodewatch"
@@ -23,24 +22,6 @@ HUB, NS = "sim-1", "nodewatch"
 def sim() -> Iterator[KubesimProcess]:
     with KubesimProcess(clusters=3, nodes=2, pods_per_node=1, speed=0) as proc:
         yield proc
-
-
-@pytest.fixture()
-def run(
-    redis_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Callable[..., tuple[int, str]]:
-    monkeypatch.setenv("REDIS_URL", redis_url)
-    monkeypatch.delenv("NODEWATCH_CLUSTERS_DIR", raising=False)
-
-    def go(*argv: str) -> tuple[int, str]:
-        try:
-            code = cli.main(list(argv))
-        except SystemExit as e:
-            code = int(e.code or 0)
-        out = capsys.readouterr()
-        return code, out.out + out.err
-
-    return go
 
 
 def token_of(kubeconfig: Path) -> str:

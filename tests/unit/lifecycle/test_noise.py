@@ -124,7 +124,8 @@ def test_plan_holds_flapping_transitions_and_keeps_the_record() -> None:
     rec = FlapRecord((0.0, 60.0, 120.0))
     p = noise.plan("c", {}, [nr], noise.Context(now=180, flaps={nr.fingerprint: rec}, flap_policy=POLICY))
     assert sends(p) == [("n1", "node_not_ready", "flapping")]
-    assert p.flaps[nr.fingerprint] == FlapRecord((0.0, 60.0, 120.0, 180.0), 180.0)
+    # the record names its node (a record written before nodes were kept learns it here)
+    assert p.flaps[nr.fingerprint] == FlapRecord((0.0, 60.0, 120.0, 180.0), 180.0, "n1")
     # resolving while flapping: held back, state forgotten, record kept
     p2 = noise.plan(
         "c",
@@ -165,3 +166,79 @@ def test_flap_summary_after_the_alert_resolved_and_was_forgotten() -> None:
     p = noise.plan("c", {}, [nr], ctx)  # no state left: it resolved while flapping
     assert sends(p) == [("n1", "node_not_ready", "flap_ended")]
     assert p.flaps[nr.fingerprint] is None  # counting starts afresh
+
+
+# --- flap records stay bounded: vanished nodes, removed clusters, records nothing touches ---------------------
+
+
+def test_flap_record_of_a_node_that_left_is_forgotten_once_its_alert_is_gone() -> None:
+    gone, here = f("gone-1", "node_not_ready", None), f("n1", "node_not_ready", None)
+    flaps = {
+        gone.fingerprint: FlapRecord((100.0, 160.0), None, "gone-1"),
+        here.fingerprint: FlapRecord((100.0, 160.0), None, "n1"),
+    }
+    ctx = noise.Context(now=200, flaps=flaps, node_names=frozenset({"n1"}), flap_policy=POLICY)
+    p = noise.plan("c", {}, [here], ctx)  # gone-1 is not in the sample: no finding, no alert
+    assert p.flaps == {gone.fingerprint: None}  # n1's record was touched and is still inside the window
+
+
+def test_node_that_left_while_flapping_closes_its_alert_and_forgets_the_record() -> None:
+    nr = f("gone-1", "node_not_ready", C)
+    flaps = {nr.fingerprint: FlapRecord((0.0, 60.0, 120.0, 180.0), 180.0, "gone-1")}
+    ctx = noise.Context(now=240, flaps=flaps, node_names=frozenset({"n1"}), flap_policy=POLICY)
+    p = noise.plan("c", {nr.fingerprint: firing(nr)}, [], ctx)
+    # a removal is no flap transition: the closing notice goes out instead of being held back for ever
+    assert sends(p) == [("gone-1", "node_not_ready", "resolved")]
+    assert p.delete == [nr.fingerprint] and p.flaps == {nr.fingerprint: None}
+
+
+def test_flap_record_of_an_open_alert_is_kept_when_its_rule_was_not_evaluated() -> None:
+    disk = f("n1", "disk_nodefs", C)
+    flaps = {disk.fingerprint: FlapRecord((0.0,), None, "n1")}
+    ctx = noise.Context(now=5000, flaps=flaps, node_names=frozenset({"n1"}), flap_policy=POLICY)
+    p = noise.plan("c", {disk.fingerprint: firing(disk)}, [], ctx)  # the disk read failed: no disk findings
+    assert p.flaps == {} and p.delete == []
+
+
+@pytest.mark.parametrize(
+    ("record", "now", "forgotten"),
+    [
+        (FlapRecord((100.0,), None, "n1"), 100 + POLICY.window, False),  # still inside the window
+        (FlapRecord((100.0,), None, "n1"), 101 + POLICY.window, True),
+        (FlapRecord((), None, ""), 0.0, True),  # empty: nothing to remember
+        (
+            FlapRecord((100.0,), 100.0, "n1"),
+            100 + POLICY.window + POLICY.quiet,
+            False,
+        ),  # flapping: a summary may fall due
+        (FlapRecord((100.0,), 100.0, "n1"), 101 + POLICY.window + POLICY.quiet, True),
+        (
+            FlapRecord((100.0,), None, ""),
+            101 + POLICY.window,
+            True,
+        ),  # written before records named their node
+    ],
+)
+def test_untouched_flap_records_expire(record: FlapRecord, now: float, forgotten: bool) -> None:
+    fp = "f" * 16
+    # a failed scan (node_names None) still forgets what expired, and nothing else
+    p = noise.plan("c", {}, [], noise.Context(now=now, flaps={fp: record}, flap_policy=POLICY))
+    assert (p.flaps == {fp: None}) is forgotten
+
+
+def test_removed_cluster_forgets_every_flap_record() -> None:
+    cpu, other = f("n1", "cpu_usage", C), f("n2", "node_not_ready", None)
+    flaps = {
+        cpu.fingerprint: FlapRecord((1.0,), None, "n1"),
+        other.fingerprint: FlapRecord((2.0,), 2.0, "n2"),
+    }
+    ctx = noise.Context(now=5, flaps=flaps, removed_reason="cluster removed", flap_policy=POLICY)
+    p = noise.plan("c", {cpu.fingerprint: firing(cpu)}, [], ctx)
+    assert sends(p) == [("n1", "cpu_usage", "resolved")]
+    assert p.flaps == {cpu.fingerprint: None, other.fingerprint: None}
+
+
+def test_flap_record_round_trips_with_its_node_and_reads_old_records() -> None:
+    rec = FlapRecord((1.0, 2.0), 2.0, "n1")
+    assert FlapRecord.from_json(rec.to_json()) == rec
+    assert FlapRecord.from_json({"times": [1.0], "since": None}) == FlapRecord((1.0,), None, "")

@@ -116,7 +116,13 @@ def test_user_templates_are_compiled_and_test_rendered_at_load(
     template: dict[str, str], expected: str
 ) -> None:
     with pytest.raises(settings.ConfigError) as err:
-        parse({"receivers": [{"name": "s", "kind": "slack", "url": "u", "template": template}]})
+        parse(
+            {
+                "receivers": [
+                    {"name": "s", "kind": "slack", "url": "https://hooks.example/u", "template": template}
+                ]
+            }
+        )
     assert "receivers.0.template (s)" in str(err.value) and expected in str(err.value)
 
 

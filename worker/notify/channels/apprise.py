@@ -23,6 +23,11 @@ NOTIFY_TYPE = {
     Severity.INFO: apprise.NotifyType.INFO,
 }
 REASON_MAX = 300
+# Apprise's own defaults for a service that sets none (apprise/plugins/base.py: title_maxlen 250, body_maxlen
+# 32768 characters); a service with smaller limits is cut by Apprise itself: ``overflow=truncate`` unless the URL
+# says otherwise (its default, "upstream", hands an oversized body to the service to refuse).
+TITLE_MAX = 250
+BODY_MAX = 32768
 
 
 def url_secrets(url: str) -> list[str]:
@@ -62,6 +67,8 @@ class AppriseChannel:
             # Apprise's own connect/read timeouts, so a hanging service cannot hold the worker
             sep = "&" if parts.query else "?"
             url = f"{url}{sep}cto={timeout:g}&rto={timeout:g}"
+        if "overflow" not in query:
+            url = f"{url}{'&' if '?' in url else '?'}overflow=truncate"
         if not self._apprise.add(url):
             # a ValueError at construction: the config names a scheme Apprise does not know
             raise ValueError(f"apprise does not understand the URL of scheme {scheme!r}")
@@ -75,8 +82,8 @@ class AppriseChannel:
         )
         with apprise.LogCapture(level=logging.WARNING) as captured:
             ok = self._apprise.notify(
-                body=r.body or r.title,
-                title=r.title,
+                body=templates.fit(r.body, BODY_MAX) or templates.clip(r.title, BODY_MAX),
+                title=templates.clip(r.title, TITLE_MAX),
                 notify_type=kind,
                 body_format=apprise.NotifyFormat.MARKDOWN,
             )

@@ -13,11 +13,16 @@ from worker.notify.redact import redact
 
 COLOURS = {Severity.CRITICAL: "#E01E5A", Severity.WARNING: "#ECB22E", Severity.INFO: "#36C5F0"}
 RESOLVED_COLOUR = "#2EB67D"
-# Slack's limits: header text 150 chars, section text 3000, a field 2000, at most 10 fields
+# Slack's limits (api.slack.com/reference/block-kit/blocks: header text 150 characters, section text 3000, at
+# most 10 fields of 2000 each, 50 blocks per message; beyond them Slack answers HTTP 400 invalid_blocks). The
+# top-level ``text`` is cut by Slack itself past 40,000 characters (api.slack.com/changelog/2018-04-truncating-
+# really-long-messages); ours is the headline, kept to TEXT_MAX. Fitted in UTF-8 bytes, which never undercount.
 HEADER_MAX = 150
 SECTION_MAX = 3000
 FIELD_MAX = 2000
 FIELDS_MAX = 10
+BLOCKS_MAX = 50
+TEXT_MAX = 3000
 
 
 def payload(
@@ -48,10 +53,11 @@ def payload(
             "elements": [{"type": "mrkdwn", "text": f"nodewatch · {notification.fingerprint}"}],
         }
     )
+    headline = templates.clip(r.title, TEXT_MAX)
     return {
-        "text": r.title,
+        "text": headline,
         "blocks": [{"type": "header", "text": {"type": "plain_text", "text": _clip(r.title, HEADER_MAX)}}],
-        "attachments": [{"color": colour, "fallback": r.title, "blocks": blocks}],
+        "attachments": [{"color": colour, "fallback": headline, "blocks": blocks[:BLOCKS_MAX]}],
     }
 
 

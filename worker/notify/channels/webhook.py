@@ -11,7 +11,7 @@ from typing import Literal
 
 import requests
 
-from worker.model import Notification, NotificationKind
+from worker.model import Notification, NotificationKind, limits
 from worker.notify import http, templates
 from worker.notify.redact import redact
 
@@ -19,6 +19,13 @@ SCHEMA_VERSION = "1"
 SIGNATURE_HEADER = "X-Nodewatch-Signature"
 ZERO_TIME = "0001-01-01T00:00:00Z"  # Alertmanager's "not ended"
 Body = Literal["nodewatch", "alertmanager"]
+# A generic receiver documents no limit of its own, so nodewatch sets one: 256 KiB a POST, well under the 1 MB
+# that common proxies refuse by default (nginx client_max_body_size); a node with 10,000 taints once made a 4.4 MB
+# POST. Lists and strings are cut with "… +N more"; the total is checked on the encoded body.
+MAX_BODY = 256 * 1024
+TITLE_MAX = 1024  # bytes of the headline
+TEXT_MAX = 64 * 1024  # bytes of the rendered text / description
+FIELD_MAX = 2000  # bytes of one field value
 
 
 def _iso(epoch: float) -> str:
@@ -29,8 +36,11 @@ def _status(n: Notification) -> str:
     return "resolved" if n.kind is NotificationKind.RESOLVED else "firing"
 
 
-def nodewatch_body(n: Notification, lang: str, custom: templates.Custom | None = None) -> dict[str, object]:
+def nodewatch_body(
+    n: Notification, lang: str, custom: templates.Custom | None = None, text_max: int = TEXT_MAX
+) -> dict[str, object]:
     r = templates.render(n, lang, "text", custom)
+    title = templates.clip(r.title, TITLE_MAX)
     return {
         "version": SCHEMA_VERSION,
         "source": "nodewatch",
@@ -42,11 +52,11 @@ def nodewatch_body(n: Notification, lang: str, custom: templates.Custom | None =
         "rule": n.rule,
         "severity": n.severity.label,
         "fingerprint": n.fingerprint,
-        "summary": n.summary,
-        "title": r.title,
-        "text": r.text,
-        "fields": [{"name": k, "value": v} for k, v in r.fields],
-        "params": n.params,
+        "summary": limits.cut_text(n.summary, limits.TEXT_MAX),
+        "title": title,
+        "text": templates.fit(f"{title}\n{r.body}", text_max),
+        "fields": [{"name": k, "value": templates.clip(v, FIELD_MAX)} for k, v in r.fields],
+        "params": limits.bound_json(n.params, min(limits.PARAMS_MAX, text_max)),
         "started_at": _iso(n.started_at),
         "created_at": _iso(n.created_at),
     }
@@ -59,6 +69,7 @@ def alertmanager_body(
     receiver: str = "nodewatch",
     external_url: str = "",
     custom: templates.Custom | None = None,
+    text_max: int = TEXT_MAX,
 ) -> dict[str, object]:
     """Alertmanager webhook payload version 4 with one alert, for tools that consume Alertmanager."""
     r = templates.render(n, lang, "text", custom)
@@ -66,9 +77,12 @@ def alertmanager_body(
     labels = {"alertname": n.rule, "cluster": n.cluster, "severity": n.severity.label}
     if n.node:
         labels["node"] = n.node
-    annotations = {"summary": r.title, "description": r.body}
+    annotations = {
+        "summary": templates.clip(r.title, TITLE_MAX),
+        "description": templates.fit(r.body, text_max),
+    }
     if n.summary:
-        annotations["message"] = n.summary
+        annotations["message"] = limits.cut_text(n.summary, limits.TEXT_MAX)
     group_labels = {"alertname": n.rule, "cluster": n.cluster}
     return {
         "version": "4",
@@ -132,18 +146,29 @@ class WebhookChannel:
         self._secrets = [s for s in (secret, *self._headers.values()) if s]
         self.target = f"webhook({body}) " + redact(url, self._secrets)
 
+    def encode(self, notification: Notification) -> bytes:
+        """The POST body, at most MAX_BODY bytes: text and params are cut harder until it fits (JSON escaping can
+        make a text several times longer than its UTF-8 form)."""
+        text_max = TEXT_MAX
+        while True:
+            if self._body == "alertmanager":
+                doc = alertmanager_body(
+                    notification,
+                    self._lang,
+                    receiver=self._receiver,
+                    external_url=self._external_url,
+                    custom=self._custom,
+                    text_max=text_max,
+                )
+            else:
+                doc = nodewatch_body(notification, self._lang, self._custom, text_max)
+            data = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+            if len(data) <= MAX_BODY or text_max <= 256:
+                return data
+            text_max //= 2
+
     def send(self, notification: Notification) -> None:
-        if self._body == "alertmanager":
-            doc = alertmanager_body(
-                notification,
-                self._lang,
-                receiver=self._receiver,
-                external_url=self._external_url,
-                custom=self._custom,
-            )
-        else:
-            doc = nodewatch_body(notification, self._lang, self._custom)
-        data = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+        data = self.encode(notification)
         headers = dict(self._headers)
         if self._secret:
             headers[SIGNATURE_HEADER] = signature(self._secret, data)

@@ -12,7 +12,10 @@ from worker.model import Notification, NotificationKind, Severity
 from worker.notify import http, templates
 from worker.notify.redact import redact
 
-MAX_BYTES = 4096  # markdown.content limit, errcode 40058 beyond it
+# markdown.content: "最长不超过4096个字节，必须是utf8编码" (WeCom group-robot docs, developer.work.weixin.qq.com
+# /document/path/91770); beyond it errcode 40058 "markdown.content exceed max length 4096". text.content: 2048.
+MAX_BYTES = 4096
+TITLE_MAX = 512  # bytes of the coloured headline: the body keeps most of the room
 FREQUENCY = 45009  # more than 20 messages a minute
 SYSTEM_BUSY = -1
 THROTTLE_DELAY = 60.0
@@ -32,7 +35,8 @@ def payload(
     body = r.body.replace("\n\n", "\n")  # WeCom breaks lines on a single newline
     tail = " ".join(f"<@{m}>" for m in mentions)
     room = MAX_BYTES - (len(tail.encode()) + 1 if tail else 0)
-    content = templates.fit(f'<font color="{colour}">**{r.title}**</font>\n{body}', room)
+    title = templates.clip(r.title, TITLE_MAX)  # whole, so that fit never cuts inside its <font> tag
+    content = templates.fit(f'<font color="{colour}">**{title}**</font>\n{body}', room)
     if tail:
         content = f"{content}\n{tail}"
     return {"msgtype": "markdown", "markdown": {"content": content}}

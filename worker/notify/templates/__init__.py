@@ -17,7 +17,7 @@ import jinja2
 import jinja2.sandbox
 import yaml
 
-from worker.model import Notification, NotificationKind, Severity
+from worker.model import Notification, NotificationKind, Severity, limits
 
 Format = Literal["markdown", "slack", "text"]
 LANGUAGES = ("zh", "en")
@@ -50,6 +50,7 @@ POD_LISTS = ("top_pods", "pending_pods", "evicted", "pods")
 # free-text params shown as their own line
 NOTES = ("message", "expected", "resolved_reason")
 MAX_PODS = 10
+MAX_INLINE = 5  # taints, label changes or missing labels named in one headline before "… +N more"
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,25 @@ def fit(text: str, max_bytes: int) -> str:
     return lines[0].encode()[:room].decode(errors="ignore") + "\n" + marker
 
 
+def clip(text: str, max_bytes: int) -> str:
+    """One line (a headline) cut on a character boundary so that its UTF-8 form is at most ``max_bytes``, ending
+    "…". Newlines become spaces: a headline is one line wherever it is shown."""
+    text = " ".join(text.split("\n"))
+    if len(text.encode()) <= max_bytes:
+        return text
+    if max_bytes < len("…".encode()):
+        return text.encode()[: max(max_bytes, 0)].decode(errors="ignore")
+    return text.encode()[: max_bytes - len("…".encode())].decode(errors="ignore") + "…"
+
+
+def _inline(items: Any, show: Callable[[Any], str], sep: str) -> str:
+    """The first MAX_INLINE items of a (possibly stored-and-cut) list, then "… +N more" counting all the rest."""
+    kept, hidden = limits.split_more(list(items))
+    shown = [show(x) for x in kept[:MAX_INLINE]]
+    rest = hidden + max(len(kept) - MAX_INLINE, 0)
+    return sep.join(shown) + (f"{sep}{limits.more(rest)}" if rest else "")
+
+
 def _number(value: Any) -> float:
     if isinstance(value, jinja2.Undefined) or value is None:
         raise ValueError("no value")  # the phrase cannot be said: fall back to the summary
@@ -129,25 +149,35 @@ def _taints(value: Any) -> str:
     """``[{key, value, effect, owner}]`` (worker/rules) or plain strings -> "key=value:Effect (owner), ..."."""
     if isinstance(value, jinja2.Undefined) or not value:
         raise ValueError("no taints")
-    out = []
-    for taint in value:
-        if isinstance(taint, Mapping):
-            text = f"{taint.get('key')}{'=' + str(taint['value']) if taint.get('value') else ''}:{taint.get('effect')}"
-            out.append(text + (f" ({taint['owner']})" if taint.get("owner") else ""))
-        else:
-            out.append(str(taint))
-    return ", ".join(out)
+
+    def one(taint: Any) -> str:
+        if not isinstance(taint, Mapping):
+            return str(taint)
+        text = f"{taint.get('key')}{'=' + str(taint['value']) if taint.get('value') else ''}:{taint.get('effect')}"
+        return text + (f" ({taint['owner']})" if taint.get("owner") else "")
+
+    return _inline(value, one, ", ")
 
 
 def _label_changes(value: Any) -> str:
     if isinstance(value, jinja2.Undefined) or not value:
         return ""
-    return "; ".join(
-        f"{c.get('key')}: {c.get('before') or '∅'} → {c.get('after') or '∅'}"
-        if isinstance(c, Mapping)
-        else str(c)
-        for c in value
+    return _inline(
+        value,
+        lambda c: (
+            f"{c.get('key')}: {c.get('before') or '∅'} → {c.get('after') or '∅'}"
+            if isinstance(c, Mapping)
+            else str(c)
+        ),
+        "; ",
     )
+
+
+def _names(value: Any) -> str:
+    """A list of names (missing labels), at most MAX_INLINE of them."""
+    if isinstance(value, jinja2.Undefined) or not value:
+        return ""
+    return _inline(value, str, ", ")
 
 
 FILTERS: dict[str, Callable[[Any], str]] = {
@@ -160,6 +190,7 @@ FILTERS: dict[str, Callable[[Any], str]] = {
     "colon": _colon,
     "taints": _taints,
     "labelchanges": _label_changes,
+    "names": _names,
 }
 
 
@@ -218,7 +249,9 @@ def _group_lines(n: Notification, lang: Language, context: dict[str, Any]) -> li
     if not isinstance(group, list):
         return []
     out = []
-    for m in group:
+    for m in limits.split_more(group)[0]:
+        if not isinstance(m, Mapping):
+            continue
         member = dataclasses.replace(
             n, node=str(m.get("node", "")), params={**n.params, "value": m.get("value")}
         )
@@ -383,15 +416,18 @@ DIGEST_RULE = "nodewatch_digest"
 
 def _render_digest(n: Notification, words: Language, lang: str, fmt: Format) -> Rendered:
     """A digest lists the headline of every message it merges, worst first; it has no fields."""
-    raw = n.params.get("items")
-    items = [Notification.from_json(x) for x in raw if isinstance(x, dict)] if isinstance(raw, list) else []
+    stored = n.params.get("items")
+    raw, hidden = limits.split_more(stored) if isinstance(stored, list) else ([], 0)
+    items = [Notification.from_json(x) for x in raw if isinstance(x, dict)]
     critical = sum(
         1 for i in items if i.severity is Severity.CRITICAL and i.kind is not NotificationKind.RESOLVED
     )
     extra = words.digest_critical.format(n=critical) if critical else ""
-    title = words.digest.format(n=len(items), critical=extra)
+    title = words.digest.format(n=len(items) + hidden, critical=extra)
     esc = _escape_slack if fmt == "slack" else (lambda s: s)
     lines = [f"- {esc(render(i, lang, fmt).title)}" for i in items]
+    if hidden:
+        lines.append(f"- {limits.more(hidden)}")
     sep = "\n\n" if fmt == "markdown" else "\n"
     body = sep.join(lines)
     return Rendered(
@@ -426,8 +462,10 @@ def render(
     # a kind added to the model before its phrase must not stop delivery: it reads as firing meanwhile
     prefix = (words.kind.get(n.kind.value) or words.kind["firing"]).render(context)
     members = _group_lines(n, words, context)
+    count = n.params.get("count")
+    total = count if isinstance(count, int) and count >= len(members) else len(members)
     if members:  # a storm: one message for many nodes, each named with its own figure
-        title = f"{prefix} {words.where.render(context)} {words.group.format(n=len(members))}: {members[0]}"
+        title = f"{prefix} {words.where.render(context)} {words.group.format(n=total)}: {members[0]}"
     else:
         title = f"{prefix} {words.where.render(context)} {_phrase(n, words, context)}"
 
@@ -451,16 +489,17 @@ def render(
         if note := n.params.get(key):
             lines.append(f"{bold.format(esc(labels[key]))}: {esc(str(note))}")
     for key in POD_LISTS:
-        pods = n.params.get(key)
-        if isinstance(pods, list | tuple) and pods:
+        raw = n.params.get(key)
+        if isinstance(raw, list | tuple) and raw:
+            pods, hidden = limits.split_more(raw)
             lines.append(f"{bold.format(esc(labels[key]))}:")
             lines.extend(f"- {esc(_pod_line(p))}" for p in pods[:MAX_PODS])
-            if len(pods) > MAX_PODS:
-                lines.append(f"- … +{len(pods) - MAX_PODS} more")
+            if len(pods) + hidden > MAX_PODS:
+                lines.append(f"- {limits.more(len(pods) + hidden - min(len(pods), MAX_PODS))}")
     if members:
         lines.extend(f"- {esc(m)}" for m in members[:MAX_GROUP])
-        if len(members) > MAX_GROUP:
-            lines.append(f"- … +{len(members) - MAX_GROUP} more")
+        if total > MAX_GROUP:
+            lines.append(f"- {limits.more(total - min(len(members), MAX_GROUP))}")
     # DingTalk markdown needs a blank line for a line break; others take a plain newline
     sep = "\n\n" if fmt == "markdown" else "\n"
     body = sep.join(lines)
