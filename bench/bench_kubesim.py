@@ -1,17 +1,23 @@
-"""Benchmark kubesim: full node list and pod Table list of a 5,000-node / 150,000-pod cluster; many clusters.
+"""Benchmark kubesim: node, pod and pod Table lists of a 5,000-node / 150,000-pod cluster; many clusters.
 
 Run: .venv/bin/python bench/bench_kubesim.py [--nodes 5000] [--pods-per-node 30] [--clusters 200] [--repeat 5]
 Each figure is the median of --repeat runs, measured from a separate client process over loopback HTTP.
 "time to last byte" covers request + server work + transfer; "+ parse" adds the client's json.loads.
+The pod scans (a collector's paged list) are timed first cold (just after a pod changed, so no page is cached)
+and then repeated (served from kubesim's page cache), with and without gzip; "server CPU" is kubesim's own CPU
+time (user + system, from /proc) during the scan.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
+import os
 import statistics
 import time
 from collections.abc import Callable
+from typing import Any
 
 import requests
 import yaml
@@ -19,12 +25,17 @@ import yaml
 from kubesim.testing import KubesimProcess
 
 TABLE = "application/json;as=Table;g=meta.k8s.io;v=v1"
+NON_TERMINAL = (
+    "status.phase!=Succeeded,status.phase!=Failed"  # what a collector lists (worker/collect/reader.py)
+)
 
 
 def _session(sim: KubesimProcess, cluster: str) -> tuple[requests.Session, str]:
     doc = yaml.safe_load(sim.kubeconfigs[cluster].read_text())
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {doc['users'][0]['user']['token']}"
+    # requests asks for gzip by default; the cases below ask for it only where they say so
+    session.headers["Accept-Encoding"] = "identity"
     return session, doc["clusters"][0]["cluster"]["server"]
 
 
@@ -41,6 +52,74 @@ def _rss_mb(sim: KubesimProcess) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def _server_cpu_s(sim: KubesimProcess) -> float:
+    assert sim.proc is not None
+    with open(f"/proc/{sim.proc.pid}/stat", encoding="ascii") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def _scan_pods(
+    session: requests.Session, url: str, gzip_ok: bool, limit: int, selector: str
+) -> dict[str, float]:
+    """One list of all pods as a collector reads it (first page at resourceVersion=0, then continue tokens),
+    each body read raw off the socket, then gunzipped and parsed: the three client costs apart."""
+    out = {"pages": 0.0, "items": 0.0, "wire": 0.0, "raw": 0.0, "ttlb": 0.0, "gunzip": 0.0, "parse": 0.0}
+    token = ""
+    while True:
+        params = {"limit": str(limit)} if limit else {}
+        if selector:
+            params["fieldSelector"] = selector
+        params |= {"continue": token} if token else {"resourceVersion": "0"}
+        started = time.perf_counter()
+        resp = session.get(url, params=params, headers={"Accept-Encoding": "gzip" if gzip_ok else "identity"},
+                           stream=True, timeout=300)  # fmt: skip
+        wire = resp.raw.read(decode_content=False)
+        got = time.perf_counter()
+        resp.raise_for_status()
+        body = gzip.decompress(wire) if resp.headers.get("Content-Encoding") == "gzip" else wire
+        unzipped = time.perf_counter()
+        doc = json.loads(body)
+        parsed = time.perf_counter()
+        out["pages"] += 1
+        out["items"] += len(doc["items"])
+        out["wire"] += len(wire)
+        out["raw"] += len(body)
+        out["ttlb"] += got - started
+        out["gunzip"] += unzipped - got
+        out["parse"] += parsed - unzipped
+        token = doc["metadata"].get("continue", "")
+        if not token:
+            return out
+
+
+def pod_scans(sim: KubesimProcess, session: requests.Session, base: str, node: str,
+              repeat: int) -> list[tuple[str, dict[str, float]]]:  # fmt: skip
+    """Cold and cached pod scans, plain and gzipped; medians of `repeat` runs each."""
+    rows = []
+    forms = [
+        ("paged 500, non-terminal", 500, NON_TERMINAL),
+        ("one request, all pods", 0, ""),
+    ]
+    for form, limit, selector in forms:
+        for gzip_ok in (False, True):
+            for phase in ("cold", "cached"):
+                runs = []
+                for _ in range(repeat):
+                    if phase == "cold":
+                        sim.control.add_pods("sim-1", node, 1)  # a pod changed: every pod page is stale
+                    sim.control.reset_traffic("sim-1")
+                    cpu = _server_cpu_s(sim)
+                    run = _scan_pods(session, f"{base}/api/v1/pods", gzip_ok, limit, selector)
+                    run["server_cpu"] = _server_cpu_s(sim) - cpu
+                    counted = sim.control.traffic("sim-1")
+                    assert counted["bytes"] == run["wire"] and counted["raw_bytes"] == run["raw"], counted
+                    runs.append(run)
+                median = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+                rows.append((f"{form}, {'gzip' if gzip_ok else 'plain'}, {phase}", median))
+    return rows
 
 
 def _measure(fn: Callable[[], tuple[int, float, float]], repeat: int) -> tuple[int, float, float, float]:
@@ -81,14 +160,16 @@ def _paged(session: requests.Session, url: str, key: str, accept: str = "applica
             return items, size, got
 
 
-def big_cluster(nodes: int, per_node: int, repeat: int) -> list[tuple[str, int, float, float, float]]:
+def big_cluster(
+    nodes: int, per_node: int, repeat: int
+) -> tuple[list[tuple[str, int, float, float, float]], list[tuple[str, dict[str, float]]], dict[str, Any]]:
     rows = []
     started = time.monotonic()
     with KubesimProcess(nodes=nodes, pods_per_node=per_node, speed=1, start_timeout=600) as sim:
         ready = time.monotonic() - started
         warm = _wait_warm(sim)
         print(
-            f"# {nodes} nodes / {nodes * per_node} pods: ready in {ready:.1f} s, rows pre-rendered {warm:.1f} s later, "
+            f"# {nodes} nodes / {nodes * per_node} pods: ready in {ready:.1f} s, objects pre-rendered {warm:.1f} s later, "
             f"server RSS {_rss_mb(sim):.0f} MB",
             flush=True,
         )
@@ -123,6 +204,7 @@ def big_cluster(nodes: int, per_node: int, repeat: int) -> list[tuple[str, int, 
                 ),
             ),  # fmt: skip
             ("NodeMetrics list", lambda: _get(session, f"{base}/apis/metrics.k8s.io/v1beta1/nodes", "items")),
+            ("PodMetrics list", lambda: _get(session, f"{base}/apis/metrics.k8s.io/v1beta1/pods", "items")),
             (
                 "stats/summary, one node",
                 lambda: (
@@ -134,7 +216,9 @@ def big_cluster(nodes: int, per_node: int, repeat: int) -> list[tuple[str, int, 
         for name, fn in cases:
             items, mb, ttlb, total = _measure(fn, repeat)
             rows.append((name, items, mb, ttlb, total))
-    return rows
+        scans = pod_scans(sim, session, base, "sim-1-pool-1", repeat)
+        stats = dict(sim.control.call("GET", "")["page_cache"]) | {"rss_mb": _rss_mb(sim)}
+    return rows, scans, stats
 
 
 def many_clusters(clusters: int, nodes: int, per_node: int) -> tuple[float, float, float]:
@@ -160,9 +244,19 @@ def main() -> None:
     parser.add_argument("--clusters", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
+    rows, scans, stats = big_cluster(args.nodes, args.pods_per_node, args.repeat)
     print(f"{'case':40s} {'items':>8s} {'MB':>7s} {'TTLB s':>7s} {'+parse s':>8s}")
-    for name, items, mb, ttlb, total in big_cluster(args.nodes, args.pods_per_node, args.repeat):
+    for name, items, mb, ttlb, total in rows:
         print(f"{name:40s} {items:8d} {mb:7.1f} {ttlb:7.3f} {total:8.3f}")
+    print(f"\n{'pod scan':44s} {'pages':>5s} {'items':>7s} {'MB wire':>7s} {'MB raw':>7s} {'TTLB s':>7s} "
+          f"{'gunzip s':>8s} {'loads s':>7s} {'total s':>7s} {'server CPU s':>12s}")  # fmt: skip
+    for name, r in scans:
+        total = r["ttlb"] + r["gunzip"] + r["parse"]
+        print(f"{name:44s} {r['pages']:5.0f} {r['items']:7.0f} {r['wire'] / 1e6:7.1f} {r['raw'] / 1e6:7.1f} "
+              f"{r['ttlb']:7.3f} {r['gunzip']:8.3f} {r['parse']:7.3f} {total:7.3f} {r['server_cpu']:12.2f}")  # fmt: skip
+    print(f"# page cache after the scans: {stats['pages']} pages, {stats['bytes'] / 2**20:.0f} MiB of "
+          f"{stats['max_bytes'] / 2**20:.0f} MiB, {stats['hits']} hits, {stats['misses']} misses; "
+          f"server RSS {stats['rss_mb']:.0f} MB")  # fmt: skip
     ready, sweep, per = many_clusters(args.clusters, 20, 10)
     print(
         f"# {args.clusters} clusters x 20 nodes x 10 pods in one process: ready in {ready:.1f} s; one scan sweep "

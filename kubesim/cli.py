@@ -19,7 +19,8 @@ from kubesim.server import Server, Sim
 
 
 def build_sim(spec: dict[str, object], speed: float, seed: int | None, start: str | None,
-              bookmark_s: float = 2.0, control_token: str | None = None) -> Sim:  # fmt: skip
+              bookmark_s: float = 2.0, control_token: str | None = None,
+              page_cache_bytes: int = 512 << 20) -> Sim:  # fmt: skip
     """The clusters of a normalised scenario on one clock (also used in-process by the benchmark)."""
     clock = SimClock(speed=speed, start_epoch=scenario.start_epoch(start or spec.get("start")))
     run_seed = int(seed if seed is not None else spec.get("seed", 1))  # type: ignore[call-overload]
@@ -27,7 +28,7 @@ def build_sim(spec: dict[str, object], speed: float, seed: int | None, start: st
         c["name"]: Cluster(c["name"], c, clock, run_seed, secrets.token_urlsafe(24))
         for c in spec["clusters"]  # type: ignore[attr-defined]
     }
-    return Sim(clock, clusters, control_token or secrets.token_urlsafe(24), bookmark_s)
+    return Sim(clock, clusters, control_token or secrets.token_urlsafe(24), bookmark_s, page_cache_bytes)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,13 +51,23 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument(
         "--bookmark-interval", type=float, default=2.0, help="real seconds between watch BOOKMARKs"
     )
+    serve.add_argument(
+        "--page-cache-mb", type=int, default=512, help="bytes of finished list pages kept (MB; 0: none)"
+    )
     serve.add_argument("--kubeconfig-dir", required=True, type=Path)
     args = parser.parse_args(argv)
 
     spec = scenario.load(args.scenario) if args.scenario else scenario.fleet(
         args.clusters, args.nodes, args.pods_per_node, provider=args.provider
     )  # fmt: skip
-    sim = build_sim(spec, args.speed, args.seed, args.start, args.bookmark_interval)
+    sim = build_sim(
+        spec,
+        args.speed,
+        args.seed,
+        args.start,
+        args.bookmark_interval,
+        page_cache_bytes=args.page_cache_mb << 20,
+    )
     server = Server((args.host, args.port), sim)
     scheme = "http"
     ca_pem: bytes | None = None

@@ -51,21 +51,29 @@ class HistoryEntry:
 
 
 class Store:
-    """Objects of one resource, with their keys kept sorted for paging."""
+    """Objects of one resource, with their keys kept sorted for paging.
 
-    def __init__(self) -> None:
+    `rv` is the resourceVersion of the store's last change and `compacted_rv` the newest of its changes that the
+    history no longer holds: a list of this resource is served at `rv`, and a watch or continue token of this
+    resource older than `compacted_rv` is 410 Gone. Kept per resource, as kube-apiserver's watch cache is, so that
+    node heartbeats neither move the resourceVersion of a pod list nor expire a pod list's continue tokens.
+    """
+
+    def __init__(self, rv: int) -> None:
         self.items: dict[str, Obj] = {}
         self._sorted: list[str] | None = None
+        self.rv = rv
+        self.compacted_rv = rv
 
     def put(self, obj: Obj) -> None:
-        if obj.key not in self.items:
-            self._sorted = None
+        if obj.key not in self.items and self._sorted is not None:
+            bisect.insort(self._sorted, obj.key)  # one memmove, not a re-sort of 150,000 keys per new pod
         self.items[obj.key] = obj
 
     def pop(self, key: str) -> Obj | None:
         obj = self.items.pop(key, None)
-        if obj is not None:
-            self._sorted = None
+        if obj is not None and self._sorted is not None:
+            del self._sorted[bisect.bisect_left(self._sorted, key)]
         return obj
 
     def keys(self) -> list[str]:
@@ -101,14 +109,13 @@ class Cluster:
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
         self.rng = random.Random(f"{seed}|{name}")
-        self.stores: dict[str, Store] = {r: Store() for r in RESOURCES}
-        self.pods_by_node: dict[str, dict[str, Pod]] = {}
         self.rv = 1000
+        self.stores: dict[str, Store] = {r: Store(self.rv) for r in RESOURCES}
+        self.pods_by_node: dict[str, dict[str, Pod]] = {}
         # a list with a moving start rather than a deque, so that watchers can bisect by resourceVersion
         self.history: list[HistoryEntry] = []
         self._history_rvs: list[int] = []
         self._history_start = 0
-        self.compacted_rv = self.rv
         self.history_seconds = seconds(spec.get("history_seconds", 300))
         self.history_max = int(spec.get("history_max", 50_000))
         self.faults: dict[str, dict[str, Any]] = {}
@@ -247,17 +254,19 @@ class Cluster:
             if pod.key not in pods:
                 return pod
 
-    def warm(self, chunk: int = 5000) -> None:
-        """Pre-render node JSON and pod Table rows (in chunks, so requests are served meanwhile)."""
+    def warm(self, chunk: int = 2000) -> None:
+        """Pre-render every node's and pod's JSON and every pod's Table row, so that the first full list does
+        not pay for rendering (~35 µs a pod). In chunks under the lock, so requests are served meanwhile; an
+        object that changes meanwhile is simply rendered again when next asked for."""
         for resource in ("nodes", "pods"):
-            keys = list(self.stores[resource].items)
-            now = self.clock.epoch()
+            with self.lock:
+                keys = list(self.stores[resource].items)
             for i in range(0, len(keys), chunk):
                 with self.lock:
                     for key in keys[i : i + chunk]:
                         obj = self.stores[resource].items.get(key)
                         if isinstance(obj, Pod):
-                            obj.table_row(now, "Metadata")
+                            obj.prerender()
                         elif obj is not None:
                             obj.json()
 
@@ -268,6 +277,7 @@ class Cluster:
         obj.rv = self.rv
         obj.invalidate()
         store = self.stores[_resource_of(obj)]
+        store.rv = self.rv
         if etype == "DELETED":
             store.pop(obj.key)
         else:
@@ -278,8 +288,8 @@ class Cluster:
                 on_node.pop(obj.key, None)
             else:
                 on_node[obj.key] = obj
-        if not record:
-            self.compacted_rv = self.rv
+        if not record:  # seeded at start: no history to watch from before this
+            store.compacted_rv = self.rv
             return
         t = self.clock.t()
         self.history.append(
@@ -299,7 +309,8 @@ class Cluster:
         while start < len(self.history) and (
             len(self.history) - start > self.history_max or self.history[start].t < t - self.history_seconds
         ):
-            self.compacted_rv = self.history[start].rv
+            trimmed = self.history[start]
+            self.stores[trimmed.resource].compacted_rv = trimmed.rv
             start += 1
         if start > 4096 and start * 2 > len(self.history):
             del self.history[:start]
@@ -315,14 +326,17 @@ class Cluster:
             self._history_rvs.clear()
             self._history_start = 0
             self.rv += 1
-            self.compacted_rv = self.rv
+            for store in self.stores.values():
+                # nothing changed, but every list now answers at the new resourceVersion, which is watchable
+                store.rv = store.compacted_rv = self.rv
             self.changed.notify_all()
             return self.rv
 
     def since(self, rv: int, resource: str) -> list[HistoryEntry]:
         """History entries after `rv`; raises Gone when `rv` is older than what is kept."""
-        if rv < self.compacted_rv:
-            raise Gone(f"too old resource version: {rv} ({self.compacted_rv})")
+        compacted = self.stores[resource].compacted_rv
+        if rv < compacted:
+            raise Gone(f"too old resource version: {rv} ({compacted})")
         i = bisect.bisect_right(self._history_rvs, rv, lo=self._history_start)
         return [e for e in self.history[i:] if e.resource == resource]
 
@@ -341,6 +355,19 @@ class Cluster:
 
     # ---------------------------------------------------------------- listing
 
+    def resume(self, resource: str, cont: str) -> tuple[int, str]:
+        """(resourceVersion, last key) of a continue token; Gone when the resource's history no longer reaches it."""
+        token_rv, after = decode_continue(cont)
+        if token_rv < self.stores[resource].compacted_rv:
+            raise Gone(
+                "The provided continue parameter is too old to display a consistent list result. "
+                "You can start a new list without the continue parameter, or use the continue token "
+                "in this response to retrieve the remainder of the results. Continuing with the "
+                "provided token results in an inconsistent list - objects that were created, modified, "
+                "or deleted between the time the first chunk was returned and now may show up in the list."
+            )
+        return token_rv, after
+
     def page(
         self,
         resource: str,
@@ -356,19 +383,10 @@ class Cluster:
         """
         store = self.stores[resource]
         keys = sorted(self.pods_by_node.get(on_node, {})) if on_node is not None else store.keys()
-        list_rv = self.rv
+        list_rv = store.rv
         start = 0
         if cont:
-            token_rv, after = decode_continue(cont)
-            if token_rv < self.compacted_rv:
-                raise Gone(
-                    "The provided continue parameter is too old to display a consistent list result. "
-                    "You can start a new list without the continue parameter, or use the continue token "
-                    "in this response to retrieve the remainder of the results. Continuing with the "
-                    "provided token results in an inconsistent list - objects that were created, modified, "
-                    "or deleted between the time the first chunk was returned and now may show up in the list."
-                )
-            list_rv = token_rv
+            list_rv, after = self.resume(resource, cont)
             start = bisect.bisect_right(keys, after)
         if namespace:
             lo = bisect.bisect_left(keys, namespace + "/", start)
@@ -768,30 +786,64 @@ class Cluster:
         }
 
     def pod_metrics(self, pod: Pod, node: Node, t: float) -> dict[str, Any]:
-        ts = self.scrape_t(node, t)
-        cpu_frac = node.slots["cpu"].value(ts)
-        mem_frac = node.slots["memory"].value(ts)
-        containers = []
-        for c in pod.tpl.containers:
-            req = c.get("resources", {}).get("requests", {})
-            cpu_n = int(quantity.millicores(req.get("cpu", "50m")) * 1_000_000 * cpu_frac * pod.usage_factor)
-            mem_b = int(quantity.to_bytes(req.get("memory", "64Mi")) * (0.3 + mem_frac) * pod.usage_factor)
-            containers.append(
-                {"name": c["name"], "usage": {"cpu": f"{cpu_n}n", "memory": f"{mem_b // 1024}Ki"}}
+        return self.pods_metrics([(pod, node)], t)[0]
+
+    def pods_metrics(self, pods: list[tuple[Pod, Node]], t: float) -> list[dict[str, Any]]:
+        """PodMetrics of many pods: each node's scrape (time, load) and each template's requests are worked out
+        once per call, not once per pod (150,000 pods share 5,000 nodes and a few dozen templates)."""
+        created = rfc3339(self.clock.start_epoch + t)
+        scrapes: dict[str, tuple[str, float, float]] = {}
+        requests: dict[int, list[tuple[str, int, int]]] = {}
+        docs = []
+        for pod, node in pods:
+            scrape = scrapes.get(node.name)
+            if scrape is None:
+                ts = self.scrape_t(node, t)
+                scrape = (
+                    rfc3339(self.clock.start_epoch + ts),
+                    node.slots["cpu"].value(ts),
+                    node.slots["memory"].value(ts),
+                )
+                scrapes[node.name] = scrape
+            stamp, cpu_frac, mem_frac = scrape
+            per_container = requests.get(id(pod.tpl))
+            if per_container is None:
+                per_container = [
+                    (
+                        c["name"],
+                        quantity.millicores(c.get("resources", {}).get("requests", {}).get("cpu", "50m")),
+                        quantity.to_bytes(c.get("resources", {}).get("requests", {}).get("memory", "64Mi")),
+                    )
+                    for c in pod.tpl.containers
+                ]
+                requests[id(pod.tpl)] = per_container
+            factor = pod.usage_factor
+            containers = [
+                {
+                    "name": name,
+                    "usage": {
+                        "cpu": f"{int(cpu_m * 1_000_000 * cpu_frac * factor)}n",
+                        "memory": f"{int(mem_b * (0.3 + mem_frac) * factor) // 1024}Ki",
+                    },
+                }
+                for name, cpu_m, mem_b in per_container
+            ]
+            docs.append(
+                {
+                    "kind": "PodMetrics",
+                    "apiVersion": "metrics.k8s.io/v1beta1",
+                    "metadata": {
+                        "name": pod.name,
+                        "namespace": pod.namespace,
+                        "creationTimestamp": created,
+                        "labels": pod.labels,
+                    },
+                    "timestamp": stamp,
+                    "window": "30s",
+                    "containers": containers,
+                }
             )
-        return {
-            "kind": "PodMetrics",
-            "apiVersion": "metrics.k8s.io/v1beta1",
-            "metadata": {
-                "name": pod.name,
-                "namespace": pod.namespace,
-                "creationTimestamp": rfc3339(self.clock.start_epoch + t),
-                "labels": pod.labels,
-            },
-            "timestamp": rfc3339(self.clock.start_epoch + ts),
-            "window": "30s",
-            "containers": containers,
-        }
+        return docs
 
     def summary(self, node: Node, t: float) -> dict[str, Any]:
         """kubelet /stats/summary for a node, shaped like a 1.31 kubelet's."""

@@ -51,7 +51,12 @@ def _node_state(c: Cluster, name: str) -> dict[str, Any]:
 def handle(sim: Sim, method: str, parts: list[str], query: dict[str, str], body: Any) -> tuple[int, Any]:
     """Route one control call; returns (HTTP status, JSON-able answer)."""
     if not parts:
-        return 200, {"clusters": sorted(sim.clusters), "clock": _clock(sim), "warm": sim.warmed.is_set()}
+        return 200, {
+            "clusters": sorted(sim.clusters),
+            "clock": _clock(sim),
+            "warm": sim.warmed.is_set(),
+            "page_cache": sim.pages.stats(),
+        }
     if parts == ["clock"]:
         if method == "POST":
             if "speed" in body:
@@ -66,6 +71,9 @@ def handle(sim: Sim, method: str, parts: list[str], query: dict[str, str], body:
         raise NotFound("no such control path")
     c = _cluster(sim, parts[1])
     rest = parts[2:]
+    if rest == ["traffic"] and method in ("GET", "DELETE"):
+        # DELETE answers the counts it zeroed, so a benchmark can read and reset in one call
+        return 200, sim.traffic[c.name].snapshot(reset=method == "DELETE")
     with c.lock:
         if not rest:
             return 200, {

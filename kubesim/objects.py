@@ -93,12 +93,13 @@ class Obj:
     def created(self) -> float:
         raise NotImplementedError
 
-    def meta_json(self) -> bytes:
+    def meta_json(self, metadata: dict[str, Any] | None = None) -> bytes:
+        """PartialObjectMetadata, as a Table row carries it; `metadata` spares rendering the object again."""
         return dumps(
             {
                 "kind": "PartialObjectMetadata",
                 "apiVersion": "meta.k8s.io/v1",
-                "metadata": self.wire()["metadata"],
+                "metadata": self.wire()["metadata"] if metadata is None else metadata,
             }
         )
 
@@ -361,13 +362,14 @@ class Pod(Obj):
 
     def wire(self) -> dict[str, Any]:
         tpl = self.tpl
+        created = rfc3339(self.created_at)
         start = rfc3339(self.created_at + 1)
         meta: dict[str, Any] = {
             "name": self.name,
             "namespace": self.namespace,
             "uid": self.uid,
             "resourceVersion": str(self.rv),
-            "creationTimestamp": rfc3339(self.created_at),
+            "creationTimestamp": created,
             "labels": tpl.labels,
             "ownerReferences": [
                 {
@@ -426,7 +428,7 @@ class Pod(Obj):
                 "hostIPs": [{"ip": self.host_ip}],
                 "podIP": self.ip,
                 "podIPs": [{"ip": self.ip}],
-                "startTime": rfc3339(self.created_at),
+                "startTime": created,
                 "conditions": [
                     {"type": t, "status": s, "lastProbeTime": None, "lastTransitionTime": start}
                     for t, s in (
@@ -485,14 +487,27 @@ class Pod(Obj):
             ]  # fmt: skip
         return {"kind": "Pod", "apiVersion": "v1", "metadata": meta, "spec": spec, "status": status}
 
+    def prerender(self) -> None:
+        """Render the JSON and the Table row from one wire() (the warm-up thread calls this for every pod)."""
+        if self._bytes is not None and self._row is not None:
+            return
+        wire = self.wire()
+        if self._bytes is None:
+            self._bytes = dumps(wire)
+        if self._row is None:
+            self._row = self._row_parts(wire["metadata"])
+
+    def _row_parts(self, metadata: dict[str, Any] | None = None) -> tuple[bytes, bytes, bytes]:
+        n = len(self.tpl.containers)
+        ready = n if self.phase == "Running" else 0
+        head = dumps([self.name, f"{ready}/{n}", self.status_word(), self.restarts])[:-1] + b',"'
+        tail = b'",' + dumps([self.ip or "<none>", self.node or "<none>", "<none>", "<none>"])[1:]
+        return head, tail, self.meta_json(metadata)
+
     def table_row(self, now: float, include: str) -> bytes:
         """One Table row; the AGE cell is the only part that moves with the clock, so the rest is cached."""
         if self._row is None:
-            n = len(self.tpl.containers)
-            ready = n if self.phase == "Running" else 0
-            head = dumps([self.name, f"{ready}/{n}", self.status_word(), self.restarts])[:-1] + b',"'
-            tail = b'",' + dumps([self.ip or "<none>", self.node or "<none>", "<none>", "<none>"])[1:]
-            self._row = (head, tail, self.meta_json())
+            self._row = self._row_parts()
         head, tail, meta = self._row
         row = b'{"cells":' + head + human_age(now - self.created_at).encode() + tail
         if include == "None":

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from kubesim import control, discovery, fleet
+from kubesim import control, discovery, encoding, fleet, pagecache, traffic
 from kubesim.clock import SimClock, human_age, rfc3339, rfc3339_micro
 from kubesim.cluster import Cluster, Gone, Invalid, NotFound, delete_secret, new_secret
 from kubesim.curves import unit_hash
@@ -54,15 +54,23 @@ class HTTPError(Exception):
 
 
 class Sim:
-    """Everything one kubesim process serves: the clock, the clusters and the control token."""
+    """Everything one kubesim process serves: the clock, the clusters, the control token, the cache of list pages
+    and the traffic counters of each cluster."""
 
     def __init__(
-        self, clock: SimClock, clusters: dict[str, Cluster], control_token: str, bookmark_s: float = 2.0
+        self,
+        clock: SimClock,
+        clusters: dict[str, Cluster],
+        control_token: str,
+        bookmark_s: float = 2.0,
+        page_cache_bytes: int = 512 << 20,
     ) -> None:
         self.clock = clock
         self.clusters = clusters
         self.control_token = control_token
         self.bookmark_s = bookmark_s
+        self.pages = pagecache.PageCache(page_cache_bytes)
+        self.traffic = {name: traffic.Traffic() for name in clusters}
         self.stopping = threading.Event()
         self.warmed = threading.Event()
         self._ticker = threading.Thread(target=self._tick_loop, name="kubesim-tick", daemon=True)
@@ -110,6 +118,8 @@ class Handler(BaseHTTPRequestHandler):
         True  # header and body go out as separate writes; Nagle + delayed ACK adds 40 ms
     )
     server: Server
+    # the counters of the cluster a request is for, and the kind of its path (None: the control API)
+    _traffic: tuple[traffic.Traffic, str] | None = None
     server_version = "kubesim"
     sys_version = ""
 
@@ -143,19 +153,40 @@ class Handler(BaseHTTPRequestHandler):
             raise HTTPError(400, "BadRequest", f"invalid JSON body: {exc}") from exc
 
     def send_bytes(self, code: int, body: bytes, content_type: str = "application/json",
-                   headers: dict[str, str] | None = None) -> None:  # fmt: skip
+                   headers: dict[str, str] | None = None,
+                   gzip_body: Callable[[], bytes] | None = None) -> None:  # fmt: skip
+        """One whole answer, gzipped as kube-apiserver would (see `encoding`); `gzip_body` gives the compressed
+        form when it is kept somewhere (a cached page), else it is compressed here."""
+        raw_size = len(body)
+        extra = dict(headers or {})
+        asked = encoding.accepts_gzip(self.headers.get("Accept-Encoding", ""))
+        if asked and encoding.worth_gzipping(raw_size):
+            body = gzip_body() if gzip_body is not None else encoding.gzipped(body)
+            extra["Content-Encoding"] = "gzip"
+            extra["Vary"] = "Accept-Encoding"
         self.send_response(code)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-cache, private")
-        for key, value in (headers or {}).items():
+        for key, value in extra.items():
             self.send_header(key, value)
+        self._count_sent(len(body), raw_size)
         if len(body) < 65536:  # one write for small answers
             self._headers_buffer.append(b"\r\n" + body)  # type: ignore[attr-defined]  # the base class's buffer
             self.flush_headers()
             return
         self.end_headers()
         self.wfile.write(body)
+
+    def _count_sent(self, wire: int, raw: int) -> None:
+        if self._traffic is not None:
+            counters, kind = self._traffic
+            counters.sent(kind, wire, raw)
+
+    def _start_traffic(self, cluster: str, parts: list[str]) -> None:
+        counters, kind = self.server.sim.traffic[cluster], traffic.kind_of(parts)
+        counters.request(kind)
+        self._traffic = (counters, kind)
 
     def send_error_status(self, err: HTTPError, headers: dict[str, str] | None = None) -> None:
         self.send_bytes(
@@ -164,6 +195,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self, method: str) -> None:
         sim = self.server.sim
+        self._traffic = None  # per request: one connection serves many
         length = int(self.headers.get("Content-Length") or 0)
         # read the body before any early answer, or it would be taken for the next request on this connection
         self._raw = self.rfile.read(length) if length else b""
@@ -177,6 +209,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_bytes(code, dumps(payload))
                 return
             if len(parts) >= 2 and parts[0] == "clusters" and parts[1] in sim.clusters:
+                self._start_traffic(parts[1], parts[2:])
                 self._cluster_request(sim.clusters[parts[1]], method, parts[2:], query)
                 return
             # without the /clusters/<name> prefix (`kubectl get --raw` drops the server URL's path), the token
@@ -185,6 +218,7 @@ class Handler(BaseHTTPRequestHandler):
             owner = next((c for c in sim.clusters.values() if auth == f"Bearer {c.token}"), None)
             if owner is None:
                 raise HTTPError(401, "Unauthorized", "Unauthorized")
+            self._start_traffic(owner.name, parts)
             self._cluster_request(owner, method, parts, query)
         except HTTPError as err:
             self.send_error_status(err, {"Retry-After": "1"} if err.code == 429 else None)
@@ -429,42 +463,71 @@ class Handler(BaseHTTPRequestHandler):
             return
         limit = int(query.get("limit") or 0)
         rv_param = query.get("resourceVersion", "")
+        table = self._wants_table()
+        ctype = "application/json;as=Table;v=v1;g=meta.k8s.io" if table else "application/json"
+        cont = query.get("continue")
         with cluster.lock:
+            store = cluster.stores[resource]
             if rv_param and rv_param != "0" and query.get("resourceVersionMatch") == "Exact":
-                if int(rv_param) < cluster.compacted_rv:
+                if int(rv_param) < store.compacted_rv:
                     raise HTTPError(
-                        410, "Expired", f"too old resource version: {rv_param} ({cluster.compacted_rv})"
+                        410, "Expired", f"too old resource version: {rv_param} ({store.compacted_rv})"
                     )
+            now = cluster.clock.epoch()  # one reading for the key and the Table's ages
+            key = self._page_key(cluster, resource, namespace, query, limit, table, now)
             try:
-                hint = re.search(r"(?:^|,)\s*spec\.nodeName\s*==?\s*([^,]*)", query.get("fieldSelector", ""))
-                on_node = hint.group(1).strip() if hint and resource == "pods" else None
-                items, list_rv, token, remaining = cluster.page(
-                    resource, namespace, match, limit, query.get("continue"), on_node
-                )
+                if cont:
+                    cluster.resume(resource, cont)  # an expired token is 410 even when its page is cached
+                page = self.server.sim.pages.get(key) if key is not None else None
+                if page is None:
+                    body = self._list_body(cluster, resource, namespace, match, limit, query, table, now)
+                    page = self.server.sim.pages.put(key, body) if key is not None else pagecache.Page(body)
             except Gone as exc:
                 raise HTTPError(410, "Expired", str(exc)) from exc
             except Invalid as exc:
                 raise HTTPError(400, "BadRequest", str(exc)) from exc
-            if self._wants_table():
-                body = self._table(cluster, resource, items, list_rv, token, remaining, query)
-                ctype = "application/json;as=Table;v=v1;g=meta.k8s.io"
-            else:
-                meta: dict[str, Any] = {"resourceVersion": str(list_rv)}
-                if token:
-                    meta["continue"] = token
-                if remaining is not None:
-                    meta["remainingItemCount"] = remaining
-                head = f'{{"kind":"{KINDS[resource]}List","apiVersion":"v1","metadata":{json.dumps(meta)},"items":['
-                body = head.encode() + b",".join([o.json() for o in items]) + b"]}"
-                ctype = "application/json"
-        self.send_bytes(200, body, ctype)
+        cache = self.server.sim.pages
+        self.send_bytes(200, page.plain, ctype,
+                        gzip_body=(lambda: cache.gzipped(key, page)) if key is not None else None)  # fmt: skip
+
+    def _page_key(self, cluster: Cluster, resource: str, namespace: str, query: dict[str, str], limit: int,
+                  table: bool, now: float) -> tuple[Any, ...] | None:  # fmt: skip
+        """What a list body depends on, or None when it is not worth keeping. The store's resourceVersion stands
+        for its content; `resourceVersion`/`resourceVersionMatch` are left out as they only decide 410 (above).
+        Table rows carry ages, which move with the clock, so Tables are kept only while the clock stands still."""
+        variant: tuple[Any, ...] = ("json",)
+        if table:
+            if cluster.clock.speed != 0:
+                return None
+            variant = ("table", self.headers.get("Accept", ""), query.get("includeObject", ""), now)
+        return (
+            cluster.name, resource, namespace, cluster.stores[resource].rv, query.get("labelSelector", ""),
+            query.get("fieldSelector", ""), limit, query.get("continue", ""), *variant,
+        )  # fmt: skip
+
+    def _list_body(self, cluster: Cluster, resource: str, namespace: str, match: Callable[[Obj], bool] | None,
+                   limit: int, query: dict[str, str], table: bool, now: float) -> bytes:  # fmt: skip
+        hint = re.search(r"(?:^|,)\s*spec\.nodeName\s*==?\s*([^,]*)", query.get("fieldSelector", ""))
+        on_node = hint.group(1).strip() if hint and resource == "pods" else None
+        items, list_rv, token, remaining = cluster.page(
+            resource, namespace, match, limit, query.get("continue"), on_node
+        )
+        if table:
+            return self._table(cluster, resource, items, list_rv, token, remaining, query, now)
+        meta: dict[str, Any] = {"resourceVersion": str(list_rv)}
+        if token:
+            meta["continue"] = token
+        if remaining is not None:
+            meta["remainingItemCount"] = remaining
+        head = f'{{"kind":"{KINDS[resource]}List","apiVersion":"v1","metadata":{json.dumps(meta)},"items":['
+        return head.encode() + b",".join([o.json() for o in items]) + b"]}"
 
     def _table(self, cluster: Cluster, resource: str, items: list[Obj], rv: int, token: str,
-               remaining: int | None, query: dict[str, str]) -> bytes:  # fmt: skip
+               remaining: int | None, query: dict[str, str], now: float | None = None) -> bytes:  # fmt: skip
         accept = self.headers.get("Accept", "")
         version = "v1" if re.search(r"v=v1(?![a-z0-9])", accept) else "v1beta1"
         include = query.get("includeObject", "Metadata")
-        now = cluster.clock.epoch()
+        now = cluster.clock.epoch() if now is None else now
         meta: dict[str, Any] = {"resourceVersion": str(rv)}
         if token:
             meta["continue"] = token
@@ -518,6 +581,7 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
         def chunk(data: bytes) -> None:
+            self._count_sent(len(data), len(data))  # watch streams are never gzipped, as kube-apiserver's
             self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
 
         def gone_event(message: str) -> bytes:
@@ -609,8 +673,15 @@ class Handler(BaseHTTPRequestHandler):
                 ]
                 kind = "NodeMetrics"
             else:
-                docs = []
-                for pod in cluster.stores["pods"].items.values():
+                pods = cluster.stores["pods"].items
+                if name and namespace:  # one pod: look it up rather than pass over 150,000
+                    one = pods.get(f"{namespace}/{name}")
+                    candidates: Iterable[Obj] = [one] if one is not None else []
+                else:
+                    candidates = pods.values()
+                by_name = cluster.stores["nodes"].items
+                wanted: list[tuple[Pod, Node]] = []
+                for pod in candidates:
                     if (
                         not isinstance(pod, Pod)
                         or pod.phase != "Running"
@@ -619,9 +690,10 @@ class Handler(BaseHTTPRequestHandler):
                         continue
                     if (name and pod.name != name) or (labels is not None and not labels(pod.labels)):
                         continue
-                    node = cluster.stores["nodes"].items.get(pod.node)
+                    node = by_name.get(pod.node)
                     if isinstance(node, Node) and node.ready != "Unknown":
-                        docs.append(cluster.pod_metrics(pod, node, t))
+                        wanted.append((pod, node))
+                docs = cluster.pods_metrics(wanted, t)
                 kind = "PodMetrics"
         if name:
             if not docs:

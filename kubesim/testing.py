@@ -139,6 +139,16 @@ class Control:
     def cluster(self, cluster: str) -> dict[str, Any]:
         return self.call("GET", f"/clusters/{cluster}")
 
+    # ---- traffic
+    def traffic(self, cluster: str) -> dict[str, Any]:
+        """Requests and response bytes since start or the last reset: {requests, bytes (as sent, after gzip),
+        raw_bytes (before gzip), by_path: {nodes|pods|metrics_nodes|metrics_pods|summary|events|other: {...}}}."""
+        return self.call("GET", f"/clusters/{cluster}/traffic")
+
+    def reset_traffic(self, cluster: str) -> dict[str, Any]:
+        """Zero the counters; returns what they held."""
+        return self.call("DELETE", f"/clusters/{cluster}/traffic")
+
 
 class KubesimProcess:
     """`with KubesimProcess(...) as sim:` — kubesim on a free port; kubeconfigs in a temp dir."""

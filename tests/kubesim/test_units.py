@@ -190,6 +190,33 @@ def test_history_is_bounded_and_old_resource_versions_expire() -> None:
     assert [e.etype for e in c.since(c.rv - 1, "nodes")] == ["MODIFIED"]
 
 
+def test_node_changes_neither_move_pod_lists_nor_expire_their_tokens() -> None:
+    """resourceVersions are kept per resource (as kube-apiserver's watch cache does): a pod list's
+    resourceVersion is its last pod change, and heartbeats pushing node events out of the history
+    do not expire pod continue tokens or pod watches."""
+    from kubesim.cluster import Cluster, Gone
+
+    clock = SimClock(speed=0, start_epoch=1_700_000_000)
+    spec = {"history_max": 10, "node_groups": [{"name": "p", "count": 2, "pods_per_node": 5}]}
+    c = Cluster("h", spec, clock, 1, "token")
+    _, pods_rv, token, _ = c.page("pods", None, None, 3, None)
+    _, nodes_rv, _, _ = c.page("nodes", None, None, 0, None)
+    for i in range(30):
+        c.apply({"node": "h-p-1", "labels": {"i": str(i)}})
+    assert c.page("pods", None, None, 3, None)[1] == pods_rv < c.rv
+    assert c.since(pods_rv, "pods") == [] and len(c.page("pods", None, None, 0, token)[0]) == 7
+    with pytest.raises(Gone):
+        c.since(nodes_rv, "nodes")
+    (added,) = c.add_pods("h-p-2", 1)
+    assert [e.etype for e in c.since(pods_rv, "pods")] == ["ADDED"]
+    assert c.page("pods", None, None, 0, None)[1] == c.stores["pods"].items[f"default/{added}"].rv
+    c.compact()
+    with pytest.raises(Gone):
+        c.page("pods", None, None, 0, token)
+    assert c.page("pods", None, None, 0, None)[1] == c.rv  # and a fresh list is watchable again
+    assert c.since(c.rv, "pods") == []
+
+
 def test_seeded_pods_fit_their_node_like_scheduled_ones() -> None:
     from kubesim.cluster import Cluster
     from kubesim.objects import Pod
