@@ -160,4 +160,3 @@ def waiting(receiver: str) -> str:
 
 def flush(receiver: str) -> str:
     return f"{_r(receiver)}:flush"
-
