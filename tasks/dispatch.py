@@ -7,7 +7,7 @@ import time
 
 from tasks import context
 from tasks.forget import forget_cluster
-from tasks.scan import scan_cluster
+from tasks.scan import scan_budget, scan_cluster, time_limits
 from worker import clusters
 from worker.app import app
 
@@ -40,13 +40,14 @@ def dispatch() -> list[str]:
             continue
         # a scan that cannot start within its interval is stale: the broker drops it instead of replaying it
         wait = max(0.0, due.due_at - now)
+        soft, hard = time_limits(scan_budget(spec))
         scan_cluster.apply_async(
             args=[spec.name, due.due_at],
             queue="scan",
             countdown=wait if wait > 0.05 else None,
             expires=wait + spec.interval,
-            soft_time_limit=max(spec.interval, 30),
-            time_limit=max(spec.interval, 30) + 10,
+            soft_time_limit=soft,
+            time_limit=hard,
         )
         queued.append(spec.name)
     return queued

@@ -11,9 +11,18 @@ from celery.exceptions import SoftTimeLimitExceeded
 from tasks import context
 from worker import clusters, settings
 from worker.app import app
-from worker.pipeline import ScanResult, advance, collect_options, run_scan
+from worker.pipeline import ScanResult, advance, collect_options, run_scan, scan_budget, scan_failed
 
 __all__ = ["ScanResult", "advance", "collect_options", "enqueue_notifications", "run_scan", "scan_cluster"]
+
+# the reads stop at the scan budget themselves; Celery's limits are the backstop for the rest of the scan
+TIME_LIMIT_SLACK = 15.0
+
+
+def time_limits(budget: float) -> tuple[float, float]:
+    """(soft, hard) Celery time limits of a scan with this budget."""
+    return budget + TIME_LIMIT_SLACK, budget + 2 * TIME_LIMIT_SLACK
+
 
 log = logging.getLogger("nodewatch.scan")
 
@@ -76,17 +85,24 @@ def scan_cluster(cluster: str, due_at: float | None = None) -> None:
         log.info("cluster no longer configured; scan skipped", extra={"cluster": cluster})
         return
     token = uuid.uuid4().hex
-    if not store.acquire_scan_lock(cluster, token, ttl_s=max(spec.interval, 30) * 2):
+    budget = scan_budget(spec)
+    if not store.acquire_scan_lock(cluster, token, ttl_s=time_limits(budget)[1] + TIME_LIMIT_SLACK):
         log.info("scan already running; skipped", extra={"cluster": cluster, "outcome": "skipped"})
         return
     started = time.time()
+    cost: dict[str, object] = {}
     try:
         result = run_scan(store, cfg, spec, started)
         enqueue_notifications(cfg, cluster, result.sent)
         outcome, error = result.outcome, result.error
         nodes = len(result.sample.nodes) if result.sample else ""
+        cost = result.record()
     except SoftTimeLimitExceeded:
-        outcome, error, nodes = "timeout", "scan exceeded its time limit", ""
+        outcome, nodes = "timeout", ""
+        error = (
+            f"scan exceeded its time limit ({time_limits(budget)[0]:.0f}s: scanBudget {budget:.0f}s + slack)"
+        )
+        enqueue_notifications(cfg, cluster, scan_failed(store, cfg, spec, time.time(), outcome, error))
     finally:
         store.release_scan_lock(cluster, token)
     ended = time.time()
@@ -101,6 +117,7 @@ def scan_cluster(cluster: str, due_at: float | None = None) -> None:
             "outcome": outcome,
             "error": error,
             "nodes": nodes,
+            **cost,
         },
     )
     level = logging.INFO if outcome == "ok" else logging.WARNING

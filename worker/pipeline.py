@@ -6,44 +6,102 @@ the replay measures is what production does.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from worker import clusters, settings
 from worker.collect import errors as collect_errors
 from worker.collect import reader
-from worker.model import ClusterSample, Finding, Notification, NotificationKind, Severity
+from worker.model import ClusterSample, Finding, NodeSample, Notification, NotificationKind, Severity
 from worker.rules import cluster as cluster_rules
 from worker.rules import lifecycle, muting, noise, storms
 from worker.rules.evaluate import evaluate
-from worker.state.store import Commit, Store
+from worker.state import inventory
+from worker.state import store as state_store
+from worker.state.store import Commit, ScanState, Store
+
+USAGE_RULES = frozenset({"cpu_usage", "memory_usage"})
+HEALTH_RULES = ("cluster_unreachable", "credentials_rejected", "cluster_scan_slow")
 
 
 @dataclass
 class ScanResult:
     cluster: str
-    outcome: str  # ok | unreachable | credentials_rejected | config_error
+    outcome: str  # ok | slow | unreachable | credentials_rejected | timeout | config_error
     sample: ClusterSample | None = None
     findings: list[Finding] = field(default_factory=list)
     sent: list[str] = field(default_factory=list)  # notification ids queued
     error: str = ""
+    stats: reader.ScanStats = field(default_factory=reader.ScanStats)
+    read_s: float = 0.0  # wall time of the Kubernetes reads
+    redis_round_trips: int = 0
+
+    def record(self) -> dict[str, Any]:
+        """The scan's cost, for its scan record (``cluster list``, the fleet benchmark)."""
+        return {
+            **self.stats.as_record(),
+            "read_total_s": round(self.read_s, 3),
+            "redis_rt": self.redis_round_trips,
+        }
 
 
-def collect_options(cfg: settings.Settings) -> reader.CollectOptions:
+def scan_budget(spec: clusters.ClusterSpec) -> float:
+    """Seconds a scan of this cluster may take: its ``scanBudget``, else its interval."""
+    return spec.scan_budget or spec.interval
+
+
+def collect_options(
+    cfg: settings.Settings,
+    budget: float = 0.0,
+    top_for: Callable[[NodeSample], bool] | None = None,
+) -> reader.CollectOptions:
     c = cfg.collect
     return reader.CollectOptions(
         page_size=c.page_size,
         request_timeout=c.request_timeout,
+        scan_budget=budget,
+        max_response_bytes=c.max_response_mib * reader.MIB,
+        compression=c.compression,
         disk_stats=c.disk_stats,
         disk_concurrency=c.disk_concurrency,
         top_pods=c.top_pods,
+        top_pods_nodes=c.top_pods_nodes,
+        top_for=top_for,
     )
 
 
-def read(cfg: settings.Settings, spec: clusters.ClusterSpec, now: datetime) -> ClusterSample:
+def top_pods_wanted(
+    cfg: settings.Settings, spec: clusters.ClusterSpec, prev: Mapping[str, lifecycle.AlertState]
+) -> Callable[[NodeSample], bool]:
+    """Which nodes are worth live pod usage (the top pods a usage message names): a usage alert pending or
+    firing, or cpu/memory at its warning line now. Everyone else costs no pod usage read at all."""
+    open_nodes = {st.node for st in prev.values() if st.rule in USAGE_RULES}
+
+    def wanted(node: NodeSample) -> bool:
+        if node.name in open_nodes:
+            return True
+        cpu, memory = node.cpu_pct, node.memory_pct
+        if cpu is None and memory is None:
+            return False
+        t = cfg.thresholds_for(spec.name, node.labels, spec.threshold_profile)
+        return (cpu or 0.0) >= t.cpu_warning or (memory or 0.0) >= t.memory_warning
+
+    return wanted
+
+
+def read(
+    cfg: settings.Settings,
+    spec: clusters.ClusterSpec,
+    now: datetime,
+    prev: Mapping[str, lifecycle.AlertState] | None = None,
+    stats: reader.ScanStats | None = None,
+) -> ClusterSample:
     api = clusters.api_client(spec, allow_exec=cfg.allow_exec_plugins)
-    return reader.read_cluster(api, spec.name, now, collect_options(cfg))
+    options = collect_options(cfg, scan_budget(spec), top_pods_wanted(cfg, spec, prev or {}))
+    return reader.read_cluster(api, spec.name, now, options, stats)
 
 
 def _notification(o: noise.Outgoing, now: float, node_group: str = "") -> Notification:
@@ -97,18 +155,34 @@ def _group_storms(
     return out, p.why
 
 
-def _cluster_health(
-    cfg: settings.Settings, store: Store, name: str, outcome: str, error: str
+def cluster_health(
+    cfg: settings.Settings, name: str, outcome: str, error: str, failures: int, slow: str = ""
 ) -> list[Finding]:
-    """cluster_unreachable / credentials_rejected after N consecutive failures; inactive when the scan works."""
-    rules = ("cluster_unreachable", "credentials_rejected")
-    if outcome == "ok":
-        store.clear_failures(name)
-        return [Finding(name, "", r, None, summary=f"cluster {name} answers") for r in rules]
-    failures = store.add_failure(name)
+    """The cluster's own alerts from this scan's outcome and the failed scans in a row (``failures``):
+    ``cluster_unreachable`` / ``credentials_rejected`` / ``cluster_scan_slow`` (critical: scans time out) after
+    ``scanFailuresBeforeAlert`` failures; ``cluster_scan_slow`` as a warning when a scan worked but took longer
+    than its interval (``slow`` says how long). Inactive findings when the scan works, so they resolve."""
+    if outcome in ("ok", "slow"):
+        out = [Finding(name, "", r, None, summary=f"cluster {name} answers") for r in HEALTH_RULES[:2]]
+        if slow:
+            out.append(
+                Finding(
+                    name,
+                    "",
+                    "cluster_scan_slow",
+                    Severity.WARNING,
+                    summary=f"cluster {name}: {slow}",
+                    params={"reason": slow},
+                )
+            )
+        else:
+            out.append(Finding(name, "", "cluster_scan_slow", None, summary=f"cluster {name} scans in time"))
+        return out
     if failures < cfg.scan_failures_before_alert:
         return []
-    active = "credentials_rejected" if outcome == "credentials_rejected" else "cluster_unreachable"
+    active = {"credentials_rejected": "credentials_rejected", "timeout": "cluster_scan_slow"}.get(
+        outcome, "cluster_unreachable"
+    )
     return [
         Finding(
             name,
@@ -119,7 +193,7 @@ def _cluster_health(
             summary=f"cluster {name}: {error} ({failures} consecutive failed scans)",
             params={"reason": error, "failures": failures},
         )
-        for r in rules
+        for r in HEALTH_RULES
     ]
 
 
@@ -133,12 +207,19 @@ def advance(
     now: float,
     removed_reason: str = "",
     cluster_labels: Mapping[str, str] | None = None,
+    state: ScanState | None = None,
 ) -> list[str]:
     """Run the findings through the noise path and commit; returns the notification ids to send.
 
     ``sample`` None means the scan failed: node alerts then stay as they are (an unreachable cluster must not
     produce a false "all resolved"), and only the cluster-health findings advance.
     """
+    flaps = state.flaps if state is not None else store.load_flaps(cluster)
+    # an inactive finding with no alert state and no flap record changes nothing (most of a healthy cluster's
+    # ~17 findings per node): leave it out before the noise path
+    findings = [
+        f for f in findings if f.severity is not None or f.fingerprint in prev or f.fingerprint in flaps
+    ]
     fps = [
         f.fingerprint for f in findings if f.fingerprint in prev and prev[f.fingerprint].status == "firing"
     ]
@@ -146,8 +227,8 @@ def advance(
     ctx = noise.Context(
         now=now,
         cooldowns=frozenset(store.cooldowns(cluster, fps)),
-        flaps=store.load_flaps(cluster),
-        silences=store.silences(now),
+        flaps=flaps,
+        silences=state.silences if state is not None else store.silences(now),
         maintenance=muting.in_maintenance(cfg.maintenance_windows(cluster), now),
         inhibit=cfg.noise.inhibit_rules(),
         labels={n.name: {**spec_labels, **n.labels} for n in sample.nodes} if sample else {},
@@ -176,23 +257,40 @@ def advance(
 
 
 def run_scan(store: Store, cfg: settings.Settings, spec: clusters.ClusterSpec, now: float) -> ScanResult:
-    """One scan of one cluster, end to end but without Celery: the task below and the replay both call it."""
+    """One scan of one cluster, end to end but without Celery: the task below and the replay both call it.
+
+    Redis: one round trip reads the state, one writes the inventory and failure count, one Lua script commits
+    the alert transitions (plus one for cooldowns and storms when something fires)."""
+    rt_before = state_store.round_trips.count
     now_dt = datetime.fromtimestamp(now, UTC)
     result = ScanResult(spec.name, "ok")
-    prev = store.load_alerts(spec.name)
+    state = store.load_scan_state(spec.name, now)
+    prev = state.alerts
+    started = time.monotonic()
+    slow = ""
     try:
-        sample = read(cfg, spec, now_dt)
+        sample = read(cfg, spec, now_dt, prev, result.stats)
     except clusters.ClusterConfigError as err:
         result.outcome, result.error = "config_error", str(err)
     except collect_errors.CredentialsRejected as err:
         result.outcome, result.error = "credentials_rejected", f"credentials rejected: {err}"
+    except collect_errors.ScanTimeout as err:
+        result.outcome, result.error = "timeout", f"scan timed out: {err}"
     except collect_errors.ClusterUnreachable as err:
         result.outcome, result.error = "unreachable", f"unreachable: {err}"
-    else:
+    result.read_s = time.monotonic() - started
+    inv: inventory.Diff | None = None
+    if result.outcome == "ok":
         result.sample = sample
+        if result.read_s > spec.interval:
+            result.outcome = "slow"
+            slow = (
+                f"the scan took {result.read_s:.0f}s, longer than its {spec.interval:.0f}s interval "
+                f"(scanBudget {scan_budget(spec):.0f}s): intervals are skipped"
+            )
         # pending alerts too: a dip inside the hysteresis band must not restart a for-duration
         firing = {fp: st.severity for fp, st in prev.items()}
-        previous, last_ready = store.load_inventory(spec.name)
+        previous, last_ready = inventory.decode(spec.name, state.inventory)
         result.findings = evaluate(
             sample,
             lambda n: cfg.thresholds_for(spec.name, n.labels, spec.threshold_profile),
@@ -201,9 +299,32 @@ def run_scan(store: Store, cfg: settings.Settings, spec: clusters.ClusterSpec, n
             previous=previous,
             last_ready=last_ready,
         )
-        store.save_inventory(sample, cluster_rules.update_last_ready(last_ready or {}, sample))
-    health = _cluster_health(cfg, store, spec.name, result.outcome, result.error)
+        inv = inventory.diff(
+            state.inventory, sample, cluster_rules.update_last_ready(last_ready or {}, sample)
+        )
+    failures = store.save_scan(spec.name, inv)
+    health = cluster_health(cfg, spec.name, result.outcome, result.error, failures, slow)
     result.sent = advance(
-        store, cfg, spec.name, prev, result.findings + health, result.sample, now, cluster_labels=spec.labels
+        store,
+        cfg,
+        spec.name,
+        prev,
+        result.findings + health,
+        result.sample,
+        now,
+        cluster_labels=spec.labels,
+        state=state,
     )
+    result.redis_round_trips = state_store.round_trips.count - rt_before
     return result
+
+
+def scan_failed(
+    store: Store, cfg: settings.Settings, spec: clusters.ClusterSpec, now: float, outcome: str, error: str
+) -> list[str]:
+    """A scan that died outside the reads (the task's time limit): counted as a failed scan, so a cluster that
+    cannot be scanned alerts like an unreachable one instead of going quiet. Returns notification ids."""
+    failures = store.save_scan(spec.name, None)
+    health = cluster_health(cfg, spec.name, outcome, error, failures)
+    prev = store.load_alerts(spec.name)
+    return advance(store, cfg, spec.name, prev, health, None, now, cluster_labels=spec.labels)

@@ -74,6 +74,8 @@ class ClusterSettings(_Strict):
     kubeconfig: str | None = None  # None: in-cluster service account
     context: str | None = None
     interval: float | None = None  # seconds; default checkInterval
+    # seconds a scan may take before it is cut and counted as failed; default collect.scanBudget, else interval
+    scan_budget: float | None = Field(default=None, gt=0)
     labels: dict[str, str] = {}
     thresholds: ThresholdOverrides | None = None  # type: ignore[valid-type]
     threshold_profile: str | None = None  # a name under thresholdProfiles
@@ -163,6 +165,10 @@ class CollectSettings(_Strict):
     disk_stats: bool = False  # needs RBAC nodes/proxy; see docs
     disk_concurrency: int = Field(default=8, ge=1, le=64)
     top_pods: int = Field(default=3, ge=0, le=20)
+    top_pods_nodes: int = Field(default=20, ge=0, le=1000)  # nodes per scan that get live pod usage
+    compression: bool = True  # ask API servers for gzip (they compress answers over 128 KiB)
+    max_response_mib: int = Field(default=64, ge=1, le=4096)  # a larger answer fails that read
+    scan_budget: float | None = Field(default=None, gt=0)  # seconds per scan; default: the cluster's interval
 
 
 class NotifySettings(_Strict):
@@ -286,6 +292,10 @@ class Settings(_Strict):
 
     def cluster_interval(self, cluster: ClusterSettings) -> float:
         return cluster.interval or self.check_interval
+
+    def cluster_budget(self, explicit: float | None = None) -> float:
+        """A cluster's scan budget in seconds; 0 means "its interval"."""
+        return explicit or self.collect.scan_budget or 0.0
 
     def receivers(self) -> dict[str, dict[str, Any]]:
         """The configured receivers by name with their plain (secret-bearing) params, for channel factories.

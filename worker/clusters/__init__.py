@@ -63,6 +63,7 @@ class ClusterSpec:
     # may the kubeconfig read credentials from files on this host? Only a config-file cluster, and only with
     # allowLocalCredentialFiles: a Secret or a clusters-dir file could otherwise send the hub's own token away
     local_files: bool = False
+    scan_budget: float = 0.0  # seconds a scan may take; 0 = the interval
     # a Secret's kubeconfig, held in memory only; repr=False keeps it out of logs and tracebacks
     kubeconfig_text: str | None = field(default=None, repr=False, compare=False)
 
@@ -93,7 +94,16 @@ def _from_directory(settings: Settings, directory: str, out: Registry) -> list[C
         if not secrets.NAME_RE.fullmatch(f.stem):
             out.problems.append(f"{f}: file name is not a lowercase DNS-style cluster name; skipped")
             continue
-        specs.append(ClusterSpec(f.stem, settings.check_interval, str(f), source="directory", origin=str(f)))
+        specs.append(
+            ClusterSpec(
+                f.stem,
+                settings.check_interval,
+                str(f),
+                source="directory",
+                origin=str(f),
+                scan_budget=settings.cluster_budget(),
+            )
+        )
     return specs
 
 
@@ -119,6 +129,7 @@ def _from_secrets(settings: Settings, hub: HubSettings, out: Registry) -> list[C
                 origin=c.secret,
                 version=c.version,
                 kubeconfig_text=c.kubeconfig,
+                scan_budget=settings.cluster_budget(c.scan_budget),
             )
         )
     return sorted(specs, key=lambda s: s.name)
@@ -141,6 +152,7 @@ def load(settings: Settings, clusters_dir_override: str | None = None) -> Regist
             "config",
             origin="config file",
             local_files=settings.allow_local_credential_files,
+            scan_budget=settings.cluster_budget(c.scan_budget),
         )
         for c in settings.clusters
     ]
@@ -158,7 +170,13 @@ def load(settings: Settings, clusters_dir_override: str | None = None) -> Regist
             continue
         specs[s.name] = s
     if not specs and not directory and not hub.enabled:
-        specs[IN_CLUSTER] = ClusterSpec(IN_CLUSTER, settings.check_interval, None, source="in-cluster")
+        specs[IN_CLUSTER] = ClusterSpec(
+            IN_CLUSTER,
+            settings.check_interval,
+            None,
+            source="in-cluster",
+            scan_budget=settings.cluster_budget(),
+        )
     out.specs = list(specs.values())
     return out
 

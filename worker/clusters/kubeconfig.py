@@ -21,6 +21,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import urllib3
 import yaml
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
@@ -224,10 +225,19 @@ def build(
         # the last guard: whatever the loader made (an exec plugin's token, say) must be a valid header
         if problem := header_problem(value):
             raise ClusterConfigError(f"cluster {name}: the {header} credential {problem}; refused")
+    _bounded(cfg)
     api = k8s_client.ApiClient(cfg)
     with _cache_lock:
         _cache[slot] = (key, api)
     return api
+
+
+def _bounded(cfg: k8s_client.Configuration) -> None:
+    """Client settings that keep one cluster's requests inside the scan's budget: a failed connect is retried
+    twice, but a request that was sent and timed out is not retried by urllib3 (a hung API server would cost
+    four timeouts per request); enough pooled connections for the concurrent kubelet reads."""
+    cfg.retries = urllib3.Retry(total=2, connect=2, read=0, redirect=0, status=0, other=0)
+    cfg.connection_pool_maxsize = 16
 
 
 def in_cluster(name: str) -> k8s_client.ApiClient:
@@ -240,6 +250,7 @@ def in_cluster(name: str) -> k8s_client.ApiClient:
         k8s_config.load_incluster_config(client_configuration=cfg)
     except k8s_config.ConfigException as err:
         raise ClusterConfigError(f"cluster {name}: no kubeconfig given and not in a pod ({err})") from None
+    _bounded(cfg)
     api = k8s_client.ApiClient(cfg)
     with _cache_lock:
         _cache[name] = ("in-cluster", api)

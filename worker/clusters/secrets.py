@@ -37,6 +37,7 @@ SECRET_PREFIX = "nodewatch-cluster-"
 ANN_NAME = "nodewatch.io/name"
 ANN_DISPLAY = "nodewatch.io/display-name"
 ANN_INTERVAL = "nodewatch.io/interval"
+ANN_SCAN_BUDGET = "nodewatch.io/scan-budget"
 ANN_LABELS = "nodewatch.io/labels"  # "env=prod,region=eu-west-1,team=payments"
 ANN_PROFILE = "nodewatch.io/threshold-profile"
 
@@ -60,6 +61,7 @@ class SecretCluster:
     display_name: str = ""
     interval: float | None = None
     labels: dict[str, str] = field(default_factory=dict)
+    scan_budget: float | None = None
     threshold_profile: str = ""
 
 
@@ -126,6 +128,7 @@ def from_secret(obj: Mapping[str, Any]) -> SecretCluster:
             raise ValueError("no data key 'kubeconfig'")
         context = _decode(data, "context")
         interval = duration(str(ann[ANN_INTERVAL])) if ann.get(ANN_INTERVAL) else None
+        budget = duration(str(ann[ANN_SCAN_BUDGET])) if ann.get(ANN_SCAN_BUDGET) else None
         labels = parse_labels(str(ann.get(ANN_LABELS, "")))
     except ValueError as err:
         raise ValueError(f"Secret {ref}: {err}") from None
@@ -137,6 +140,7 @@ def from_secret(obj: Mapping[str, Any]) -> SecretCluster:
         context=(context or "").strip() or None,
         display_name=str(ann.get(ANN_DISPLAY, "")),
         interval=interval,
+        scan_budget=budget,
         labels=labels,
         threshold_profile=str(ann.get(ANN_PROFILE, "")),
     )

@@ -29,3 +29,16 @@ class RequestFailed(CollectError):
     def __init__(self, reason: str, status: int) -> None:
         super().__init__(reason)
         self.status = status
+
+
+class ListUnreadable(ClusterUnreachable):
+    """The node or pod list answered but cannot be read (``items: null``, not a list): a failed scan, never an
+    empty cluster."""
+
+
+class ScanTimeout(CollectError):
+    """The scan used up its budget (``scanBudget``); ``phase`` says what it was doing then."""
+
+    def __init__(self, reason: str, phase: str) -> None:
+        super().__init__(reason)
+        self.phase = phase

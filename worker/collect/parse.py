@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -53,13 +53,60 @@ def quantity(value: object) -> Decimal:
     return result
 
 
+# The hot path reads ~10 quantities per pod and per node. The common spellings (an integer with an SI or binary
+# suffix) are computed exactly in integers; anything else ("1.5Gi", "1e3") goes through the client's
+# ``parse_quantity`` (Decimal) once per distinct string. Values are in milli-units: millicores, millibytes.
+_MILLI_PER_UNIT = {
+    "": 1000,
+    "m": 1,
+    "k": 10**6,
+    "M": 10**9,
+    "G": 10**12,
+    "T": 10**15,
+    "P": 10**18,
+    "E": 10**21,
+    "Ki": 1000 * 2**10,
+    "Mi": 1000 * 2**20,
+    "Gi": 1000 * 2**30,
+    "Ti": 1000 * 2**40,
+    "Pi": 1000 * 2**50,
+    "Ei": 1000 * 2**60,
+}
+_INTEGER_QUANTITY = re.compile(r"([0-9]{1,30})(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?")
+_SLOW_MILLI: dict[str, int] = {}
+_SLOW_CACHE_MAX = 65536
+
+
+def milli(value: object) -> int:
+    """A quantity in milli-units, rounded up like the API server's ``MilliValue()`` (so "1n" cpu is 1m)."""
+    if isinstance(value, str):
+        m = _INTEGER_QUANTITY.fullmatch(value)
+        if m is not None:
+            return int(m.group(1)) * _MILLI_PER_UNIT[m.group(2) or ""]
+        cached = _SLOW_MILLI.get(value)
+        if cached is not None:
+            return cached
+        result = math.ceil(quantity(value) * 1000)
+        if len(_SLOW_MILLI) < _SLOW_CACHE_MAX:
+            _SLOW_MILLI[value] = result
+        return result
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value * 1000
+    return math.ceil(quantity(value) * 1000)
+
+
 def cpu_millis(value: object) -> float:
+    """cpu in millicores; exact for metrics' nanocores ("487558164n" -> 487.558164)."""
+    if isinstance(value, str) and value[-1:] in ("n", "u") and value[:-1].isdigit():
+        return int(value[:-1]) / (1_000_000 if value[-1] == "n" else 1_000)
+    if isinstance(value, str) and _INTEGER_QUANTITY.fullmatch(value):
+        return float(milli(value))
     return float(quantity(value) * 1000)
 
 
 def byte_count(value: object) -> int:
     # the API server rounds fractional byte quantities up (Quantity.Value()), so do the same
-    return math.ceil(quantity(value))
+    return -(-milli(value) // 1000)
 
 
 def _mapping(value: object, what: str) -> JSON:
@@ -129,7 +176,7 @@ def resources(raw: object, what: str) -> Resources:
             cpu_m=cpu_millis(data["cpu"]) if "cpu" in data else 0.0,
             memory=byte_count(data["memory"]) if "memory" in data else 0,
             ephemeral_storage=byte_count(data["ephemeral-storage"]) if "ephemeral-storage" in data else 0,
-            pods=int(quantity(data["pods"])) if "pods" in data else 0,
+            pods=milli(data["pods"]) // 1000 if "pods" in data else 0,
         )
     except Malformed as exc:
         raise Malformed(f"{what}: {exc}") from exc
@@ -256,7 +303,7 @@ def parse_pod_metrics(doc: JSON) -> tuple[list[PodUsage], list[str]]:
 # --- pods and allocation -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PodInfo:
     """What a node monitor needs from one pod of the full (non-Table) pod list."""
 
@@ -273,41 +320,52 @@ class PodInfo:
         return self.phase in TERMINAL_PHASES
 
 
-def _vector(raw: object, what: str) -> dict[str, Decimal]:
-    data = _mapping(raw, what)
-    out: dict[str, Decimal] = {}
-    for key in ("cpu", "memory", "ephemeral-storage"):
-        if key in data:
-            out[key] = quantity(data[key])
-    return out
+RESOURCE_NAMES = ("cpu", "memory", "ephemeral-storage")
+Vector = dict[str, int]  # resource name -> milli-units
 
 
-def _add(into: dict[str, Decimal], other: Mapping[str, Decimal]) -> None:
+def _vector(raw: Mapping[str, object] | None) -> Vector:
+    if not raw:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise Malformed(f"resource list is {type(raw).__name__}, expected an object")
+    try:
+        return {key: milli(raw[key]) for key in RESOURCE_NAMES if key in raw}
+    except Malformed as exc:
+        raise Malformed(f"resources: {exc}") from exc
+
+
+def _add(into: Vector, other: Mapping[str, int]) -> None:
     for key, value in other.items():
-        into[key] = into.get(key, Decimal(0)) + value
+        into[key] = into.get(key, 0) + value
 
 
-def _max(into: dict[str, Decimal], other: Mapping[str, Decimal]) -> None:
+def _max(into: Vector, other: Mapping[str, int]) -> None:
     for key, value in other.items():
-        if value > into.get(key, Decimal(0)):
+        if value > into.get(key, 0):
             into[key] = value
 
 
-def pod_totals(spec: JSON, field_name: str) -> dict[str, Decimal]:
-    """Effective pod requests (``field_name="requests"``) or limits, as the scheduler and ``kubectl describe
-    node`` compute them (k8s.io/component-helpers resource.PodRequests): the sum of containers and restartable
-    (sidecar) init containers, against the largest regular init container plus the sidecars started before
-    it; then pod overhead; pod-level ``spec.resources`` wins for the resources it names."""
-    total: dict[str, Decimal] = {}
-    for raw in _sequence(spec.get("containers"), "spec.containers"):
-        res = _mapping(_mapping(raw, "container").get("resources"), "resources")
-        _add(total, _vector(res.get(field_name), f"resources.{field_name}"))
-    sidecars: dict[str, Decimal] = {}
-    init_peak: dict[str, Decimal] = {}
-    for raw in _sequence(spec.get("initContainers"), "spec.initContainers"):
-        container = _mapping(raw, "initContainer")
-        own = _vector(_mapping(container.get("resources"), "resources").get(field_name), field_name)
-        if container.get("restartPolicy") == "Always":
+def totals(
+    containers: Iterable[Mapping[str, object] | None],
+    init_containers: Iterable[tuple[Mapping[str, object] | None, bool]],
+    pod_level: Mapping[str, object] | None,
+    overhead: Mapping[str, object] | None,
+) -> Resources:
+    """Effective pod requests (or limits), as the scheduler and ``kubectl describe node`` compute them
+    (k8s.io/component-helpers resource.PodRequests), from each container's resource list: the sum of containers
+    and restartable (sidecar) init containers, against the largest regular init container plus the sidecars
+    started before it; then pod overhead; pod-level ``spec.resources`` wins for the resources it names.
+    ``init_containers`` pairs each list with "is a sidecar" (``restartPolicy: Always``). Exact integer
+    arithmetic in milli-units."""
+    total: Vector = {}
+    for raw in containers:
+        _add(total, _vector(raw))
+    sidecars: Vector = {}
+    init_peak: Vector = {}
+    for raw, sidecar in init_containers:
+        own = _vector(raw)
+        if sidecar:
             _add(total, own)
             _add(sidecars, own)
             _max(init_peak, sidecars)
@@ -315,19 +373,36 @@ def pod_totals(spec: JSON, field_name: str) -> dict[str, Decimal]:
             step = dict(own)
             _add(step, sidecars)
             _max(init_peak, step)
-    _max(total, init_peak)
-    pod_level = _vector(_mapping(spec.get("resources"), "spec.resources").get(field_name), "spec.resources")
-    total.update(pod_level)
-    _add(total, _vector(spec.get("overhead"), "spec.overhead"))
-    return total
-
-
-def _as_resources(vec: Mapping[str, Decimal]) -> Resources:
+    if init_peak:
+        _max(total, init_peak)
+    if pod_level:
+        total.update(_vector(pod_level))
+    if overhead:
+        _add(total, _vector(overhead))
     return Resources(
-        cpu_m=float(vec.get("cpu", Decimal(0)) * 1000),
-        memory=math.ceil(vec.get("memory", Decimal(0))),
-        ephemeral_storage=math.ceil(vec.get("ephemeral-storage", Decimal(0))),
+        cpu_m=float(total.get("cpu", 0)),
+        memory=-(-total.get("memory", 0) // 1000),
+        ephemeral_storage=-(-total.get("ephemeral-storage", 0) // 1000),
         pods=1,
+    )
+
+
+def _resource_list(container: object, field_name: str) -> Mapping[str, object] | None:
+    res = _mapping(_mapping(container, "container").get("resources"), "resources")
+    return _mapping(res.get(field_name), f"resources.{field_name}")
+
+
+def pod_totals(spec: JSON, field_name: str) -> Resources:
+    """``totals`` of a pod spec read as plain JSON (``field_name``: "requests" or "limits")."""
+    inits = [
+        (_resource_list(c, field_name), _mapping(c, "initContainer").get("restartPolicy") == "Always")
+        for c in _sequence(spec.get("initContainers"), "spec.initContainers")
+    ]
+    return totals(
+        [_resource_list(c, field_name) for c in _sequence(spec.get("containers"), "spec.containers")],
+        inits,
+        _mapping(_mapping(spec.get("resources"), "spec.resources").get(field_name), "spec.resources"),
+        _mapping(spec.get("overhead"), "spec.overhead"),
     )
 
 
@@ -345,8 +420,8 @@ def parse_pod(obj: JSON) -> PodInfo:
         name=_str(meta.get("name")),
         node=_str(spec.get("nodeName")),
         phase=_str(status.get("phase")),
-        requests=_as_resources(pod_totals(spec, "requests")),
-        limits=_as_resources(pod_totals(spec, "limits")),
+        requests=pod_totals(spec, "requests"),
+        limits=pod_totals(spec, "limits"),
         unschedulable=unschedulable,
     )
 
@@ -411,24 +486,69 @@ class Allocation:
     pod_count: int = 0
 
 
+class PodIndex:
+    """The non-terminal pods of a cluster grouped by node in ONE pass (never a pass over all pods per node),
+    plus the pods the scheduler could not place."""
+
+    def __init__(self, pods: Iterable[PodInfo] = ()) -> None:
+        self.by_node: dict[str, list[PodInfo]] = {}
+        self.unscheduled: list[PodInfo] = []
+        self.add(pods)
+
+    def add(self, pods: Iterable[PodInfo]) -> None:
+        by_node = self.by_node
+        for pod in pods:
+            if pod.phase in TERMINAL_PHASES:
+                continue
+            if pod.node:
+                group = by_node.get(pod.node)
+                if group is None:
+                    by_node[pod.node] = [pod]
+                else:
+                    group.append(pod)
+            elif pod.phase == "Pending" and pod.unschedulable:
+                self.unscheduled.append(pod)
+
+    def on(self, node: str) -> list[PodInfo]:
+        return self.by_node.get(node, [])
+
+    def allocation(self, node: str) -> Allocation:
+        """Requests and limits summed over the node's pods, like ``kubectl describe node``."""
+        pods = self.by_node.get(node)
+        if not pods:
+            return Allocation()
+        req = [0.0, 0, 0]
+        lim = [0.0, 0, 0]
+        for pod in pods:
+            r, li = pod.requests, pod.limits
+            req[0] += r.cpu_m
+            req[1] += r.memory
+            req[2] += r.ephemeral_storage
+            lim[0] += li.cpu_m
+            lim[1] += li.memory
+            lim[2] += li.ephemeral_storage
+        n = len(pods)
+        return Allocation(
+            Resources(req[0], int(req[1]), int(req[2]), n), Resources(lim[0], int(lim[1]), int(lim[2]), n), n
+        )
+
+    def pending(self) -> list[PodRef]:
+        """Pods the scheduler could not place, with its message ("0/5 nodes are available: 3 Insufficient
+        cpu")."""
+        return [
+            PodRef(p.namespace, p.name, p.requests.cpu_m, p.requests.memory, p.unschedulable)
+            for p in self.unscheduled
+        ]
+
+
 def allocation(pods: Iterable[PodInfo]) -> dict[str, Allocation]:
-    """Per node: requests and limits summed over its non-terminal pods, like ``kubectl describe node``."""
-    out: dict[str, Allocation] = {}
-    for pod in pods:
-        if not pod.node or pod.terminal:
-            continue
-        prev = out.get(pod.node, Allocation())
-        out[pod.node] = Allocation(prev.requests + pod.requests, prev.limits + pod.limits, prev.pod_count + 1)
-    return out
+    """Per node: requests and limits summed over its non-terminal pods."""
+    index = PodIndex(pods)
+    return {node: index.allocation(node) for node in index.by_node}
 
 
 def pending_pods(pods: Iterable[PodInfo]) -> list[PodRef]:
-    """Pods the scheduler could not place, with its message ("0/5 nodes are available: 3 Insufficient cpu")."""
-    return [
-        PodRef(p.namespace, p.name, p.requests.cpu_m, p.requests.memory, p.unschedulable)
-        for p in pods
-        if p.phase == "Pending" and not p.node and p.unschedulable
-    ]
+    return PodIndex(pods).pending()
 
 
 # --- kubelet Summary API -------------------------------------------------------------------------------
@@ -465,6 +585,21 @@ def parse_summary(doc: JSON) -> DiskStats:
         raise Malformed("summary has no node section")
     runtime = _mapping(node.get("runtime"), "node.runtime")
     return DiskStats(nodefs=_fs(node.get("fs"), "node.fs"), imagefs=_fs(runtime.get("imageFs"), "imageFs"))
+
+
+def parse_summary_pods(doc: JSON) -> list[PodUsage]:
+    """kubelet ``/stats/summary`` ``pods[]``: live cpu (``usageNanoCores``) and memory (``workingSetBytes``, what
+    the kubelet evicts on) per pod of that node; pods without figures are left out."""
+    out: list[PodUsage] = []
+    for raw in _sequence(doc.get("pods"), "pods"):
+        pod = _mapping(raw, "pods[]")
+        ref = _mapping(pod.get("podRef"), "podRef")
+        cpu = _mapping(pod.get("cpu"), "cpu").get("usageNanoCores")
+        memory = _mapping(pod.get("memory"), "memory").get("workingSetBytes")
+        if not isinstance(cpu, int | float) or not isinstance(memory, int | float):
+            continue
+        out.append(PodUsage(_str(ref.get("namespace")), _str(ref.get("name")), cpu / 1e6, int(memory)))
+    return out
 
 
 # --- events --------------------------------------------------------------------------------------------
@@ -521,21 +656,18 @@ def parse_events(doc: JSON, now: datetime, window_s: float) -> tuple[EventFacts,
 
 
 def top_pods(
-    node: str,
     pods: Sequence[PodInfo],
     usage: Mapping[tuple[str, str], PodUsage] | None,
     count: int,
 ) -> tuple[PodRef, ...]:
-    """The node's top ``count`` pods by cpu and by memory (a union, biggest first): by live usage when pod
-    metrics are known, otherwise by requests (``reason`` says which)."""
+    """The top ``count`` of one node's pods by cpu and by memory (a union, biggest first): by live usage when pod
+    usage is known, otherwise by requests (``reason`` says which)."""
     if count <= 0:
         return ()
     refs: list[PodRef] = []
     for pod in pods:
-        if pod.node != node or pod.terminal:
-            continue
-        live = usage.get((pod.namespace, pod.name)) if usage is not None else None
         if usage is not None:
+            live = usage.get((pod.namespace, pod.name))
             if live is not None:
                 refs.append(PodRef(pod.namespace, pod.name, live.cpu_m, live.memory, "usage"))
         else:
@@ -546,11 +678,29 @@ def top_pods(
     return tuple(sorted(chosen.values(), key=lambda r: (r.memory, r.cpu_m), reverse=True))
 
 
+def with_live_top_pods(
+    sample: ClusterSample,
+    pods: PodIndex,
+    usage: Mapping[tuple[str, str], PodUsage],
+    nodes: Iterable[str],
+    count: int,
+) -> ClusterSample:
+    """The sample with the top pods of ``nodes`` (whose pods' live usage is in ``usage``) ranked by usage."""
+    wanted = set(nodes)
+    return replace(
+        sample,
+        nodes=tuple(
+            replace(n, top_pods=top_pods(pods.on(n.name), usage, count)) if n.name in wanted else n
+            for n in sample.nodes
+        ),
+    )
+
+
 def assemble(
     cluster: str,
     now: datetime,
     nodes: Sequence[NodeSample],
-    pods: Sequence[PodInfo],
+    pods: PodIndex | Sequence[PodInfo],
     node_usage: Mapping[str, Usage] | None,
     usage_unavailable: str,
     pod_usage: Sequence[PodUsage] | None,
@@ -560,16 +710,19 @@ def assemble(
     metrics_stale_after_s: float,
     warnings: Sequence[str] = (),
     skipped: Sequence[str] = (),
+    top_for: Callable[[NodeSample], bool] | None = None,
 ) -> ClusterSample:
     """Join the documents of one scan into a ClusterSample. ``disk`` maps node -> stats or the reason they are
-    missing; ``node_usage`` None means the metrics API could not be read (``usage_unavailable`` says why)."""
-    alloc = allocation(pods)
+    missing; ``node_usage`` None means the metrics API could not be read (``usage_unavailable`` says why).
+    Top pods are ranked for the nodes ``top_for`` picks (all when None): by ``pod_usage`` when given, else by
+    requests."""
+    index = pods if isinstance(pods, PodIndex) else PodIndex(pods)
     usage_index = {(p.namespace, p.name): p for p in pod_usage} if pod_usage is not None else None
     stale_before = now - timedelta(seconds=metrics_stale_after_s)
     stale_nodes = 0
     out: list[NodeSample] = []
     for node in nodes:
-        share = alloc.get(node.name, Allocation())
+        share = index.allocation(node.name)
         usage: Usage | None = None
         why_no_usage = usage_unavailable
         if node_usage is not None:
@@ -585,21 +738,20 @@ def assemble(
         )
         if disk is not None and disk_entry is None:
             disk_entry = "no kubelet summary for this node"
-        requests = replace(share.requests, pods=share.pod_count)
-        out.append(
-            replace(
-                node,
-                requests=requests,
-                limits=share.limits,
-                pod_count=share.pod_count,
-                usage=usage,
-                usage_unavailable="" if usage is not None else why_no_usage,
-                disk=disk_entry if isinstance(disk_entry, DiskStats) else None,
-                disk_unavailable=disk_entry if isinstance(disk_entry, str) else "",
-                top_pods=top_pods(node.name, pods, usage_index, top_count),
-            )
+        filled = replace(
+            node,
+            requests=replace(share.requests, pods=share.pod_count),
+            limits=share.limits,
+            pod_count=share.pod_count,
+            usage=usage,
+            usage_unavailable="" if usage is not None else why_no_usage,
+            disk=disk_entry if isinstance(disk_entry, DiskStats) else None,
+            disk_unavailable=disk_entry if isinstance(disk_entry, str) else "",
         )
-    pending = pending_pods(pods)
+        if top_count > 0 and (top_for is None or top_for(filled)):
+            filled = replace(filled, top_pods=top_pods(index.on(node.name), usage_index, top_count))
+        out.append(filled)
+    pending = index.pending()
     if events is not None:
         # the event carries the scheduler's full message; the pod condition is the fallback (events expire)
         pending = [

@@ -7,6 +7,7 @@ Times are timezone-aware UTC datetimes or epoch seconds (float) where they cross
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -175,8 +176,10 @@ class ClusterSample:
     skipped: tuple[str, ...] = ()  # objects that could not be parsed, with the reason
 
 
+@functools.lru_cache(maxsize=1 << 18)
 def fingerprint(cluster: str, node: str, rule: str) -> str:
-    """Stable id of one alert: the same (cluster, node, rule) is the same alert forever."""
+    """Stable id of one alert: the same (cluster, node, rule) is the same alert forever. Cached: a 5,000-node
+    scan asks for ~85,000 of them, the same ones every scan."""
     raw = f"{cluster}\x00{node}\x00{rule}".encode()
     return hashlib.sha256(raw).hexdigest()[:16]
 
@@ -199,7 +202,7 @@ class Finding:
     params: dict[str, object] = field(default_factory=dict)
     hold_for: float = 0.0  # seconds the finding must persist before it fires (the rule's for-duration)
 
-    @property
+    @functools.cached_property
     def fingerprint(self) -> str:
         return fingerprint(self.cluster, self.node, self.rule)
 

@@ -1,18 +1,25 @@
 """The last scan's nodes, kept between scans for the rules that compare (labels, membership, ready_drop).
 
-Only what those rules read is kept (labels, taints, cordon, Ready, when last Ready), as one JSON document per
-cluster: about 400 bytes per node with typical labels.
+Only what those rules read is kept (labels, taints, cordon, Ready, when last Ready), as one hash per cluster with
+one field per node (~400 bytes with typical labels) plus ``~scan``, the time of the last scan. A node Ready at
+that scan stores no "last Ready" time of its own (it is ``~scan``), so a steady cluster rewrites one field per
+scan, not the whole inventory: a scan writes only the nodes whose entry changed (``diff``).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
+
 from worker.model import ClusterSample, Condition, NodeSample, Taint
-from worker.state import keys
+
+SCAN_FIELD = "~scan"  # not a valid node name
+
+_encode = msgspec.json.Encoder().encode
 
 
 def _ts(d: datetime | None) -> float | None:
@@ -23,42 +30,60 @@ def _dt(x: float | None) -> datetime | None:
     return datetime.fromtimestamp(x, UTC) if x is not None else None
 
 
-def encode(sample: ClusterSample, last_ready: Mapping[str, datetime]) -> str:
-    nodes = {
-        n.name: {
-            "labels": n.labels,
-            "taints": [[t.key, t.effect, t.value, _ts(t.time_added)] for t in n.taints],
-            "unschedulable": n.unschedulable,
-            "ready": n.ready,
-        }
-        for n in sample.nodes
-    }
-    return json.dumps({"nodes": nodes, "last_ready": {k: v.timestamp() for k, v in last_ready.items()}})
+def entry(node: NodeSample, last_ready: datetime | None) -> str:
+    """One node's field value: [labels, taints, unschedulable, ready, last Ready if not Ready now]."""
+    taints = [[t.key, t.effect, t.value, _ts(t.time_added)] for t in node.taints]
+    ready = node.ready
+    since = None if ready == "True" else _ts(last_ready)
+    return _encode([node.labels, taints, node.unschedulable, ready, since]).decode()
 
 
-def decode(cluster: str, raw: str | None) -> tuple[dict[str, NodeSample] | None, dict[str, datetime] | None]:
+@dataclass
+class Diff:
+    """What a scan writes: changed fields (``~scan`` always) and the nodes gone."""
+
+    set: dict[str, str] = field(default_factory=dict)
+    delete: list[str] = field(default_factory=list)
+
+
+def diff(previous: Mapping[str, str], sample: ClusterSample, last_ready: Mapping[str, datetime]) -> Diff:
+    """The writes that turn the stored hash ``previous`` into this scan's inventory."""
+    out = Diff(set={SCAN_FIELD: repr(sample.taken_at.timestamp())})
+    seen = set()
+    for node in sample.nodes:
+        seen.add(node.name)
+        value = entry(node, last_ready.get(node.name))
+        if previous.get(node.name) != value:
+            out.set[node.name] = value
+    out.delete = [name for name in previous if name != SCAN_FIELD and name not in seen]
+    return out
+
+
+def decode(
+    cluster: str, raw: Mapping[str, str]
+) -> tuple[dict[str, NodeSample] | None, dict[str, datetime] | None]:
     """(previous nodes by name, last Ready times); (None, None) before the first scan."""
-    if not raw:
+    if SCAN_FIELD not in raw:
         return None, None
-    doc: dict[str, Any] = json.loads(raw)
-    previous = {
-        name: NodeSample(
+    scanned = datetime.fromtimestamp(float(raw[SCAN_FIELD]), UTC)
+    previous: dict[str, NodeSample] = {}
+    last_ready: dict[str, datetime] = {}
+    for name, value in raw.items():
+        if name == SCAN_FIELD:
+            continue
+        labels, taints, unschedulable, ready, since = _decode_entry(value)
+        previous[name] = NodeSample(
             cluster=cluster,
             name=name,
-            labels=dict(n["labels"]),
-            unschedulable=bool(n["unschedulable"]),
-            taints=tuple(Taint(k, e, v, _dt(t)) for k, e, v, t in n["taints"]),
-            conditions={"Ready": Condition("Ready", n["ready"])},
+            labels=dict(labels),
+            unschedulable=bool(unschedulable),
+            taints=tuple(Taint(k, e, v, _dt(t)) for k, e, v, t in taints),
+            conditions={"Ready": Condition("Ready", ready)},
         )
-        for name, n in doc["nodes"].items()
-    }
-    last_ready = {k: datetime.fromtimestamp(v, UTC) for k, v in doc["last_ready"].items()}
+        when = scanned if ready == "True" else _dt(since)
+        if when is not None:
+            last_ready[name] = when
     return previous, last_ready
 
 
-def load(r: Any, cluster: str) -> tuple[dict[str, NodeSample] | None, dict[str, datetime] | None]:
-    return decode(cluster, r.get(keys.nodes(cluster)))
-
-
-def save(r: Any, sample: ClusterSample, last_ready: Mapping[str, datetime]) -> None:
-    r.set(keys.nodes(sample.cluster), encode(sample, last_ready), ex=keys.ALERTS_TTL)
+_decode_entry: Any = msgspec.json.Decoder().decode

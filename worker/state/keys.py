@@ -160,3 +160,12 @@ def waiting(receiver: str) -> str:
 
 def flush(receiver: str) -> str:
     return f"{_r(receiver)}:flush"
+
+
+# --- Redis loss (issue 12) ---
+# | nw:epoch          | string | none (one key)          | random id written when the state is first created; |
+# |                   |        |                         | a beat that saw another (or none) knows it was lost |
+# | nw:state_lost_at  | string | STATE_LOST_NOTE_S       | when a loss was noticed: messages made since say so |
+EPOCH = f"{PREFIX}:epoch"
+STATE_LOST_AT = f"{PREFIX}:state_lost_at"
+STATE_LOST_NOTE_S = 3600

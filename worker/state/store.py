@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,8 +23,26 @@ from worker.rules.muting import Silence
 from worker.state import inventory, keys
 
 
+class _RoundTrips(threading.local):
+    count = 0
+
+
+# requests sent to Redis by this thread (a pipeline is one): scan records show them
+round_trips = _RoundTrips()
+
+
 def connect(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, decode_responses=True, socket_timeout=10, socket_connect_timeout=5)
+    client = redis.Redis.from_url(url, decode_responses=True, socket_timeout=10, socket_connect_timeout=5)
+    pool = client.connection_pool
+    base = pool.connection_class
+
+    class Counted(base):  # type: ignore[valid-type, misc]
+        def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+            round_trips.count += 1
+            super().send_packed_command(command, check_health)
+
+    pool.connection_class = Counted
+    return client
 
 
 # All keys are in KEYS (Redis Cluster safe: one cluster's keys share a hash tag); ARGV[1] is JSON naming them by
@@ -113,6 +132,16 @@ class Commit:
     cooldown_start: list[str] = field(default_factory=list)  # fingerprints whose cooldown (re)starts now
     cooldown_clear: list[str] = field(default_factory=list)
     why: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class ScanState:
+    """What one scan of a cluster reads from Redis before it runs its rules (``Store.load_scan_state``)."""
+
+    alerts: dict[str, AlertState]
+    flaps: dict[str, FlapRecord]
+    inventory: dict[str, str]  # the raw inventory hash (``inventory.decode`` reads it)
+    silences: list[Silence]
 
 
 @dataclass(frozen=True)
@@ -268,12 +297,45 @@ class Store:
         rows = self.r.xrevrange(keys.why(cluster), count=count)
         return [dict(fields, id=entry_id) for entry_id, fields in rows]
 
+    # --- one scan's reads and writes, each in one round trip ---
+    def load_scan_state(self, cluster: str, now: float) -> ScanState:
+        """Everything a scan reads before it knows its findings, in one round trip: alert states, flap records,
+        the last inventory and the silences."""
+        pipe = self.r.pipeline(transaction=False)
+        pipe.hgetall(keys.alerts(cluster))
+        pipe.hgetall(keys.flaps(cluster))
+        pipe.hgetall(keys.nodes(cluster))
+        pipe.hgetall(keys.SILENCES)
+        alerts, flaps, inv, silences = pipe.execute()
+        return ScanState(
+            alerts={fp: AlertState.from_json(json.loads(v)) for fp, v in alerts.items()},
+            flaps={fp: FlapRecord.from_json(json.loads(v)) for fp, v in flaps.items()},
+            inventory=inv,
+            silences=[
+                s for s in (Silence.from_json(json.loads(v)) for v in silences.values()) if s.ends > now
+            ],
+        )
+
+    def save_scan(self, cluster: str, inv: inventory.Diff | None) -> int:
+        """A scan's inventory changes and its failure count in one round trip: ``inv`` None means the scan
+        failed (the count goes up and is returned), else the count is cleared (0 is returned)."""
+        pipe = self.r.pipeline(transaction=True)
+        if inv is None:
+            pipe.incr(keys.failures(cluster))
+            pipe.expire(keys.failures(cluster), keys.ALERTS_TTL)
+        else:
+            pipe.delete(keys.failures(cluster))
+            if inv.set:
+                pipe.hset(keys.nodes(cluster), mapping=inv.set)
+            if inv.delete:
+                pipe.hdel(keys.nodes(cluster), *inv.delete)
+            pipe.expire(keys.nodes(cluster), keys.ALERTS_TTL)
+        out = pipe.execute()
+        return int(out[0]) if inv is None else 0
+
     # --- the last scan's nodes, for the comparing rules ---
     def load_inventory(self, cluster: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-        return inventory.load(self.r, cluster)
-
-    def save_inventory(self, sample: Any, last_ready: Mapping[str, Any]) -> None:
-        inventory.save(self.r, sample, last_ready)
+        return inventory.decode(cluster, self.r.hgetall(keys.nodes(cluster)))
 
     # --- delivery ---
     def was_delivered(self, cluster: str, notification_id: str, receiver: str) -> bool:
@@ -388,6 +450,34 @@ class Store:
         # kept a day at least: a later route with a longer interval still finds it
         ttl = max(int(interval_s), keys.ROUTE_REPEAT_MIN_TTL)
         self.r.set(keys.route_repeat(cluster, receiver, fp), repr(now), ex=ttl)
+
+    # --- Redis loss (issue 12) ---
+    def check_epoch(self, seen: str | None, seen_at: float, now: float) -> str:
+        """The state's epoch, created if absent. When it differs from ``seen`` (what this process saw last, at
+        ``seen_at``), the state was lost since then: ``nw:state_lost_at`` says ``seen_at`` for STATE_LOST_NOTE_S."""
+        fresh = f"{int(now)}-{random.getrandbits(48):012x}"  # an id, not a secret
+        args = [seen or "", fresh, repr(seen_at), keys.STATE_LOST_NOTE_S]
+        return str(self.r.register_script(_EPOCH)(keys=[keys.EPOCH, keys.STATE_LOST_AT], args=args))
+
+    def state_lost_at(self) -> float | None:
+        """When a loss of the state was noticed, if within the last STATE_LOST_NOTE_S."""
+        value = self.r.get(keys.STATE_LOST_AT)
+        return float(value) if value is not None else None
+
+
+# KEYS[1] = epoch, KEYS[2] = state-lost-at; ARGV = epoch seen before ('' = none), a fresh epoch, when it was seen,
+# how long messages carry the note (seconds)
+_EPOCH = """
+local cur = redis.call('GET', KEYS[1])
+if not cur then
+  redis.call('SET', KEYS[1], ARGV[2])
+  cur = ARGV[2]
+end
+if ARGV[1] ~= '' and ARGV[1] ~= cur then
+  redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4], 'NX')
+end
+return cur
+"""
 
 
 # --- a removed cluster (issue 12): nothing of it is kept without a bound ---

@@ -301,5 +301,5 @@ def test_top_pods_by_usage_union_of_cpu_and_memory():
         ("ns", "c"): parse.PodUsage("ns", "c", 5, 5),
         ("ns", "d"): parse.PodUsage("ns", "d", 4, 4),
     }
-    top = parse.top_pods("n1", pods, usage, 1)
+    top = parse.top_pods(pods, usage, 1)
     assert {p.name for p in top} == {"a", "b"} and all(p.reason == "usage" for p in top)

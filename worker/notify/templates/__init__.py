@@ -43,7 +43,7 @@ UNITS: dict[str, str] = {
     "ephemeral_requests": "gib",
     "pods_requests": "int",
     **dict.fromkeys(("node_not_ready", "node_unknown", "taint", "cordon"), "duration"),
-    **dict.fromkeys(("cluster_unreachable", "credentials_rejected"), "int"),
+    **dict.fromkeys(("cluster_unreachable", "credentials_rejected", "cluster_scan_slow"), "int"),
 }
 # pod lists a rule may attach, in the order the body shows them
 POD_LISTS = ("top_pods", "pending_pods", "evicted", "pods")
