@@ -285,8 +285,9 @@ def run_scan(store: Store, cfg: settings.Settings, spec: clusters.ClusterSpec, n
         if result.read_s > spec.interval:
             result.outcome = "slow"
             slow = (
-                f"the scan took {result.read_s:.0f}s, longer than its {spec.interval:.0f}s interval "
-                f"(scanBudget {scan_budget(spec):.0f}s): intervals are skipped"
+                f"the scan took {reader.seconds(result.read_s)}, longer than its "
+                f"{reader.seconds(spec.interval)} interval (scanBudget {reader.seconds(scan_budget(spec))}): "
+                "intervals are skipped"
             )
         # pending alerts too: a dip inside the hysteresis band must not restart a for-duration
         firing = {fp: st.severity for fp, st in prev.items()}
@@ -303,13 +304,13 @@ def run_scan(store: Store, cfg: settings.Settings, spec: clusters.ClusterSpec, n
             state.inventory, sample, cluster_rules.update_last_ready(last_ready or {}, sample)
         )
     failures = store.save_scan(spec.name, inv)
-    health = cluster_health(cfg, spec.name, result.outcome, result.error, failures, slow)
+    result.findings += cluster_health(cfg, spec.name, result.outcome, result.error, failures, slow)
     result.sent = advance(
         store,
         cfg,
         spec.name,
         prev,
-        result.findings + health,
+        result.findings,
         result.sample,
         now,
         cluster_labels=spec.labels,

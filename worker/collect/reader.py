@@ -77,6 +77,11 @@ class ScanStats:
         }
 
 
+def seconds(x: float) -> str:
+    """A duration for people: "0.6s", "12s"."""
+    return f"{x:.1f}s" if x < 10 else f"{x:.0f}s"
+
+
 def _describe(exc: BaseException) -> str:
     """A connection failure as "host:port: cause" without the URL's query or any header."""
     pool = getattr(exc, "pool", None)
@@ -114,8 +119,8 @@ class _Http:
         if time.monotonic() >= self.deadline:
             spent = time.monotonic() - self.started
             raise errors.ScanTimeout(
-                f"{self.cluster}: scan budget of {self.options.scan_budget:.0f}s used up after {spent:.1f}s "
-                f"while {self.phase}",
+                f"{self.cluster}: scan budget of {seconds(self.options.scan_budget)} used up after "
+                f"{seconds(spent)} while {self.phase}",
                 self.phase,
             )
 
