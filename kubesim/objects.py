@@ -18,6 +18,11 @@ def dumps(obj: Any) -> bytes:
     return _dumps(obj).encode()
 
 
+def dumps_text(obj: Any) -> str:
+    """The same JSON as `dumps`, as text, for documents assembled from pieces."""
+    return _dumps(obj)
+
+
 KUBELET_CONDITIONS = ("MemoryPressure", "DiskPressure", "PIDPressure", "Ready")
 _CONDITION_TEXT: dict[tuple[str, str], tuple[str, str]] = {
     ("MemoryPressure", "False"): ("KubeletHasSufficientMemory", "kubelet has sufficient memory available"),

@@ -667,7 +667,7 @@ class Handler(BaseHTTPRequestHandler):
                 nodes = [cluster.stores["nodes"].items.get(name)] if name else cluster.nodes()
                 # metrics-server cannot scrape a kubelet that stopped answering, so such nodes have no metrics
                 docs = [
-                    cluster.node_metrics(n, t)
+                    dumps(cluster.node_metrics(n, t))
                     for n in nodes
                     if isinstance(n, Node) and n.ready != "Unknown" and (labels is None or labels(n.labels))
                 ]
@@ -699,10 +699,10 @@ class Handler(BaseHTTPRequestHandler):
             if not docs:
                 raise HTTPError(404, "NotFound", f'{resource}.metrics.k8s.io "{name}" not found',
                                 {"name": name, "group": "metrics.k8s.io", "kind": resource})  # fmt: skip
-            self.send_bytes(200, dumps(docs[0]))
+            self.send_bytes(200, docs[0])
             return
-        body = {"kind": f"{kind}List", "apiVersion": "metrics.k8s.io/v1beta1", "metadata": {}, "items": docs}
-        self.send_bytes(200, dumps(body))
+        head = f'{{"kind":"{kind}List","apiVersion":"metrics.k8s.io/v1beta1","metadata":{{}},"items":['
+        self.send_bytes(200, head.encode() + b",".join(docs) + b"]}")
 
     def _leases(self, cluster: Cluster, rest: list[str]) -> None:
         """Node heartbeat Leases: renewed every 10 s while the kubelet runs, frozen once it stops."""

@@ -140,6 +140,20 @@ def test_a_cached_page_is_never_served_stale(sim: KubesimProcess) -> None:
     assert int(full["metadata"]["resourceVersion"]) > int(first["metadata"]["resourceVersion"])
 
 
+def test_pod_metrics_of_one_pod_is_its_entry_in_the_list(sim: KubesimProcess) -> None:
+    raw = Raw(sim, "sim-1")
+    resp, wire = raw.get("/apis/metrics.k8s.io/v1beta1/pods", gzip_ok=True)
+    listed = json.loads(decoded(resp, wire))["items"]
+    assert len(listed) >= 300 and all(item["kind"] == "PodMetrics" for item in listed)
+    last = listed[-1]["metadata"]
+    _, one = raw.get(f"/apis/metrics.k8s.io/v1beta1/namespaces/{last['namespace']}/pods/{last['name']}")
+    assert json.loads(one) == listed[-1]
+    missing = raw.session.get(
+        f"{raw.base}/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/nope", timeout=30
+    )
+    assert missing.status_code == 404 and missing.json()["reason"] == "NotFound"
+
+
 def test_traffic_counters_count_and_reset(kubesim_factory: Any) -> None:
     sim = kubesim_factory(nodes=12, pods_per_node=30, speed=0)
     raw = Raw(sim, "sim-1")
