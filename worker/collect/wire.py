@@ -107,7 +107,57 @@ _POD_LIST = msgspec.json.Decoder(_PodList)
 
 _Totals = tuple[Resources, Resources]
 _CACHE_MAX = 20000
-_by_containers: dict[tuple[_Container, ...], _Totals] = {}
+_milli: dict[
+    Quantity, int
+] = {}  # quantity text -> milli-units: a cluster spells its requests a few ways only
+_vectors: dict[tuple[int, int, int], Resources] = {}  # one Resources object per distinct sum
+
+
+def _m(q: Quantity) -> int:
+    value = _milli.get(q)
+    if value is None:
+        value = parse.milli(q)
+        if len(_milli) >= _CACHE_MAX:
+            _milli.clear()
+        _milli[q] = value
+    return value
+
+
+def _resources(cpu: int, memory: int, ephemeral: int) -> Resources:
+    key = (cpu, memory, ephemeral)
+    found = _vectors.get(key)
+    if found is None:
+        found = Resources(float(cpu), -(-memory // 1000), -(-ephemeral // 1000), 1)
+        if len(_vectors) >= _CACHE_MAX:
+            _vectors.clear()
+        _vectors[key] = found
+    return found
+
+
+def _simple_totals(containers: list[_Container]) -> _Totals:
+    """The common pod (containers only): sums in milli-units, each distinct quantity parsed once per process."""
+    rc = rm = re = lc = lm = le = 0
+    for c in containers:
+        res = c.resources
+        if res is None:
+            continue
+        q = res.requests
+        if q is not None:
+            if q.cpu is not None:
+                rc += _m(q.cpu)
+            if q.memory is not None:
+                rm += _m(q.memory)
+            if q.ephemeral_storage is not None:
+                re += _m(q.ephemeral_storage)
+        q = res.limits
+        if q is not None:
+            if q.cpu is not None:
+                lc += _m(q.cpu)
+            if q.memory is not None:
+                lm += _m(q.memory)
+            if q.ephemeral_storage is not None:
+                le += _m(q.ephemeral_storage)
+    return _resources(rc, rm, re), _resources(lc, lm, le)
 
 
 def _list_of(q: _Quantities | None) -> QuantityMap | None:
@@ -122,14 +172,11 @@ def _which(c: _Container | _Resources | None, which: str) -> QuantityMap | None:
 
 
 def _totals(spec: _Spec) -> _Totals:
-    """(requests, limits) of a pod spec through ``parse.totals``; pods made of the same containers (and nothing
-    else: no init containers, overhead or pod-level resources) share one computation per scan."""
-    containers = tuple(spec.containers or ())
-    simple = not spec.initContainers and spec.overhead is None and spec.resources is None
-    if simple:
-        cached = _by_containers.get(containers)
-        if cached is not None:
-            return cached
+    """(requests, limits) of a pod spec: the common shape summed directly, the rest through ``parse.totals``
+    (init containers, sidecars, overhead, pod-level resources)."""
+    if not spec.initContainers and spec.overhead is None and spec.resources is None:
+        return _simple_totals(spec.containers or [])
+    containers = spec.containers or ()
     out = tuple(
         parse.totals(
             [_which(c, which) for c in containers],
@@ -139,12 +186,7 @@ def _totals(spec: _Spec) -> _Totals:
         )
         for which in ("requests", "limits")
     )
-    result: _Totals = (out[0], out[1])
-    if simple:
-        if len(_by_containers) >= _CACHE_MAX:
-            _by_containers.clear()
-        _by_containers[containers] = result
-    return result
+    return out[0], out[1]
 
 
 def _pod(p: _Pod) -> parse.PodInfo:

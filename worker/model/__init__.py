@@ -202,7 +202,7 @@ class Finding:
     params: dict[str, object] = field(default_factory=dict)
     hold_for: float = 0.0  # seconds the finding must persist before it fires (the rule's for-duration)
 
-    @functools.cached_property
+    @property
     def fingerprint(self) -> str:
         return fingerprint(self.cluster, self.node, self.rule)
 
