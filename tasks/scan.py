@@ -86,7 +86,9 @@ def scan_cluster(cluster: str, due_at: float | None = None) -> None:
         return
     token = uuid.uuid4().hex
     budget = scan_budget(spec)
-    if not store.acquire_scan_lock(cluster, token, ttl_s=time_limits(budget)[1] + TIME_LIMIT_SLACK):
+    # the lock lives as long as the soft limit: a worker killed mid-scan holds its cluster back that long, not
+    # two intervals; a scan still running then is past its budget and only finishing its commit
+    if not store.acquire_scan_lock(cluster, token, ttl_s=time_limits(budget)[0]):
         log.info("scan already running; skipped", extra={"cluster": cluster, "outcome": "skipped"})
         return
     started = time.time()

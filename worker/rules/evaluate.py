@@ -7,7 +7,7 @@ from datetime import datetime
 
 from worker.model import ClusterSample, Finding, NodeSample, Severity
 from worker.model.thresholds import Thresholds
-from worker.rules import cluster
+from worker.rules import cluster, common
 from worker.rules import node as node_rules
 
 RULES = (
@@ -56,13 +56,14 @@ def evaluate(
     labels, i.e. the cluster's own thresholds.
     """
     out: list[Finding] = []
+    pending_by = common.pending_by_resource(sample)
     for node in sample.nodes:
         t = thresholds_for(node)
         out += node_rules.usage_rules(sample, node, t, firing)
         out += node_rules.ready_rules(sample, node, t, now)
         out += node_rules.condition_rules(sample, node, t)
         out += node_rules.disk_rules(sample, node, t, firing)
-        out += node_rules.allocation_rules(sample, node, t)
+        out += node_rules.allocation_rules(sample, node, t, pending_by)
         out += node_rules.taint_rules(sample, node, t, now)
         out += node_rules.cordon_rules(sample, node, t, now)
         out += node_rules.label_rules(sample, node, t, previous.get(node.name) if previous else None)

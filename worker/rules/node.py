@@ -272,8 +272,16 @@ def _strict(t: Thresholds) -> tuple[float, float]:
     return min(t.nodefs_warning, t.imagefs_warning), min(t.nodefs_critical, t.imagefs_critical)
 
 
-def allocation_rules(sample: ClusterSample, node: NodeSample, t: Thresholds) -> list[Finding]:
-    """Headroom = allocatable - requests, against a typical pod; critical when pods are Pending for it."""
+def allocation_rules(
+    sample: ClusterSample,
+    node: NodeSample,
+    t: Thresholds,
+    pending_by: Mapping[str, list[PodRef]] | None = None,
+) -> list[Finding]:
+    """Headroom = allocatable - requests, against a typical pod; critical when pods are Pending for it.
+    ``pending_by``: ``common.pending_by_resource(sample)``, computed once per scan by the caller."""
+    if pending_by is None:
+        pending_by = common.pending_by_resource(sample)
     out = []
     checks: list[tuple[str, str, str, float, float, float]] = [
         ("cpu_requests", "cpu", "CPU", node.allocatable.cpu_m, node.requests.cpu_m, t.typical_pod_cpu_m),
@@ -301,7 +309,7 @@ def allocation_rules(sample: ClusterSample, node: NodeSample, t: Thresholds) -> 
             continue  # the node does not report this resource: not evaluated
         headroom = allocatable - requested
         headroom_pct = 100.0 * headroom / allocatable
-        pending = common.pending_for(sample, resource)
+        pending = pending_by.get(resource, [])
         show = _shower(resource)
         params: dict[str, object] = {
             "headroom": headroom,
