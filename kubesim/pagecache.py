@@ -1,10 +1,12 @@
-"""Finished list pages kept as bytes, plain and gzipped, in one LRU bounded by their total size.
+"""Finished list pages kept as the bytes sent, plain or gzipped, in one LRU bounded by their total size.
 
 A page's bytes are a pure function of its key: the cluster, the resource and its store's resourceVersion (which
-moves on every change of that resource, see `cluster.Store`), and everything in the request that shapes the body
-(namespace, selectors, limit, continue token, Table or not, and for Tables the clock). A changed object moves the
-resourceVersion, so its old pages are never looked up again and age out of the LRU; nothing is invalidated by hand.
-Repeated scans of an unchanged cluster then cost a dict lookup instead of a selector pass, a join and a gzip.
+moves on every change of that resource, see `cluster.Store`), everything in the request that shapes the body
+(namespace, selectors, limit, continue token, Table or not, and for Tables the clock) and the encoding the client
+accepts. A changed object moves the resourceVersion, so its old pages are never looked up again and age out of the
+LRU; nothing is invalidated by hand. Repeated scans of an unchanged cluster then cost a dict lookup instead of a
+selector pass, a join and a gzip. Each encoding is kept only once a client asked for it, so a collector that asks
+for gzip costs the cache ~1/16 of the plain size (JSON of pods compresses about 16:1 at level 1).
 """
 
 from __future__ import annotations
@@ -12,25 +14,23 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
+from dataclasses import dataclass
 
-from kubesim import encoding
 
-
+@dataclass(frozen=True)
 class Page:
-    """One page's body, and its gzipped form once a client asked for it."""
+    """A body as sent: `body` is gzipped when `gzipped`, and `raw_size` is its size before compression."""
 
-    __slots__ = ("plain", "gz")
-
-    def __init__(self, plain: bytes) -> None:
-        self.plain = plain
-        self.gz: bytes | None = None
-
-    def size(self) -> int:
-        return len(self.plain) + (len(self.gz) if self.gz is not None else 0)
+    body: bytes
+    raw_size: int
+    gzipped: bool = False
 
 
 class PageCache:
-    """LRU by total bytes; `max_bytes` 0 keeps nothing. Safe to share between request threads."""
+    """LRU by total bytes; `max_bytes` 0 keeps nothing. Safe to share between request threads.
+
+    A scan only hits when all its pages fit: a cache smaller than one scan's pages evicts each page before the
+    next scan asks for it again (150,000 pods: ~360 MB plain, ~23 MB gzipped)."""
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
@@ -50,36 +50,25 @@ class PageCache:
             self._pages.move_to_end(key)
             return page
 
-    def put(self, key: Hashable, plain: bytes) -> Page:
-        """Keep a freshly rendered body; returned even when it is too big to keep, so callers need no branch."""
-        page = Page(plain)
+    def peek(self, key: Hashable) -> Page | None:
+        """A page if kept, without counting a hit or a miss or refreshing it (to reuse its plain form)."""
+        with self._lock:
+            return self._pages.get(key)
+
+    def put(self, key: Hashable, page: Page) -> None:
+        """Keep a page, unless it alone is larger than the cache."""
+        size = len(page.body)
         with self._lock:
             old = self._pages.pop(key, None)
             if old is not None:
-                self._bytes -= old.size()
-            if page.size() <= self.max_bytes:
-                self._pages[key] = page
-                self._bytes += page.size()
-                self._evict()
-        return page
-
-    def gzipped(self, key: Hashable, page: Page) -> bytes:
-        """The page gzipped, compressed once per page (outside the lock: level 1 takes ~3 ms a MB)."""
-        if page.gz is not None:
-            return page.gz
-        gz = encoding.gzipped(page.plain)
-        with self._lock:
-            if page.gz is None:
-                page.gz = gz
-                if self._pages.get(key) is page:
-                    self._bytes += len(gz)
-                    self._evict()
-        return page.gz
-
-    def _evict(self) -> None:
-        while self._bytes > self.max_bytes and self._pages:
-            _, old = self._pages.popitem(last=False)
-            self._bytes -= old.size()
+                self._bytes -= len(old.body)
+            if size > self.max_bytes:
+                return
+            self._pages[key] = page
+            self._bytes += size
+            while self._bytes > self.max_bytes:
+                _, evicted = self._pages.popitem(last=False)
+                self._bytes -= len(evicted.body)
 
     def stats(self) -> dict[str, int]:
         with self._lock:

@@ -153,24 +153,32 @@ class Handler(BaseHTTPRequestHandler):
             raise HTTPError(400, "BadRequest", f"invalid JSON body: {exc}") from exc
 
     def send_bytes(self, code: int, body: bytes, content_type: str = "application/json",
-                   headers: dict[str, str] | None = None,
-                   gzip_body: Callable[[], bytes] | None = None) -> None:  # fmt: skip
-        """One whole answer, gzipped as kube-apiserver would (see `encoding`); `gzip_body` gives the compressed
-        form when it is kept somewhere (a cached page), else it is compressed here."""
-        raw_size = len(body)
-        extra = dict(headers or {})
-        asked = encoding.accepts_gzip(self.headers.get("Accept-Encoding", ""))
-        if asked and encoding.worth_gzipping(raw_size):
-            body = gzip_body() if gzip_body is not None else encoding.gzipped(body)
-            extra["Content-Encoding"] = "gzip"
-            extra["Vary"] = "Accept-Encoding"
+                   headers: dict[str, str] | None = None) -> None:  # fmt: skip
+        """One whole answer, gzipped when kube-apiserver would gzip it (see `encoding`)."""
+        if encoding.worth_gzipping(len(body)) and self._accepts_gzip():
+            self.send_page(
+                code, pagecache.Page(encoding.gzipped(body), len(body), True), content_type, headers
+            )
+        else:
+            self.send_page(code, pagecache.Page(body, len(body)), content_type, headers)
+
+    def _accepts_gzip(self) -> bool:
+        return encoding.accepts_gzip(self.headers.get("Accept-Encoding", ""))
+
+    def send_page(self, code: int, page: pagecache.Page, content_type: str = "application/json",
+                  headers: dict[str, str] | None = None) -> None:  # fmt: skip
+        """A body already encoded for this client (a cached page, or one `send_bytes` just encoded)."""
+        body = page.body
         self.send_response(code)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-cache, private")
-        for key, value in extra.items():
+        if page.gzipped:
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Vary", "Accept-Encoding")
+        for key, value in (headers or {}).items():
             self.send_header(key, value)
-        self._count_sent(len(body), raw_size)
+        self._count_sent(len(body), page.raw_size)
         if len(body) < 65536:  # one write for small answers
             self._headers_buffer.append(b"\r\n" + body)  # type: ignore[attr-defined]  # the base class's buffer
             self.flush_headers()
@@ -466,6 +474,9 @@ class Handler(BaseHTTPRequestHandler):
         table = self._wants_table()
         ctype = "application/json;as=Table;v=v1;g=meta.k8s.io" if table else "application/json"
         cont = query.get("continue")
+        cache = self.server.sim.pages
+        gzip_ok = self._accepts_gzip()
+        plain: bytes | None = None
         with cluster.lock:
             store = cluster.stores[resource]
             if rv_param and rv_param != "0" and query.get("resourceVersionMatch") == "Exact":
@@ -474,21 +485,36 @@ class Handler(BaseHTTPRequestHandler):
                         410, "Expired", f"too old resource version: {rv_param} ({store.compacted_rv})"
                     )
             now = cluster.clock.epoch()  # one reading for the key and the Table's ages
-            key = self._page_key(cluster, resource, namespace, query, limit, table, now)
+            base = self._page_key(cluster, resource, namespace, query, limit, table, now)
+            plain_key = sent_key = None
+            if base is not None:
+                plain_key = (*base, "identity")
+                sent_key = (*base, "gzip") if gzip_ok else plain_key
             try:
                 if cont:
                     cluster.resume(resource, cont)  # an expired token is 410 even when its page is cached
-                page = self.server.sim.pages.get(key) if key is not None else None
-                if page is None:
-                    body = self._list_body(cluster, resource, namespace, match, limit, query, table, now)
-                    page = self.server.sim.pages.put(key, body) if key is not None else pagecache.Page(body)
+                page = cache.get(sent_key) if sent_key is not None else None
+                if page is None:  # a plain copy kept for another client spares rendering it again
+                    kept = cache.peek(plain_key) if plain_key is not None and gzip_ok else None
+                    plain = (
+                        kept.body
+                        if kept is not None
+                        else self._list_body(cluster, resource, namespace, match, limit, query, table, now)
+                    )
             except Gone as exc:
                 raise HTTPError(410, "Expired", str(exc)) from exc
             except Invalid as exc:
                 raise HTTPError(400, "BadRequest", str(exc)) from exc
-        cache = self.server.sim.pages
-        self.send_bytes(200, page.plain, ctype,
-                        gzip_body=(lambda: cache.gzipped(key, page)) if key is not None else None)  # fmt: skip
+        if page is None:
+            assert plain is not None
+            # compressed outside the cluster's lock (zlib lets go of the GIL too), once per page and encoding
+            if gzip_ok and encoding.worth_gzipping(len(plain)):
+                page = pagecache.Page(encoding.gzipped(plain), len(plain), True)
+            else:
+                page = pagecache.Page(plain, len(plain))
+            if sent_key is not None:
+                cache.put(sent_key, page)
+        self.send_page(200, page, ctype)
 
     def _page_key(self, cluster: Cluster, resource: str, namespace: str, query: dict[str, str], limit: int,
                   table: bool, now: float) -> tuple[Any, ...] | None:  # fmt: skip
