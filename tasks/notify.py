@@ -23,7 +23,7 @@ from tasks import context
 from worker import settings_notify
 from worker.app import app
 from worker.model import Notification
-from worker.notify import delivery, redact, registry
+from worker.notify import delivery, redact, registry, stateloss
 from worker.notify import errors as notify_errors
 from worker.state import ratelimit
 
@@ -114,6 +114,8 @@ def _send_one(
 ) -> str:
     secrets = _secrets(params)
     channel = registry.build(session=context.http(), timeout=cfg.notify.http_timeout, **params)
+    # made after Redis lost the state: it may repeat a message sent before, and says so
+    message = stateloss.noted(message, store.state_lost_at(), str(params.get("lang", "en")))
     try:
         channel.send(message)
     except notify_errors.RetryableError as err:

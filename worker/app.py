@@ -10,6 +10,9 @@ Why each setting is what it is:
   ``notify.maxRetryDelay``.
 - Scans: prefetch 1 so one slow cluster never holds others in a worker's buffer; each is sent with a countdown
   to its due time and ``expires`` one interval after it, so a backlog never replays stale scans.
+- Redis going away: workers retry the broker connection forever (``broker_connection_max_retries=None``);
+  beat's scheduler and the workers' Redis transport (worker/outage.py) wait and reconnect; beat retakes its lock
+  and installs its schedule again. Either picks up where it was when Redis answers.
 - Notify: ``acks_late`` + ``reject_on_worker_lost`` so a worker killed mid-send redelivers the message; the delivery
   log in Redis makes the redelivery not send twice in the common case.
 """
@@ -20,6 +23,7 @@ import os
 
 from celery import Celery
 from kombu import Queue
+from kombu import transport as kombu_transport
 
 from worker.state import keys
 
@@ -28,6 +32,11 @@ VISIBILITY_TIMEOUT = 2 * 3600
 MAX_RETRY_DELAY = 15 * 60
 
 QUEUES = ("control", "scan", "notify")
+BEAT_SCHEDULER = "worker.outage:Scheduler"
+# kombu resolves a broker URL's scheme through this table: redis:// gets kombu's Redis transport with the fix of
+# worker/outage.py (a worker survives losing Redis while it holds messages); URLs and logs read as before
+REDIS_TRANSPORT = "worker.outage:Transport"
+kombu_transport.TRANSPORT_ALIASES.update(redis=REDIS_TRANSPORT, rediss=REDIS_TRANSPORT)
 
 
 VISIBILITY_TIMEOUT_ENV = "NODEWATCH_VISIBILITY_TIMEOUT"
@@ -87,15 +96,17 @@ def make_app(broker_url: str | None = None) -> Celery:
         },
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,  # a worker waits for Redis as long as it takes, never gives up
         broker_transport_options=transport_options(_visibility_or_default()),
         worker_hijack_root_logger=False,
         worker_send_task_events=True,  # Flower
         task_send_sent_event=True,
         timezone="UTC",
         enable_utc=True,
-        # one beat at a time: RedBeat holds a Redis lock and keeps due times in Redis
-        beat_scheduler="redbeat.RedBeatScheduler",
-        redbeat_redis_url=url,
+        # one beat at a time: RedBeat holds a Redis lock and keeps due times in Redis (worker/outage.py keeps it
+        # going when Redis goes away). Its Redis URL is set in the beat process only (install_beat_schedule): a
+        # worker's conf is what Flower shows, and only broker_url is masked there.
+        beat_scheduler=BEAT_SCHEDULER,
         redbeat_key_prefix=keys.REDBEAT_PREFIX,
         redbeat_lock_timeout=30,
         beat_max_loop_interval=5,
@@ -110,3 +121,4 @@ def install_beat_schedule(celery_app: Celery, tick_seconds: float) -> None:
     import beat_schedule
 
     celery_app.conf.beat_schedule = beat_schedule.build(tick_seconds)
+    celery_app.conf.redbeat_redis_url = celery_app.conf.broker_url

@@ -8,17 +8,22 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
 import json
 import os
-import subprocess
 import sys
 from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any
 
+import redis
+from kombu.exceptions import OperationalError as BrokerError
+from kombu.utils.url import maybe_sanitize_url
+
 from worker import cli_alerts, settings
 
 EXIT_CONFIG = 2
+EXIT_UNAVAILABLE = 3  # Redis (or Flower's port) not there: nothing wrong with the command, try again later
 
 
 def _version() -> str:
@@ -103,31 +108,32 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_beat(args: argparse.Namespace) -> int:
     cfg = load_config(args)
-    return _celery(["beat", "--loglevel", cfg.log_level.upper(), "-S", "redbeat.RedBeatScheduler"])
+    from worker.app import BEAT_SCHEDULER
+
+    return _celery(["beat", "--loglevel", cfg.log_level.upper(), "-S", BEAT_SCHEDULER])
 
 
 def cmd_flower(args: argparse.Namespace) -> int:
+    """Flower in this process: no child to outlive a SIGTERM, and the broker URL (with the Redis password) comes
+    from $REDIS_URL, never from a command line that ``ps`` shows."""
     load_config(args)
     auth = args.basic_auth or os.environ.get("FLOWER_BASIC_AUTH")
     if not auth:
         print("nodewatch: flower needs --basic-auth USER:PASSWORD (or FLOWER_BASIC_AUTH)", file=sys.stderr)
         return EXIT_CONFIG
-    from worker.app import redis_url
+    os.environ["FLOWER_BASIC_AUTH"] = auth  # Flower reads its FLOWER_* options from the environment
+    from worker.app import app
 
-    env = dict(os.environ, FLOWER_BASIC_AUTH=auth)
-    cmd = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "tasks",
-        "--broker",
-        redis_url(),
-        "flower",
-        f"--port={args.port}",
-        f"--address={args.address}",
-    ]
-    return subprocess.call(cmd, env=env)
+    try:
+        app.start(["flower", f"--port={args.port}", f"--address={args.address}"])
+    except OSError as err:
+        if err.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
+            raise
+        print(
+            f"nodewatch: flower cannot listen on {args.address}:{args.port}: {err.strerror}", file=sys.stderr
+        )
+        return EXIT_UNAVAILABLE
+    return 0
 
 
 def _scan_rows(sample: Any, findings: list[Any]) -> list[dict[str, Any]]:
@@ -351,9 +357,22 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def redis_where() -> str:
+    """The Redis a command uses, password masked, and where that came from."""
+    from worker.app import redis_url
+
+    source = "$REDIS_URL" if os.environ.get("REDIS_URL") else "the default; set $REDIS_URL"
+    return f"{maybe_sanitize_url(redis_url())} ({source})"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    rc: int = args.func(args)
+    try:
+        rc: int = args.func(args)
+    except (redis.ConnectionError, redis.TimeoutError, BrokerError) as err:
+        # a command that needs Redis says where it looked, in one line (no traceback)
+        print(f"nodewatch: cannot use Redis at {redis_where()}: {err}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
     return rc
 
 

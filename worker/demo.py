@@ -195,7 +195,10 @@ class Demo:
         if not self.args.no_flower:
             auth = "demo:" + secrets.token_urlsafe(9)
             port = str(self.args.flower_port)
-            self.spawn("flower", [self.nodewatch, "flower", "--port", port, "--basic-auth", auth], env)
+            # the password through the environment: a command line is what `ps` shows everyone
+            self.spawn(
+                "flower", [self.nodewatch, "flower", "--port", port], dict(env, FLOWER_BASIC_AUTH=auth)
+            )
             print(f"demo: Flower on http://127.0.0.1:{port} (user demo, password {auth[5:]})")
         print(f"demo: logs in {self.tmp}; messages below as they are delivered (Ctrl-C stops)", flush=True)
 

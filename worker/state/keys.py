@@ -163,7 +163,7 @@ def flush(receiver: str) -> str:
 
 
 # --- Redis loss (issue 12) ---
-# | nw:epoch          | string | none (one key)          | random id written when the state is first created; |
+# | nw:epoch          | string | 7 d, set each beat tick | random id written when the state is first created; |
 # |                   |        |                         | a beat that saw another (or none) knows it was lost |
 # | nw:state_lost_at  | string | STATE_LOST_NOTE_S       | when a loss was noticed: messages made since say so |
 EPOCH = f"{PREFIX}:epoch"

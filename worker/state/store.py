@@ -456,7 +456,7 @@ class Store:
         """The state's epoch, created if absent. When it differs from ``seen`` (what this process saw last, at
         ``seen_at``), the state was lost since then: ``nw:state_lost_at`` says ``seen_at`` for STATE_LOST_NOTE_S."""
         fresh = f"{int(now)}-{random.getrandbits(48):012x}"  # an id, not a secret
-        args = [seen or "", fresh, repr(seen_at), keys.STATE_LOST_NOTE_S]
+        args = [seen or "", fresh, repr(seen_at), keys.STATE_LOST_NOTE_S, keys.ALERTS_TTL]
         return str(self.r.register_script(_EPOCH)(keys=[keys.EPOCH, keys.STATE_LOST_AT], args=args))
 
     def state_lost_at(self) -> float | None:
@@ -466,13 +466,13 @@ class Store:
 
 
 # KEYS[1] = epoch, KEYS[2] = state-lost-at; ARGV = epoch seen before ('' = none), a fresh epoch, when it was seen,
-# how long messages carry the note (seconds)
+# how long messages carry the note (seconds), how long the epoch lives unchecked (seconds)
 _EPOCH = """
 local cur = redis.call('GET', KEYS[1])
 if not cur then
-  redis.call('SET', KEYS[1], ARGV[2])
   cur = ARGV[2]
 end
+redis.call('SET', KEYS[1], cur, 'EX', ARGV[5])
 if ARGV[1] ~= '' and ARGV[1] ~= cur then
   redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4], 'NX')
 end
