@@ -183,23 +183,33 @@ def cmd_scan(args: argparse.Namespace) -> int:
     from worker import clusters
     from worker.collect import errors as collect_errors
     from worker.collect import reader
-    from worker.pipeline import collect_options
+    from worker.pipeline import collect_options, scan_budget, top_pods_wanted
     from worker.rules.evaluate import evaluate
 
-    spec = clusters.ClusterSpec(args.name, cfg.check_interval, args.kubeconfig, args.context, source="cli")
+    # a kubeconfig named on the command line is the operator's own, read like kubectl reads it (credential files
+    # included); a cluster from the config file follows allowLocalCredentialFiles like the worker does
+    spec = clusters.ClusterSpec(
+        args.name, cfg.check_interval, args.kubeconfig, args.context, source="cli", local_files=True
+    )
     if args.kubeconfig is None and cfg.clusters:
         c = cfg.clusters[0]
-        spec = clusters.ClusterSpec(c.name, cfg.cluster_interval(c), c.kubeconfig, args.context or c.context)
+        spec = clusters.ClusterSpec(
+            c.name,
+            cfg.cluster_interval(c),
+            c.kubeconfig,
+            args.context or c.context,
+            local_files=cfg.allow_local_credential_files,
+            scan_budget=cfg.cluster_budget(c.scan_budget),
+        )
     now = datetime.now(UTC)
-    opts = dataclasses.replace(collect_options(cfg), disk_stats=cfg.collect.disk_stats or args.disk)
+    opts = dataclasses.replace(
+        collect_options(cfg, scan_budget(spec), top_pods_wanted(cfg, spec, {})),
+        disk_stats=cfg.collect.disk_stats or args.disk,
+    )
     try:
         api = clusters.api_client(spec, allow_exec=cfg.allow_exec_plugins)
         sample = reader.read_cluster(api, spec.name, now, opts)
-    except (
-        clusters.ClusterConfigError,
-        collect_errors.ClusterUnreachable,
-        collect_errors.CredentialsRejected,
-    ) as e:
+    except (clusters.ClusterConfigError, collect_errors.CollectError) as e:
         print(f"nodewatch: scan of {spec.name} failed: {e}", file=sys.stderr)
         return 1
     findings = list(evaluate(sample, lambda n: cfg.thresholds_for(spec.name, n.labels), {}, now))
