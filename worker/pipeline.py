@@ -232,7 +232,8 @@ def advance(
         maintenance=muting.in_maintenance(cfg.maintenance_windows(cluster), now),
         inhibit=cfg.noise.inhibit_rules(),
         labels={n.name: {**spec_labels, **n.labels} for n in sample.nodes} if sample else {},
-        node_names=frozenset(n.name for n in sample.nodes) if sample else None,
+        # an unreadable node is still a node of the cluster: its alerts are not closed as "node removed"
+        node_names=frozenset([*(n.name for n in sample.nodes), *sample.unreadable]) if sample else None,
         flap_policy=cfg.noise.flap_policy(),
         send_resolved=cfg.notify.send_resolved,
         removed_reason=removed_reason,

@@ -167,7 +167,15 @@ class CollectSettings(_Strict):
     top_pods: int = Field(default=3, ge=0, le=20)
     top_pods_nodes: int = Field(default=20, ge=0, le=1000)  # nodes per scan that get live pod usage
     compression: bool = True  # ask API servers for gzip (they compress answers over 128 KiB)
-    max_response_mib: int = Field(default=64, ge=1, le=4096)  # a larger answer fails that read
+    # a larger answer fails that read; spelt maxResponseMiB as the README and the error say (the camelCase
+    # generator alone made it maxResponseMib, which stays accepted)
+    max_response_mib: int = Field(
+        default=64,
+        ge=1,
+        le=4096,
+        alias="maxResponseMiB",
+        validation_alias=AliasChoices("maxResponseMiB", "maxResponseMib", "max_response_mib"),
+    )
     scan_budget: float | None = Field(default=None, gt=0)  # seconds per scan; default: the cluster's interval
 
 
@@ -331,7 +339,7 @@ def _describe(err: ValidationError, source: str) -> str:
     lines = []
     for e in err.errors():
         key = ".".join(str(p) for p in e["loc"])
-        if not key:  # a cross-field check: its message names the key itself
+        if not e["loc"]:  # a cross-field check: its message names the key itself (an empty key "" is a key)
             lines.append(f"{source}: {e['msg'].removeprefix('Value error, ')}")
         elif e["type"] == "extra_forbidden":
             lines.append(f"{source}: unknown key '{key}'")
@@ -349,6 +357,8 @@ def parse(
     raw: Mapping[str, Any] | None, source: str = "<config>", env: Mapping[str, str] | None = None
 ) -> Settings:
     """Validate a config mapping (plus env overrides) into Settings, or raise ConfigError naming the key."""
+    if raw is not None and not isinstance(raw, Mapping):
+        raise ConfigError(f"{source}: the top level must be a mapping of keys")
     data: dict[str, Any] = dict(raw or {})
     env = os.environ if env is None else env
     for var, path in _ENV_OVERRIDES.items():
@@ -377,6 +387,10 @@ def load(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | No
         mark = getattr(err, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
         raise ConfigError(f"{source}:{where} is not valid YAML") from None
+    except (ValueError, RecursionError) as err:
+        # a timestamp-shaped value that is no date ("2001-13-01": month must be in 1..12), or nesting past the
+        # parser's recursion: PyYAML raises these bare, without a line
+        raise ConfigError(f"{source}: is not valid YAML ({str(err)[:80]})") from None
     if raw is not None and not isinstance(raw, dict):
         raise ConfigError(f"{source}: the top level must be a mapping of keys")
     return parse(raw, source, env)

@@ -376,6 +376,8 @@ def _effective_url(r: AnyReceiver, value_key: str, file_key: str, env_key: str) 
             text = Path(r.url_file).read_text().strip()
         except (OSError, UnicodeDecodeError):
             return None  # not mounted yet, say: checked when it is read
+        except ValueError:  # a NUL byte in the path: no file can have that name
+            raise ValueError(f"{file_key} (receiver {r.name}): not a usable file path") from None
         if text:
             return file_key, text
     if r.url_env and os.environ.get(r.url_env):

@@ -44,7 +44,9 @@ TOKEN_FILE_MAX = 64 * 1024  # a service-account token is ~1 KB; a bigger "token 
 def parse(name: str, text: str) -> dict[str, Any]:
     try:
         data = yaml.safe_load(text)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError, RecursionError):
+        # ValueError: a timestamp-shaped scalar that is no date ("2001-13-01"); RecursionError: "[[[[…" nested
+        # deeper than the parser's recursion
         raise ClusterConfigError(f"cluster {name}: kubeconfig is not valid YAML") from None
     if not isinstance(data, dict) or not data.get("clusters"):
         raise ClusterConfigError(f"cluster {name}: kubeconfig has no clusters")
@@ -59,21 +61,21 @@ def read_file(name: str, path: str) -> str:
         raise ClusterConfigError(f"cluster {name}: cannot read kubeconfig {path}: {reason}") from None
 
 
-def _named(data: Mapping[str, Any], section: str, wanted: str | None) -> Mapping[str, Any]:
-    for entry in data.get(section) or []:
-        if isinstance(entry, Mapping) and entry.get("name") == wanted:
-            inner = entry.get(section[:-1])
-            return inner if isinstance(inner, Mapping) else {}
+def _named(data: Mapping[str, Any], section: str, wanted: object) -> Mapping[str, Any]:
+    for name, inner in _entries(data, section):
+        if name == wanted:
+            return inner
     return {}
 
 
 def active(data: Mapping[str, Any], context: str | None) -> tuple[str, Mapping[str, Any], Mapping[str, Any]]:
-    """(context name, its cluster entry, its user entry) — empty mappings where the kubeconfig lacks them."""
+    """(context name, its cluster entry, its user entry) — empty mappings where the kubeconfig lacks them or
+    has them in another shape."""
     ctx_name = context or str(data.get("current-context") or "")
     ctx = _named(data, "contexts", ctx_name)
-    if not ctx and not context and len(data.get("contexts") or []) == 1:
-        only = data["contexts"][0]
-        ctx_name, ctx = str(only.get("name", "")), only.get("context") or {}
+    contexts = list(_entries(data, "contexts"))
+    if not ctx and not context and len(contexts) == 1:
+        ctx_name, ctx = contexts[0]
     return ctx_name, _named(data, "clusters", ctx.get("cluster")), _named(data, "users", ctx.get("user"))
 
 

@@ -12,8 +12,8 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
-from typing import Any, NamedTuple
+from decimal import Decimal
+from typing import Any, NamedTuple, TypeGuard
 
 from kubernetes.utils.quantity import parse_quantity
 
@@ -26,6 +26,7 @@ from worker.model import (
     PodRef,
     Resources,
     Taint,
+    Unreadable,
     Usage,
 )
 
@@ -35,22 +36,41 @@ TERMINAL_PHASES = frozenset({"Succeeded", "Failed"})
 
 
 class Malformed(ValueError):
-    """One object could not be read; the message says which field and why."""
+    """One object could not be read; the message says which field and why (``field`` names it alone, "" when
+    the message is about the object as a whole)."""
+
+    def __init__(self, reason: str, field: str = "") -> None:
+        super().__init__(reason)
+        self.field = field
 
 
 # --- small readers -------------------------------------------------------------------------------------
 
 
+# Kubernetes stores quantities in int64 (about 9.2e18): anything past 1e30 units is no amount of a resource, and
+# refusing it keeps every later sum finite (Decimal("1e999999") * 1000 overflows; float() of it is inf)
+MAX_QUANTITY = 10**30
+
+
 def quantity(value: object) -> Decimal:
-    """A Kubernetes quantity ("3920m", "15991140Ki", "1e3", 2) as an exact Decimal."""
+    """A Kubernetes quantity ("3920m", "15991140Ki", "1e3", 2) as an exact Decimal. NaN, infinities and
+    amounts past ``MAX_QUANTITY`` are ``Malformed`` like any other bad quantity."""
     if isinstance(value, bool) or value is None:
-        raise Malformed(f"bad quantity {value!r}")
+        raise Malformed(f"bad quantity {_shown(value)}")
     try:
         result = parse_quantity(value)  # type: ignore[no-untyped-call]
-    except (ValueError, TypeError, InvalidOperation) as exc:
-        raise Malformed(f"bad quantity {value!r}") from exc
+    except (ValueError, TypeError, ArithmeticError) as exc:  # ArithmeticError: every decimal signal
+        raise Malformed(f"bad quantity {_shown(value)}") from exc
     assert isinstance(result, Decimal)
+    if not result.is_finite() or result.copy_abs() > MAX_QUANTITY:  # copy_abs: no context, no Overflow
+        raise Malformed(f"bad quantity {_shown(value)}: out of range")
     return result
+
+
+def _shown(value: object) -> str:
+    """A bad value as an error message shows it: its repr, cut (a node's message must not carry a megabyte)."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 # The hot path reads ~10 quantities per pod and per node. The common spellings (an integer with an SI or binary
@@ -75,6 +95,7 @@ _MILLI_PER_UNIT = {
 _INTEGER_QUANTITY = re.compile(r"([0-9]{1,30})(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?")
 _SLOW_MILLI: dict[str, int] = {}
 _SLOW_CACHE_MAX = 65536
+_MAX_MILLI = MAX_QUANTITY * 1000
 
 
 def milli(value: object) -> int:
@@ -82,7 +103,10 @@ def milli(value: object) -> int:
     if isinstance(value, str):
         m = _INTEGER_QUANTITY.fullmatch(value)
         if m is not None:
-            return int(m.group(1)) * _MILLI_PER_UNIT[m.group(2) or ""]
+            fast = int(m.group(1)) * _MILLI_PER_UNIT[m.group(2) or ""]
+            if fast > _MAX_MILLI:
+                raise Malformed(f"bad quantity {_shown(value)}: out of range")
+            return fast
         cached = _SLOW_MILLI.get(value)
         if cached is not None:
             return cached
@@ -90,15 +114,19 @@ def milli(value: object) -> int:
         if len(_SLOW_MILLI) < _SLOW_CACHE_MAX:
             _SLOW_MILLI[value] = result
         return result
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) <= MAX_QUANTITY:
         return value * 1000
     return math.ceil(quantity(value) * 1000)
 
 
+_NANO_OR_MICRO = re.compile(r"([0-9]{1,30})([nu])")
+
+
 def cpu_millis(value: object) -> float:
     """cpu in millicores; exact for metrics' nanocores ("487558164n" -> 487.558164)."""
-    if isinstance(value, str) and value[-1:] in ("n", "u") and value[:-1].isdigit():
-        return int(value[:-1]) / (1_000_000 if value[-1] == "n" else 1_000)
+    if isinstance(value, str) and (m := _NANO_OR_MICRO.fullmatch(value)) is not None:
+        # ASCII digits only: str.isdigit() takes "²", which int() refuses
+        return int(m.group(1)) / (1_000_000 if m.group(2) == "n" else 1_000)
     if isinstance(value, str) and _INTEGER_QUANTITY.fullmatch(value):
         return float(milli(value))
     return float(quantity(value) * 1000)
@@ -113,7 +141,7 @@ def _mapping(value: object, what: str) -> JSON:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise Malformed(f"{what} is {type(value).__name__}, expected an object")
+        raise Malformed(f"{what} is {type(value).__name__}, expected an object", what)
     return value
 
 
@@ -121,7 +149,7 @@ def _sequence(value: object, what: str) -> Sequence[Any]:
     if value is None:
         return ()
     if isinstance(value, str | bytes) or not isinstance(value, Sequence):
-        raise Malformed(f"{what} is {type(value).__name__}, expected a list")
+        raise Malformed(f"{what} is {type(value).__name__}, expected a list", what)
     return value
 
 
@@ -155,7 +183,7 @@ def parse_duration(value: object) -> float | None:
     if not isinstance(value, str) or not value:
         return None
     total = 0.0
-    parts = re.findall(r"([0-9.]+)(ms|h|m|s)", value)
+    parts = re.findall(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ms|h|m|s)", value)
     if not parts:
         return None
     for number, unit in parts:
@@ -181,15 +209,18 @@ def _items(doc: JSON, kinds: Iterable[str], item_kind: str) -> list[Any]:
 def resources(raw: object, what: str) -> Resources:
     """A ResourceList (capacity/allocatable/requests) as a Resources vector; other names are ignored."""
     data = _mapping(raw, what)
+    key = "cpu"
     try:
-        return Resources(
-            cpu_m=cpu_millis(data["cpu"]) if "cpu" in data else 0.0,
-            memory=byte_count(data["memory"]) if "memory" in data else 0,
-            ephemeral_storage=byte_count(data["ephemeral-storage"]) if "ephemeral-storage" in data else 0,
-            pods=milli(data["pods"]) // 1000 if "pods" in data else 0,
-        )
+        cpu = cpu_millis(data[key]) if key in data else 0.0
+        key = "memory"
+        memory = byte_count(data[key]) if key in data else 0
+        key = "ephemeral-storage"
+        ephemeral = byte_count(data[key]) if key in data else 0
+        key = "pods"
+        pods = milli(data[key]) // 1000 if key in data else 0
     except Malformed as exc:
-        raise Malformed(f"{what}: {exc}") from exc
+        raise Malformed(f"{what}.{key}: {exc}", f"{what}.{key}") from exc
+    return Resources(cpu_m=cpu, memory=memory, ephemeral_storage=ephemeral, pods=pods)
 
 
 # --- nodes ---------------------------------------------------------------------------------------------
@@ -200,7 +231,7 @@ def parse_node(cluster: str, obj: JSON) -> NodeSample:
     meta = _mapping(obj.get("metadata"), "metadata")
     name = _str(meta.get("name"))
     if not name:
-        raise Malformed("metadata.name missing")
+        raise Malformed("metadata.name missing", "metadata.name")
     spec = _mapping(obj.get("spec"), "spec")
     status = _mapping(obj.get("status"), "status")
     labels = {str(k): _str(v) for k, v in _mapping(meta.get("labels"), "metadata.labels").items()}
@@ -208,7 +239,7 @@ def parse_node(cluster: str, obj: JSON) -> NodeSample:
     for raw in _sequence(spec.get("taints"), "spec.taints"):
         taint = _mapping(raw, "spec.taints[]")
         if not taint.get("key"):
-            raise Malformed("taint without key")
+            raise Malformed("spec.taints: a taint without key", "spec.taints")
         taints.append(
             Taint(
                 key=_str(taint.get("key")),
@@ -244,17 +275,29 @@ def parse_node(cluster: str, obj: JSON) -> NodeSample:
     )
 
 
-def parse_nodes(cluster: str, doc: JSON) -> tuple[list[NodeSample], list[str]]:
-    """A NodeList (or ``kind: List``, or a single Node): the nodes read and the ones skipped, with reasons."""
-    nodes: list[NodeSample] = []
-    skipped: list[str] = []
+class NodePage(NamedTuple):
+    """The nodes of one NodeList page: those read, the ones that could not be read by name (still nodes of the
+    cluster: reported, never dropped), and every problem as a line for the scan's ``skipped`` list (including a
+    node without a name, which cannot be followed from one scan to the next)."""
+
+    nodes: list[NodeSample]
+    skipped: list[str]
+    unreadable: dict[str, Unreadable]
+
+
+def parse_nodes(cluster: str, doc: JSON) -> NodePage:
+    """A NodeList (or ``kind: List``, or a single Node): the nodes read and the ones that could not be, with the
+    field and the reason. One bad node never stops the others from being read."""
+    page = NodePage([], [], {})
     for index, item in enumerate(_items(doc, ("NodeList",), "Node")):
         try:
-            nodes.append(parse_node(cluster, _mapping(item, "item")))
+            page.nodes.append(parse_node(cluster, _mapping(item, "item")))
         except Malformed as exc:
             label = _name(item) if isinstance(item, Mapping) else ""
-            skipped.append(f"Node {label or f'#{index}'}: {exc}")
-    return nodes, skipped
+            page.skipped.append(f"Node {label or f'#{index}'}: {exc}")
+            if label and label not in page.unreadable:
+                page.unreadable[label] = Unreadable(exc.field, str(exc))
+    return page
 
 
 # --- metrics.k8s.io ------------------------------------------------------------------------------------
@@ -571,7 +614,7 @@ def _fs(raw: object, what: str) -> FsStats | None:
 
     def opt(key: str) -> int | None:
         value = data.get(key)
-        return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+        return int(value) if _finite(value) else None
 
     capacity = opt("capacityBytes") or 0
     used = opt("usedBytes")
@@ -588,6 +631,16 @@ def _fs(raw: object, what: str) -> FsStats | None:
     )
 
 
+def _finite(value: object) -> TypeGuard[int | float]:
+    """A JSON number a figure can be made of: not a bool, not inf or NaN (which int() refuses), no integer past
+    2**64 (which float arithmetic refuses)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return abs(value) < 2**64
+    return isinstance(value, float) and math.isfinite(value)
+
+
 def parse_summary(doc: JSON) -> DiskStats:
     """kubelet ``/stats/summary``: ``node.fs`` and ``node.runtime.imageFs`` (None when the kubelet omits one)."""
     node = _mapping(doc.get("node"), "node")
@@ -599,14 +652,18 @@ def parse_summary(doc: JSON) -> DiskStats:
 
 def parse_summary_pods(doc: JSON) -> list[PodUsage]:
     """kubelet ``/stats/summary`` ``pods[]``: live cpu (``usageNanoCores``) and memory (``workingSetBytes``, what
-    the kubelet evicts on) per pod of that node; pods without figures are left out."""
+    the kubelet evicts on) per pod of that node; pods without figures, or that cannot be read, are left out (one
+    odd pod entry must not cost the node its other pods, nor its disk figures read from the same answer)."""
     out: list[PodUsage] = []
     for raw in _sequence(doc.get("pods"), "pods"):
-        pod = _mapping(raw, "pods[]")
-        ref = _mapping(pod.get("podRef"), "podRef")
-        cpu = _mapping(pod.get("cpu"), "cpu").get("usageNanoCores")
-        memory = _mapping(pod.get("memory"), "memory").get("workingSetBytes")
-        if not isinstance(cpu, int | float) or not isinstance(memory, int | float):
+        try:
+            pod = _mapping(raw, "pods[]")
+            ref = _mapping(pod.get("podRef"), "podRef")
+            cpu = _mapping(pod.get("cpu"), "cpu").get("usageNanoCores")
+            memory = _mapping(pod.get("memory"), "memory").get("workingSetBytes")
+        except Malformed:
+            continue
+        if not _finite(cpu) or not _finite(memory):
             continue
         out.append(PodUsage(_str(ref.get("namespace")), _str(ref.get("name")), cpu / 1e6, int(memory)))
     return out
@@ -730,11 +787,12 @@ def assemble(
     warnings: Sequence[str] = (),
     skipped: Sequence[str] = (),
     top_for: Callable[[NodeSample], bool] | None = None,
+    unreadable: Mapping[str, Unreadable] | None = None,
 ) -> ClusterSample:
     """Join the documents of one scan into a ClusterSample. ``disk`` maps node -> stats or the reason they are
     missing; ``node_usage`` None means the metrics API could not be read (``usage_unavailable`` says why).
     Top pods are ranked for the nodes ``top_for`` picks (all when None): by ``pod_usage`` when given, else by
-    requests."""
+    requests. ``unreadable``: the nodes listed but not readable (``parse_nodes``), carried as they are."""
     index = pods if isinstance(pods, PodIndex) else PodIndex(pods)
     usage_index = {(p.namespace, p.name): p for p in pod_usage} if pod_usage is not None else None
     stale_before = now - timedelta(seconds=metrics_stale_after_s)
@@ -789,4 +847,5 @@ def assemble(
         metrics_available=node_usage is not None,
         warnings=tuple(warn),
         skipped=tuple(skipped),
+        unreadable=dict(unreadable or {}),
     )

@@ -190,8 +190,10 @@ class _Http:
     def _read_body(self, response: Any, path: str, deadline: float) -> bytes:
         """Whatever arrives, chunk by chunk, so a server that trickles a byte at a time is cut at the deadline
         (a socket timeout alone would wait forever) and one that sends too much is cut at the cap (counted after
-        decompression, so a gzip bomb is cut too). gzip is inflated here in large steps: urllib3's own decoder
-        works in small ones and cost as much CPU as decoding the JSON."""
+        decompression, so a gzip bomb is cut too). Each read waits at most until the deadline (the socket's
+        timeout is shortened to what is left), so a byte arriving just under the socket timeout cannot hold the
+        request past it. gzip is inflated here in large steps: urllib3's own decoder works in small ones and
+        cost as much CPU as decoding the JSON."""
         chunks: list[bytes] = []
         size = 0
         cap = self.options.max_response_bytes
@@ -199,15 +201,21 @@ class _Http:
         inflate = zlib.decompressobj(16 + zlib.MAX_WBITS) if gzipped else None
         read = getattr(response, "read1", None) or response.read
         complete = False
+        sock = getattr(getattr(response, "connection", None), "sock", None)
         try:
             while True:
-                if time.monotonic() >= deadline:
-                    self.check_budget()
-                    raise errors.ClusterUnreachable(
-                        f"{self.cluster}: GET {path}: answer not complete within "
-                        f"{self.options.request_timeout:.0f}s (collect.requestTimeout)"
-                    )
-                chunk = read(MIB, decode_content=False)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise self._late(path, deadline)
+                if sock is not None:
+                    with contextlib.suppress(OSError):  # closed under us: the read below says so
+                        sock.settimeout(left)
+                try:
+                    chunk = read(MIB, decode_content=False)
+                except (urllib3.exceptions.ReadTimeoutError, TimeoutError):
+                    if time.monotonic() < deadline - 0.1:
+                        raise  # the server's own timeout, not the deadline: said as "no answer in time"
+                    raise self._late(path, deadline) from None
                 if not chunk:
                     complete = True
                     break
@@ -232,6 +240,16 @@ class _Http:
         body = b"".join(chunks)
         self.stats.raw_bytes += len(body)
         return body
+
+    def _late(self, path: str, deadline: float) -> errors.CollectError:
+        """The error for a body not complete by ``deadline``: ScanTimeout when that was the scan's budget."""
+        if deadline == self.deadline:
+            self.deadline = min(self.deadline, time.monotonic())  # a timer may fire a hair early
+        self.check_budget()
+        return errors.ClusterUnreachable(
+            f"{self.cluster}: GET {path}: answer not complete within "
+            f"{seconds(self.options.request_timeout)} (collect.requestTimeout)"
+        )
 
     def pages(
         self, path: str, query: list[tuple[str, str]], what: str, decode: PageDecoder[T]
@@ -298,16 +316,18 @@ def _json_page(raw: bytes) -> Mapping[str, Any]:
     return doc
 
 
-def _node_page(cluster: str) -> PageDecoder[NodeSample]:
-    def decode(raw: bytes) -> tuple[list[NodeSample], list[str], str]:
+def _node_page(cluster: str) -> PageDecoder[parse.NodePage]:
+    """Each page as one ``parse.NodePage`` (the nodes read and those that could not be, by name)."""
+
+    def decode(raw: bytes) -> tuple[list[parse.NodePage], list[str], str]:
         try:
-            return wire.decode_node_page(cluster, raw)
+            page, token = wire.decode_node_page(cluster, raw)
         except wire.WireMismatch as exc:
             if exc.not_json:
                 raise
-            doc = _json_page(raw)  # an odd field somewhere: the forgiving reader skips only that node
-            nodes, skipped = parse.parse_nodes(cluster, doc)
-            return nodes, skipped, _continue_of(doc)
+            doc = _json_page(raw)  # an odd field somewhere: the forgiving reader reads the other nodes
+            page, token = parse.parse_nodes(cluster, doc), _continue_of(doc)
+        return [page], page.skipped, token
 
     return decode
 
@@ -394,10 +414,12 @@ def read_cluster(
     skipped: list[str] = []
 
     try:
-        nodes, bad = _read_list(http, "/api/v1/nodes", [], "listing nodes", _node_page(cluster))
+        node_pages, bad = _read_list(http, "/api/v1/nodes", [], "listing nodes", _node_page(cluster))
         skipped.extend(bad)
     except errors.RequestFailed as exc:
         raise _essential(exc, "listing nodes") from None
+    nodes = [n for page in node_pages for n in page.nodes]
+    unreadable = {name: why for page in node_pages for name, why in page.unreadable.items()}
 
     try:
         with gc_paused():
@@ -445,6 +467,7 @@ def read_cluster(
         warnings,
         skipped,
         top_for=options.top_for,
+        unreadable=unreadable,
     )
     if node_usage is not None and options.top_pods > 0:
         sample = _live_top_pods(http, sample, pods, summary_pods, options)

@@ -9,12 +9,13 @@ forgiving way (``parse.parse_pods``), which skips only the bad pod and says why.
 
 from __future__ import annotations
 
+import json
 from typing import TypeVar
 
 import msgspec
 
 from worker.collect import parse
-from worker.model import NodeSample, Resources, Usage
+from worker.model import Resources, Usage
 
 T = TypeVar("T")
 
@@ -237,9 +238,18 @@ def decode_pod_page(raw: bytes) -> tuple[list[parse.PodInfo], list[str], str]:
 
 
 def decode_any(raw: bytes) -> object:
-    """Any JSON answer as plain Python objects (msgspec: about twice as fast as ``json.loads``)."""
+    """Any JSON answer as plain Python objects (msgspec: about twice as fast as ``json.loads``).
+
+    A number past a float (``1e400``) is valid JSON that msgspec refuses with a ValidationError: such a page is
+    read by ``json.loads`` instead (the number becomes ``inf``, which the quantity readers refuse for that one
+    object), so one odd number never makes the whole list unreadable."""
     try:
         return msgspec.json.decode(raw)
+    except msgspec.ValidationError:
+        try:
+            return json.loads(raw)
+        except (ValueError, RecursionError) as exc:
+            raise WireMismatch(f"answer cannot be read as JSON ({exc})", not_json=True) from None
     except msgspec.DecodeError as exc:
         raise WireMismatch(f"answer is not JSON ({exc})", not_json=True) from None
 
@@ -318,8 +328,9 @@ def _typed(decoder: msgspec.json.Decoder[T], raw: bytes) -> T:
         raise WireMismatch(f"answer is not JSON ({exc})", not_json=True) from None
 
 
-def decode_node_page(cluster: str, raw: bytes) -> tuple[list[NodeSample], list[str], str]:
-    """One page of a NodeList: (nodes, skipped with reasons, continue token); ``items: null`` is Malformed."""
+def decode_node_page(cluster: str, raw: bytes) -> tuple[parse.NodePage, str]:
+    """One page of a NodeList: (the nodes read and those that could not be, continue token); ``items: null``
+    is Malformed."""
     doc = _typed(_NODE_LIST, raw)
     if doc.kind not in (None, "NodeList", "List"):
         raise parse.Malformed(f"expected a NodeList, got kind {doc.kind!r}")
@@ -327,9 +338,9 @@ def decode_node_page(cluster: str, raw: bytes) -> tuple[list[NodeSample], list[s
         raise parse.Malformed(
             "the node list has no items (null): refusing to read it as a cluster without nodes"
         )
-    nodes, skipped = parse.parse_nodes(cluster, {"items": msgspec.to_builtins(doc.items)})
+    page = parse.parse_nodes(cluster, {"items": msgspec.to_builtins(doc.items)})
     token = doc.metadata.continue_ if doc.metadata is not None else None
-    return nodes, skipped, token or ""
+    return page, token or ""
 
 
 def decode_node_metrics(raw: bytes) -> tuple[dict[str, Usage], list[str]]:

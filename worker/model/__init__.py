@@ -163,6 +163,15 @@ class NodeSample:
 
 
 @dataclass(frozen=True)
+class Unreadable:
+    """A node the scan saw but could not read (one unparsable quantity, a field of the wrong type): it is still
+    there, so it is reported rather than dropped, and its other alerts are left as they are."""
+
+    field: str  # the field that could not be read: "status.allocatable.memory" ("" when unknown)
+    reason: str  # the whole reason, naming the field: "status.allocatable.memory: bad quantity 'lots'"
+
+
+@dataclass(frozen=True)
 class ClusterSample:
     """One scan of one cluster: the nodes plus cluster-wide facts."""
 
@@ -174,6 +183,8 @@ class ClusterSample:
     metrics_available: bool = True
     warnings: tuple[str, ...] = ()  # degraded reads, said once per scan
     skipped: tuple[str, ...] = ()  # objects that could not be parsed, with the reason
+    # nodes listed but unreadable, by name: present (no "node removed"), their checks not evaluated this scan
+    unreadable: dict[str, Unreadable] = field(default_factory=dict)
 
 
 @functools.lru_cache(maxsize=1 << 18)

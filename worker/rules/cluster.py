@@ -1,4 +1,5 @@
-"""Cluster-level rules: overcommit if the largest node is lost, Ready-count drop, nodes added/removed. Pure."""
+"""Cluster-level rules: overcommit if the largest node is lost, Ready-count drop, nodes added/removed, nodes that
+cannot be read. Pure."""
 
 from __future__ import annotations
 
@@ -17,8 +18,11 @@ def _amount(res: Resources, resource: str) -> float:
 
 def overcommit_rules(sample: ClusterSample, t: Thresholds) -> list[Finding]:
     """kubernetes-mixin KubeCPUOvercommit / KubeMemoryOvercommit: sum(requests) > sum(allocatable) -
-    max(allocatable), i.e. the cluster could not re-place every request if its largest node went away."""
-    out = []
+    max(allocatable), i.e. the cluster could not re-place every request if its largest node went away. Not
+    evaluated while a node cannot be read: without its allocatable the sums would be wrong."""
+    out: list[Finding] = []
+    if sample.unreadable:
+        return out
     for rule, resource in (("cluster_cpu_overcommit", "cpu"), ("cluster_memory_overcommit", "memory")):
         allocs = [_amount(n.allocatable, resource) for n in sample.nodes]
         requested = sum(_amount(n.requests, resource) for n in sample.nodes)
@@ -64,11 +68,12 @@ def overcommit_rules(sample: ClusterSample, t: Thresholds) -> list[Finding]:
 
 def membership_rules(sample: ClusterSample, previous: Mapping[str, NodeSample] | None) -> list[Finding]:
     """node_added for every node (INFO when new), node_removed for each node gone since the previous scan.
-    Without a previous scan nothing is evaluated (the first scan would otherwise "add" every node)."""
+    Without a previous scan nothing is evaluated (the first scan would otherwise "add" every node). A node listed
+    but unreadable is present: neither removed nor (until it reads) added."""
     if previous is None:
         return []
     out = []
-    current = {n.name for n in sample.nodes}
+    current = {n.name for n in sample.nodes} | sample.unreadable.keys()
     for node in sample.nodes:
         if node.name in previous:
             out.append(make(sample, node.name, "node_added", None, f"{node.name}: known node"))
@@ -110,9 +115,9 @@ def membership_rules(sample: ClusterSample, previous: Mapping[str, NodeSample] |
 
 
 def update_last_ready(last_ready: Mapping[str, datetime], sample: ClusterSample) -> dict[str, datetime]:
-    """The history ``ready_drop`` needs: node -> when it was last seen Ready (nodes gone are dropped).
-    Store the result and pass it to the next ``evaluate``."""
-    present = {n.name for n in sample.nodes}
+    """The history ``ready_drop`` needs: node -> when it was last seen Ready (nodes gone are dropped; a node
+    that cannot be read keeps its time). Store the result and pass it to the next ``evaluate``."""
+    present = {n.name for n in sample.nodes} | sample.unreadable.keys()
     out = {name: when for name, when in last_ready.items() if name in present}
     for node in sample.nodes:
         if node.ready == "True":
@@ -178,3 +183,24 @@ def degraded_rules(sample: ClusterSample) -> list[Finding]:
             params={"reason": "; ".join(sample.warnings), "warnings": list(sample.warnings)},
         )
     ]
+
+
+def unreadable_rules(sample: ClusterSample) -> list[Finding]:
+    """node_unreadable: a node the API server lists but nodewatch cannot read (one unparsable quantity, a field
+    of the wrong type). One warning per node naming the field and the reason; the node's other rules are not
+    evaluated meanwhile, so its other alerts stay as they are. Inactive for every node read, so it resolves."""
+    out = [
+        make(sample, node.name, "node_unreadable", None, f"{node.name}: node read") for node in sample.nodes
+    ]
+    for name, why in sorted(sample.unreadable.items()):
+        out.append(
+            make(
+                sample,
+                name,
+                "node_unreadable",
+                Severity.WARNING,
+                f"{name}: node cannot be read ({why.reason}); its other checks wait until it can",
+                params={"field": why.field, "reason": why.reason},
+            )
+        )
+    return out

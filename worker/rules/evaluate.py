@@ -36,6 +36,7 @@ RULES = (
     "node_removed",
     "ready_drop",
     "cluster_degraded",
+    "node_unreadable",
 )
 
 
@@ -72,4 +73,5 @@ def evaluate(
     out += cluster.membership_rules(sample, previous)
     out += cluster.ready_drop_rules(sample, cluster_t, last_ready, now)
     out += cluster.degraded_rules(sample)
+    out += cluster.unreadable_rules(sample)
     return out

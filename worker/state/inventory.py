@@ -47,7 +47,8 @@ class Diff:
 
 
 def diff(previous: Mapping[str, str], sample: ClusterSample, last_ready: Mapping[str, datetime]) -> Diff:
-    """The writes that turn the stored hash ``previous`` into this scan's inventory."""
+    """The writes that turn the stored hash ``previous`` into this scan's inventory. A node listed but unreadable
+    (``sample.unreadable``) keeps its entry as it was: it is still there."""
     out = Diff(set={SCAN_FIELD: repr(sample.taken_at.timestamp())})
     seen = set()
     for node in sample.nodes:
@@ -55,7 +56,9 @@ def diff(previous: Mapping[str, str], sample: ClusterSample, last_ready: Mapping
         value = entry(node, last_ready.get(node.name))
         if previous.get(node.name) != value:
             out.set[node.name] = value
-    out.delete = [name for name in previous if name != SCAN_FIELD and name not in seen]
+    out.delete = [
+        name for name in previous if name != SCAN_FIELD and name not in seen and name not in sample.unreadable
+    ]
     return out
 
 

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from worker.collect import parse
-from worker.model import DiskStats, Usage
+from worker.model import DiskStats, Unreadable, Usage
 
 SAMPLES = Path(__file__).resolve().parents[2] / "fixtures" / "k8s-samples"
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -39,8 +39,8 @@ def test_every_sample_reads_without_skips(name):
     doc = load(name)
     kind = name.split("_", 1)[0]
     if kind in ("Node", "NodeList"):
-        nodes, skipped = parse.parse_nodes("c", doc)
-        assert nodes and not skipped
+        nodes, skipped, unreadable = parse.parse_nodes("c", doc)
+        assert nodes and not skipped and not unreadable
         for node in nodes:
             assert node.allocatable.cpu_m > 0 and node.allocatable.memory > 0 and node.allocatable.pods > 0
     elif kind in ("NodeMetrics", "NodeMetricsList"):
@@ -65,15 +65,17 @@ def test_every_sample_reads_without_skips(name):
 
 
 def test_sample_oddities():
-    (eks,), _ = parse.parse_nodes("c", load("Node_eks-1.29-arm64-AL2-tainted_kubescape-k8s-interface.json"))
+    (eks,), _, _ = parse.parse_nodes(
+        "c", load("Node_eks-1.29-arm64-AL2-tainted_kubescape-k8s-interface.json")
+    )
     assert eks.conditions == {} and eks.ready == "Unknown"  # conditions: null
     assert [(t.key, t.value, t.effect) for t in eks.taints] == [("dedicated", "test123", "NoSchedule")]
-    (mk,), _ = parse.parse_nodes("c", load("Node_minikube-1.15.2_k9s.json"))
+    (mk,), _, _ = parse.parse_nodes("c", load("Node_minikube-1.15.2_k9s.json"))
     assert mk.allocatable.ephemeral_storage == 15625027559  # plain bytes next to Ki capacity
     assert mk.capacity.ephemeral_storage == 16954240 * 1024
-    (aks,), _ = parse.parse_nodes("c", load("NodeList_aks-1.19-converted-from-ruby_Docker-Provider.json"))
+    (aks,), _, _ = parse.parse_nodes("c", load("NodeList_aks-1.19-converted-from-ruby_Docker-Provider.json"))
     assert len(aks.conditions) == 18 and aks.allocatable.pods == 30
-    (gke,), _ = parse.parse_nodes("c", load("Node_gke-1.10.7_managedkube-cost-agent.json"))
+    (gke,), _, _ = parse.parse_nodes("c", load("Node_gke-1.10.7_managedkube-cost-agent.json"))
     assert gke.name == "gke-gar-1-pool-1-dce25db1-2mm5"  # a bare list item without "kind"
     usage, _ = parse.parse_node_metrics(load("NodeMetrics_minikube-2022_kubernetes-website.json"))
     assert usage["minikube"] == Usage(
@@ -124,11 +126,16 @@ def test_malformed_node_is_skipped_not_fatal():
     bad_taints["metadata"]["name"] = "weird"
     bad_taints["spec"]["taints"] = "NoSchedule"
     doc = {"kind": "NodeList", "items": [bad_quantity, good, bad_taints, "not an object"]}
-    nodes, skipped = parse.parse_nodes("c", doc)
+    nodes, skipped, unreadable = parse.parse_nodes("c", doc)
     assert [n.name for n in nodes] == [good["metadata"]["name"]]
     assert len(skipped) == 3
-    assert skipped[0].startswith("Node broken: status.allocatable: bad quantity 'lots'")
+    assert skipped[0].startswith("Node broken: status.allocatable.memory: bad quantity 'lots'")
     assert skipped[1].startswith("Node weird: spec.taints is str")
+    # the nodes with a name are kept by name with the field that failed; the nameless item only in skipped
+    assert unreadable == {
+        "broken": Unreadable("status.allocatable.memory", "status.allocatable.memory: bad quantity 'lots'"),
+        "weird": Unreadable("spec.taints", "spec.taints is str, expected a list"),
+    }
 
 
 def container(requests: dict[str, str] | None = None, limits: dict[str, str] | None = None, **extra: Any):
@@ -267,7 +274,7 @@ def test_pending_pods_from_conditions_and_events():
 
 
 def test_assemble_joins_usage_disk_and_reasons():
-    nodes, _ = parse.parse_nodes("c", load("NodeList_minikube-1.35-arm64-containerd_nri-kubernetes.yaml"))
+    nodes, _, _ = parse.parse_nodes("c", load("NodeList_minikube-1.35-arm64-containerd_nri-kubernetes.yaml"))
     pods, _ = parse.parse_pods(load("PodList_kubelet-pods-endpoint_minikube-1.35_nri-kubernetes.json"))
     disk = parse.parse_summary(load("StatsSummary_minikube-1.31-arm64_nri-kubernetes.json"))
     fresh = Usage(cpu_m=700.0, memory=2 * 1024**3, timestamp=NOW - timedelta(seconds=30))

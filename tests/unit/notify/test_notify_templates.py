@@ -14,7 +14,7 @@ RULES = [
     "disk_pressure", "pid_pressure", "network_unavailable", "disk_nodefs", "disk_imagefs", "disk_inodes",
     "cpu_requests", "memory_requests", "taint", "cordon", "labels", "node_added", "node_removed",
     "cluster_unreachable", "credentials_rejected", "cluster_scan_slow", "ephemeral_requests", "pods_requests",
-    "cluster_cpu_overcommit", "cluster_memory_overcommit", "ready_drop",
+    "cluster_cpu_overcommit", "cluster_memory_overcommit", "ready_drop", "node_unreadable",
 ]  # fmt: skip
 FORMATS: tuple[templates.Format, ...] = ("markdown", "slack", "text")
 PARAMS: dict[str, object] = {

@@ -51,6 +51,16 @@ POD_LISTS = ("top_pods", "pending_pods", "evicted", "pods")
 NOTES = ("message", "expected", "resolved_reason")
 MAX_PODS = 10
 MAX_INLINE = 5  # taints, label changes or missing labels named in one headline before "… +N more"
+# what rendering a user's template can raise: the sandbox's own errors, and whatever the expression does
+# ({{ 1/0 }}, {{ cluster + 1 }}, a range past the sandbox's limit, a macro calling itself)
+RENDER_ERRORS: tuple[type[Exception], ...] = (
+    jinja2.TemplateError,
+    ArithmeticError,
+    LookupError,
+    TypeError,
+    ValueError,
+    RecursionError,
+)
 
 
 @dataclass(frozen=True)
@@ -371,8 +381,8 @@ def check_custom(title: str | None, body: str | None, lang: str) -> None:
     for fmt in ("markdown", "slack", "text"):
         try:
             _apply_custom(SAMPLE, render(SAMPLE, lang, fmt), compiled, fmt, strict=True)  # type: ignore[arg-type]
-        except jinja2.TemplateError as err:
-            raise ValueError(f"rendering a sample {fmt} message failed: {err}") from None
+        except RENDER_ERRORS as err:
+            raise ValueError(f"rendering a sample {fmt} message failed: {str(err)[:200]}") from None
 
 
 def _apply_custom(n: Notification, r: Rendered, c: Custom, fmt: Format, *, strict: bool = False) -> Rendered:
@@ -397,7 +407,7 @@ def _apply_custom(n: Notification, r: Rendered, c: Custom, fmt: Format, *, stric
     try:
         title = c.title.render(context).strip() if c.title else r.title
         body = c.body.render(context).strip() if c.body else r.body
-    except (jinja2.TemplateError, ValueError, TypeError):
+    except RENDER_ERRORS:
         if strict:
             raise
         return r  # a param this rule lacks: the built-in message still says what happened
