@@ -1,5 +1,5 @@
 """Delivery policy as pure functions: backoff with jitter, whether to give up, and merging held messages into one
-digest. The Celery task (tasks/notify.py) and ``nodewatch notify test`` (worker/cli_notify.py) both use them."""
+digest. The Celery task (tasks/notify.py) and ``nodewatch notify test`` (worker/cli/notify.py) both use them."""
 
 from __future__ import annotations
 

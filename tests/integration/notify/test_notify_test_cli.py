@@ -13,7 +13,7 @@ import redis
 from chatsim.testing import ChatSim
 from tests.contract.helpers import assert_leaks_no_secret
 from worker import settings
-from worker.cli_notify import try_receiver
+from worker.cli.notify import try_receiver
 from worker.state import ratelimit
 
 TOKEN, SECRET, SLACK, KEY = "cli-ding-token-1", "SECcli-secret-123", "clislacktoken1", "cli-wecom-key-1"

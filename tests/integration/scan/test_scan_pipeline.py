@@ -179,8 +179,9 @@ def test_scan_once_json_shows_figures_and_findings(pipeline: Callable[..., Pipel
         text=True,
         timeout=60,
     )
-    assert out.returncode == 0, out.stderr
+    assert out.returncode == 1, out.stderr  # a critical finding: `scan` exits 1 (README)
     doc = json.loads(out.stdout)
+    assert doc["cluster"] == CLUSTER  # the kubeconfig's context, as kubectl names it
     row = next(r for r in doc["nodes"] if r["node"] == N1)
     for key in ("cpu_pct", "memory_pct", "nodefs_pct", "nodefs_inodes_pct", "pods", "cpu_requests_pct"):
         assert row[key] is not None, key

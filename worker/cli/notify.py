@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import redis
 
 from worker import settings, settings_notify
-from worker.app import redis_url
+from worker.cli import common, durations
 from worker.notify import delivery, errors, registry
 from worker.notify.redact import param_secrets, redact
 from worker.state import ratelimit
@@ -45,7 +45,8 @@ class Outcome:
 
 
 def _limiter() -> ratelimit.RateLimiter | None:
-    client = redis.Redis.from_url(redis_url(), decode_responses=True, socket_connect_timeout=2)
+    """The receivers' shared token buckets, or None when Redis does not answer (a test message still goes)."""
+    client = common.connect()
     try:
         client.ping()
     except redis.RedisError:
@@ -99,23 +100,21 @@ def try_receiver(
 
 
 def cmd_notify_test(args: argparse.Namespace) -> int:
-    from worker import cli  # the shared config loading (exit 2 on a bad file)
-
-    cfg = cli.load_config(args)
+    cfg = common.load_config(args)
     try:
         settings_notify.validate(cfg)
     except ValueError as err:
-        print(f"nodewatch: config error: {err}", file=sys.stderr)
-        return cli.EXIT_CONFIG
+        raise common.CliError(f"config error: {err}", common.EXIT_CONFIG) from None
     configured = cfg.receivers()
     names = [args.receiver] if args.receiver else list(configured)
     if args.receiver and args.receiver not in configured:
         known = ", ".join(configured) or "none"
-        print(f"nodewatch: no receiver named {args.receiver!r} (configured: {known})", file=sys.stderr)
-        return cli.EXIT_CONFIG
+        raise common.CliError(
+            f"no receiver named {args.receiver!r} (configured: {known})", common.EXIT_CONFIG
+        )
     if not names:
         print("no receivers configured")
-        return 1
+        return common.EXIT_FAIL
     limiter = _limiter()
     if limiter is None:
         print("note: Redis unreachable, rate limits not applied", file=sys.stderr)
@@ -124,17 +123,22 @@ def cmd_notify_test(args: argparse.Namespace) -> int:
         outcome = try_receiver(cfg, name, limiter=limiter, timeout=args.timeout)
         failed += not outcome.delivered
         print(outcome.line(), flush=True)
-    return 1 if failed else 0
+    return common.EXIT_FAIL if failed else 0
 
 
 def add_parsers(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common_args: argparse.ArgumentParser
 ) -> None:
-    notify = sub.add_parser("notify", parents=[common], help="notification tools")
+    notify = sub.add_parser("notify", parents=[common_args], help="notification tools")
     notify_sub = notify.add_subparsers(dest="action", required=True)
     test = notify_sub.add_parser(
-        "test", parents=[common], help="send a test message to each receiver (or RECEIVER) and report"
+        "test", parents=[common_args], help="send a test message to each receiver (or RECEIVER) and report"
     )
     test.add_argument("receiver", nargs="?", help="only this receiver")
-    test.add_argument("--timeout", type=float, default=60.0, help="give up retrying after this many seconds")
+    test.add_argument(
+        "--timeout",
+        type=durations.flag(bare="s"),
+        default=60.0,
+        help="give up retrying after this long: SECONDS, or e.g. 90s, 5m (default 60)",
+    )
     test.set_defaults(func=cmd_notify_test)

@@ -24,10 +24,9 @@ from typing import IO, Any
 import redis
 import yaml
 
-from worker import localredis
-from worker.state import store as state_store
+from worker.cli import common
 
-SCENARIO = Path(__file__).resolve().parent.parent / "kubesim" / "scenarios" / "demo.yaml"
+SCENARIO = Path(__file__).resolve().parents[2] / "kubesim" / "scenarios" / "demo.yaml"
 
 
 class Demo:
@@ -68,7 +67,7 @@ class Demo:
         raise RuntimeError(f"no {prefix!r} line within {timeout}s")
 
     def redis_url(self) -> str:
-        self.redis = localredis.find_or_start(str(self.tmp))
+        self.redis = common.local_redis(str(self.tmp))
         print(f"demo: Redis: {self.redis.origin}")
         return self.redis.url
 
@@ -234,7 +233,7 @@ class Demo:
         stats: dict[str, int] = {}
         scans = 0
         try:
-            store = state_store.Store(state_store.connect(url))
+            store = common.store(url)
             stats = store.stats()
             scans = int(store.scan_status("demo").get("scans", 0))
         except redis.RedisError:

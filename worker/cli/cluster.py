@@ -1,7 +1,7 @@
 """`nodewatch cluster add|list|remove|test`: manage the watched clusters (kubeconfig Secrets or a directory).
 
-A shell like worker/cli.py: it wires worker/clusters (sources, clients, access checks) and worker/state (last scan
-records) and prints. Nothing printed carries a kubeconfig's contents: names, sources, figures and warnings only.
+A shell like the rest of worker/cli: it wires worker/clusters (sources, clients, access checks) and worker/state
+(last scan records) and prints. Nothing printed carries a kubeconfig's contents: names, sources, figures and warnings only.
 A kubeconfig given to `add` (and to `test --kubeconfig`, which tests it as `add` would take it) may carry only
 inline credentials: a credential file path is refused before anything is written.
 """
@@ -9,54 +9,45 @@ inline credentials: a credential file path is refused before anything is written
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
+import redis
 import yaml
 
 from worker import clusters, settings
+from worker.cli import common, durations
 from worker.clusters import access, kubeconfig, secrets
 
-EXIT_FAIL, EXIT_CONFIG = 1, 2
-
-
-def _load(args: argparse.Namespace) -> settings.Settings:
-    from worker.cli import load_config
-
-    cfg = load_config(args)
-    # a one-shot command lists the Secrets once: no watch thread
-    return cfg.model_copy(update={"hub": cfg.hub.model_copy(update={"watch": False})})
+EXIT_FAIL, EXIT_CONFIG = common.EXIT_FAIL, common.EXIT_CONFIG
 
 
 def _registry(cfg: settings.Settings, args: argparse.Namespace) -> clusters.Registry:
-    try:
-        return clusters.load(cfg, getattr(args, "clusters_dir", None))
-    except clusters.ClusterSourceError as err:
-        print(f"nodewatch: {err}", file=sys.stderr)
-        raise SystemExit(EXIT_FAIL) from None
+    return common.registry(cfg, args.clusters_dir)
 
 
-def _fail(message: str, code: int = EXIT_FAIL) -> int:
-    print(f"nodewatch: {message}", file=sys.stderr)
-    return code
+def annotation_interval(seconds: float) -> str:
+    """``--interval`` as the ``nodewatch.io/interval`` annotation reads it: one number, one unit."""
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"
 
 
 # --- add ---
 
 
 def cmd_add(args: argparse.Namespace) -> int:
-    cfg = _load(args)
+    cfg = common.load_config(args)
     name = args.name
     if not secrets.NAME_RE.fullmatch(name):
-        return _fail(
+        return common.fail(
             f"cluster name {name!r}: use a lowercase DNS-style name (a-z, 0-9, '-', '.', '_')", EXIT_CONFIG
         )
     if any(c.name == name for c in cfg.clusters):
-        return _fail(f"cluster {name} is defined in the config file; change it there", EXIT_CONFIG)
+        return common.fail(f"cluster {name} is defined in the config file; change it there", EXIT_CONFIG)
     try:
         text = kubeconfig.read_file(name, args.kubeconfig)
         data = kubeconfig.parse(name, text)
@@ -64,34 +55,37 @@ def cmd_add(args: argparse.Namespace) -> int:
         # a Secret or clusters-dir file is read by every worker: never with a path to the worker's own files
         kubeconfig.check_credentials(name, data, local_files=False)
     except clusters.ClusterConfigError as err:
-        return _fail(str(err), EXIT_CONFIG)
+        return common.fail(str(err), EXIT_CONFIG)
     if args.context and not any(c.get("name") == args.context for c in data.get("contexts") or []):
-        return _fail(f"cluster {name}: context '{args.context}' not found in {args.kubeconfig}", EXIT_CONFIG)
+        return common.fail(
+            f"cluster {name}: context '{args.context}' not found in {args.kubeconfig}", EXIT_CONFIG
+        )
     try:
-        if args.interval:
-            secrets.duration(args.interval)
         if args.labels:
             secrets.parse_labels(args.labels)
     except ValueError as err:
-        return _fail(f"cluster {name}: {err}", EXIT_CONFIG)
+        return common.fail(f"cluster {name}: {err}", EXIT_CONFIG)
+    interval = annotation_interval(args.interval) if args.interval else ""
     directory = clusters.clusters_dir(cfg, args.clusters_dir)
     target = args.to or ("secret" if cfg.hub.enabled else "directory" if directory else "")
     if target == "secret":
         ns = secrets.namespace(cfg.hub)
         body = secrets.secret_body(
-            name, text, args.context, ns, args.display_name or "", args.interval or "", args.labels or "",
+            name, text, args.context, ns, args.display_name or "", interval, args.labels or "",
             args.threshold_profile or "",
         )  # fmt: skip
         try:
             done = secrets.write_secret(cfg.hub, cfg.allow_exec_plugins, body)
         except clusters.ClusterSourceError as err:
-            return _fail(str(err))
+            return common.fail(str(err))
         where = f"Secret {ns}/{body['metadata']['name']}"
     elif target == "directory":
         if not directory:
-            return _fail("no clusters directory: give --clusters-dir or set clustersDir", EXIT_CONFIG)
+            return common.fail("no clusters directory: give --clusters-dir or set clustersDir", EXIT_CONFIG)
         if args.interval or args.labels or args.display_name or args.threshold_profile:
-            return _fail("--interval/--labels/--display-name/--threshold-profile need a Secret (hub.secrets)")
+            return common.fail(
+                "--interval/--labels/--display-name/--threshold-profile need a Secret (hub.secrets)"
+            )
         if args.context:
             data["current-context"] = args.context  # a file has no separate context key
             text = yaml.safe_dump(data, sort_keys=False)
@@ -105,7 +99,7 @@ def cmd_add(args: argparse.Namespace) -> int:
         tmp.replace(path)  # atomic: a reader never sees half a kubeconfig
         where = f"file {path}"
     else:
-        return _fail(
+        return common.fail(
             "nowhere to add clusters: enable hub Secrets (hub.secrets / hub.kubeconfig) or set clustersDir"
         )
     print(f"cluster {name}: {where} {done}; it will be scanned within one interval")
@@ -125,14 +119,11 @@ def _age(ts: str | None, now: float) -> str:
 
 
 def _summaries(names: list[str]) -> tuple[dict[str, dict[str, Any]], str]:
-    from worker.app import redis_url
-    from worker.state import store as state_store
-
     try:
-        store = state_store.Store(state_store.connect(redis_url()))
+        store = common.store()
         return {n: store.cluster_summary(n) for n in names}, ""
-    except state_store.redis.RedisError as err:
-        return {}, f"scan records unavailable (Redis: {type(err).__name__})"
+    except redis.RedisError as err:
+        return {}, f"scan records unavailable (Redis at {common.redis_where()}: {type(err).__name__})"
 
 
 def list_rows(cfg: settings.Settings, reg: clusters.Registry) -> tuple[list[dict[str, Any]], str]:
@@ -167,19 +158,14 @@ def list_rows(cfg: settings.Settings, reg: clusters.Registry) -> tuple[list[dict
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    cfg = _load(args)
+    cfg = common.load_config(args)
     reg = _registry(cfg, args)
     rows, note = list_rows(cfg, reg)
-    if args.output == "json":
-        print(
-            json.dumps(
-                {"clusters": rows, "problems": reg.problems, "stale": reg.stale, "note": note}, indent=2
-            )
-        )
+    if common.emit(args, {"clusters": rows, "problems": reg.problems, "stale": reg.stale, "note": note}):
         return 0
     now = time.time()
     heads = ["NAME", "SOURCE", "INTERVAL", "LAST SCAN", "STATUS", "NODES", "LAG", "FIRING", "WARNINGS"]
-    table = [heads]
+    table = []
     for r in rows:
         table.append(
             [
@@ -194,9 +180,7 @@ def cmd_list(args: argparse.Namespace) -> int:
                 "; ".join(r["warnings"]) or "-",
             ]
         )
-    widths = [max(len(line[i]) for line in table) for i in range(len(heads))]
-    for line in table:
-        print("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip())
+    common.table(heads, table)
     for r in rows:
         if r["error"]:
             print(f"{r['name']}: last error: {r['error']}")
@@ -213,24 +197,24 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
-    cfg = _load(args)
+    cfg = common.load_config(args)
     spec = _registry(cfg, args).by_name().get(args.name)
     if spec is None:
-        return _fail(f"no cluster named {args.name}")
+        return common.fail(f"no cluster named {args.name}")
     if spec.source == "secret":
         try:
             secrets.delete_secret(cfg.hub, cfg.allow_exec_plugins, spec.origin)
         except clusters.ClusterSourceError as err:
-            return _fail(str(err))
+            return common.fail(str(err))
         where = f"Secret {spec.origin}"
     elif spec.source == "directory" and spec.kubeconfig:
         try:
             Path(spec.kubeconfig).unlink()
         except OSError as err:
-            return _fail(f"cannot remove {spec.kubeconfig}: {err.strerror}")
+            return common.fail(f"cannot remove {spec.kubeconfig}: {err.strerror}")
         where = f"file {spec.kubeconfig}"
     else:
-        return _fail(f"cluster {spec.name} comes from the {spec.source}; remove it there", EXIT_CONFIG)
+        return common.fail(f"cluster {spec.name} comes from the {spec.source}; remove it there", EXIT_CONFIG)
     print(f"cluster {spec.name}: {where} removed; its open alerts will be resolved as 'cluster removed'")
     return 0
 
@@ -239,7 +223,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_test(args: argparse.Namespace) -> int:
-    cfg = _load(args)
+    cfg = common.load_config(args)
     if args.kubeconfig:
         # tested as `cluster add` would take it: inline credentials only (local_files=False)
         spec = clusters.ClusterSpec(
@@ -248,7 +232,7 @@ def cmd_test(args: argparse.Namespace) -> int:
     else:
         found = _registry(cfg, args).by_name().get(args.name)
         if found is None:
-            return _fail(f"no cluster named {args.name} (give --kubeconfig to test one not added yet)")
+            return common.fail(f"no cluster named {args.name} (give --kubeconfig to test one not added yet)")
         spec = found
     print(f"cluster {spec.name} ({spec.source}{', ' + spec.origin if spec.origin else ''})")
     try:
@@ -283,35 +267,35 @@ def cmd_test(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parsers(subparsers: Any, common_parent: argparse.ArgumentParser) -> None:
+def add_parsers(subparsers: Any, common_args: argparse.ArgumentParser) -> None:
     """Register `nodewatch cluster add|list|remove|test` on the main parser's subparsers."""
-    c = subparsers.add_parser("cluster", parents=[common_parent], help="manage the watched clusters")
+    c = subparsers.add_parser("cluster", parents=[common_args], help="manage the watched clusters")
     sub = c.add_subparsers(dest="action", required=True)
     where = argparse.ArgumentParser(add_help=False)
     where.add_argument(
         "--clusters-dir", help="kubeconfig directory (default: clustersDir / $NODEWATCH_CLUSTERS_DIR)"
     )
 
-    a = sub.add_parser("add", parents=[common_parent, where], help="add a cluster from a kubeconfig file")
+    a = sub.add_parser("add", parents=[common_args, where], help="add a cluster from a kubeconfig file")
     a.add_argument("name")
     a.add_argument("--kubeconfig", required=True, help="kubeconfig file of the cluster")
     a.add_argument("--context", help="context to use (default: the kubeconfig's current-context)")
     a.add_argument("--to", choices=["secret", "directory"], help="default: a Secret when hub Secrets are on")
     a.add_argument("--display-name")
-    a.add_argument("--interval", help="scan interval, e.g. 60, 90s, 5m (Secrets only)")
+    a.add_argument("--interval", type=durations.flag(), help="scan interval, e.g. 90s, 5m, 1h (Secrets only)")
     a.add_argument("--labels", help="e.g. env=prod,region=eu-west-1,team=payments (Secrets only)")
     a.add_argument("--threshold-profile")
     a.set_defaults(func=cmd_add)
 
-    ls = sub.add_parser("list", parents=[common_parent, where], help="clusters with last scan, status, nodes")
-    ls.add_argument("--output", choices=["table", "json"], default="table")
+    ls = sub.add_parser("list", parents=[common_args, where], help="clusters with last scan, status, nodes")
+    common.add_output(ls)
     ls.set_defaults(func=cmd_list)
 
-    rm = sub.add_parser("remove", parents=[common_parent, where], help="remove a cluster (Secret or file)")
+    rm = sub.add_parser("remove", parents=[common_args, where], help="remove a cluster (Secret or file)")
     rm.add_argument("name")
     rm.set_defaults(func=cmd_remove)
 
-    t = sub.add_parser("test", parents=[common_parent, where], help="check reachability and each permission")
+    t = sub.add_parser("test", parents=[common_args, where], help="check reachability and each permission")
     t.add_argument("name")
     t.add_argument("--kubeconfig", help="test this file instead of the registered cluster")
     t.add_argument("--context")

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 from typing import Any
 
-from worker import localredis, settings
-
-EXIT_CONFIG = 2
+from worker.cli import common
 
 
 def _speed(text: str) -> float | None:
@@ -25,18 +22,12 @@ def _speed(text: str) -> float | None:
 def cmd_replay(args: argparse.Namespace) -> int:
     from worker.pipeline import run_scan  # the very function the Celery scan task runs
     from worker.replay import engine
-    from worker.state import store as state_store
 
-    try:
-        cfg = settings.load(args.config)
-    except settings.ConfigError as err:
-        print(f"nodewatch: config error: {err}", file=sys.stderr)
-        return EXIT_CONFIG
+    cfg = common.load_config(args)
     try:
         scenarios = [engine.load_scenario(name, args.hours) for name in args.scenario]
     except (OSError, ValueError) as err:
-        print(f"nodewatch replay: {err}", file=sys.stderr)
-        return EXIT_CONFIG
+        raise common.CliError(f"replay: {err}", common.EXIT_CONFIG) from None
 
     def progress(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
@@ -44,15 +35,13 @@ def cmd_replay(args: argparse.Namespace) -> int:
     reports = []
     with (
         tempfile.TemporaryDirectory(prefix="nodewatch-replay-") as tmp,
-        localredis.find_or_start(tmp) as redis,
+        common.local_redis(tmp) as redis,
     ):
-        store = state_store.Store(state_store.connect(redis.url))
+        store = common.store(redis.url)
         for scenario in scenarios:
             reports.append(engine.run(cfg, scenario, store, run_scan, args.speed, redis.origin, progress))
-    if args.output == "json":
-        docs = [r.to_json() for r in reports]
-        print(json.dumps(docs[0] if len(docs) == 1 else docs, indent=2))
-    else:
+    docs = [r.to_json() for r in reports]
+    if not common.emit(args, docs[0] if len(docs) == 1 else docs):
         print(engine.table(reports))
         for r in reports:
             print()
@@ -60,10 +49,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
+def add_parsers(sub: Any, common_args: argparse.ArgumentParser) -> None:
     r = sub.add_parser(
         "replay",
-        parents=[common],
+        parents=[common_args],
         help="replay a kubesim scenario on a simulated clock; score nodewatch and the sketch's policy",
     )
     r.add_argument(
@@ -78,7 +67,7 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
         default=None,
         help="'max' (default: no waiting) or simulated seconds per second",
     )
-    r.add_argument("--output", choices=["table", "json"], default="table")
+    common.add_output(r)
     r.add_argument(
         "--hours", type=float, help="simulated hours (default: the scenario's replay.hours, else 24)"
     )

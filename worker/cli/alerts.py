@@ -1,0 +1,238 @@
+"""``nodewatch alerts list|ack|why``, ``silence add|list|expire`` and ``deadletters list|retry``: the on-call's
+handles on what was (not) sent, all over the workers' Redis."""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from worker import settings
+from worker.cli import common, durations
+from worker.rules.muting import Silence
+
+
+def _when(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def _clusters(cfg: settings.Settings, args: argparse.Namespace) -> list[str]:
+    if getattr(args, "cluster", None):
+        return [args.cluster]
+    return [s.name for s in common.registry(cfg).specs]
+
+
+# --- alerts ---
+
+
+def cmd_alerts_list(args: argparse.Namespace) -> int:
+    cfg = common.load_config(args)
+    store = common.store()
+    rows: list[dict[str, Any]] = []
+    for cluster in _clusters(cfg, args):
+        for fp, st in sorted(store.load_alerts(cluster).items(), key=lambda kv: (kv[1].node, kv[1].rule)):
+            rows.append(
+                {
+                    "fingerprint": fp,
+                    "cluster": cluster,
+                    "node": st.node,
+                    "rule": st.rule,
+                    "status": st.status,
+                    "severity": st.severity.label,
+                    "since": st.since,
+                    "acked": st.acked,
+                    "muted": st.status == "firing" and not st.sent_severity,
+                }
+            )
+    if common.emit(args, {"alerts": rows}):
+        return 0
+    common.table(
+        ["FINGERPRINT", "CLUSTER", "NODE", "RULE", "STATUS", "SINCE", "FLAGS"],
+        (
+            [
+                r["fingerprint"],
+                r["cluster"],
+                r["node"] or "(cluster)",
+                r["rule"],
+                f"{r['status']}/{r['severity']}",
+                _when(r["since"]),
+                " ".join(flag for flag in ("acked", "muted") if r[flag]),
+            ]
+            for r in rows
+        ),
+    )
+    print(f"{len(rows)} alert(s)")
+    return 0
+
+
+def cmd_alerts_ack(args: argparse.Namespace) -> int:
+    cfg = common.load_config(args)
+    store = common.store()
+    for cluster in _clusters(cfg, args):
+        state = store.set_ack(cluster, args.fingerprint, not args.undo)
+        if state is not None:
+            verb = "un-acknowledged" if args.undo else "acknowledged: no repeats until it resolves"
+            print(f"{args.fingerprint} ({cluster} {state.node} {state.rule}) {verb}")
+            return 0
+    print(f"no open alert {args.fingerprint}")
+    return common.EXIT_FAIL
+
+
+def cmd_alerts_why(args: argparse.Namespace) -> int:
+    cfg = common.load_config(args)
+    store = common.store()
+    rows: list[dict[str, Any]] = [
+        {"at": int(row["id"].split("-")[0]) / 1000, "cluster": cluster, "reason": row["reason"]}
+        for cluster in _clusters(cfg, args)
+        for row in reversed(store.why(cluster, count=1000))
+        if row.get("fp") == args.fingerprint
+    ]
+    if common.emit(args, {"fingerprint": args.fingerprint, "held": rows}):
+        return 0
+    for r in rows:
+        print(f"{_when(r['at'])}  {r['cluster']}  {r['reason']}")
+    if not rows:
+        print(f"nothing held back for {args.fingerprint} (sent as it happened, or unknown)")
+    return 0
+
+
+# --- silences ---
+
+
+def cmd_silence_add(args: argparse.Namespace) -> int:
+    if not (args.cluster or args.node or args.rule or args.label):
+        raise common.CliError(
+            "a silence needs at least one matcher (--cluster, --node, --rule, --label)", common.EXIT_CONFIG
+        )
+    labels = {}
+    for kv in args.label:
+        key, sep, value = kv.partition("=")
+        if not sep or not key:
+            raise common.CliError(f"--label {kv!r}: give KEY=VALUE", common.EXIT_CONFIG)
+        labels[key] = value
+    common.load_config(args)
+    now = time.time()
+    s = Silence(
+        id="s-" + secrets.token_hex(4),
+        starts=now,
+        ends=now + args.duration,
+        cluster=args.cluster or "",
+        node=args.node or "",
+        rule=args.rule or "",
+        labels=labels,
+        author=args.author,
+        comment=args.comment,
+    )
+    common.store().add_silence(s)
+    print(f"{s.id} silences until {_when(s.ends)}")
+    return 0
+
+
+def cmd_silence_list(args: argparse.Namespace) -> int:
+    common.load_config(args)
+    rows = common.store().silences()
+    if common.emit(args, {"silences": [s.to_json() for s in rows]}):
+        return 0
+
+    def matchers(s: Silence) -> str:
+        pairs = [("cluster", s.cluster), ("node", s.node), ("rule", s.rule), *s.labels.items()]
+        return " ".join(f"{k}={v}" for k, v in pairs if v)
+
+    common.table(
+        ["ID", "UNTIL", "MATCHERS", "BY", "COMMENT"],
+        ([s.id, _when(s.ends), matchers(s), s.author or "?", s.comment] for s in rows),
+    )
+    print(f"{len(rows)} active silence(s)")
+    return 0
+
+
+def cmd_silence_expire(args: argparse.Namespace) -> int:
+    common.load_config(args)
+    ok = common.store().expire_silence(args.id)
+    print(f"{args.id} expired" if ok else f"no silence {args.id}")
+    return 0 if ok else common.EXIT_FAIL
+
+
+# --- dead letters ---
+
+
+def cmd_deadletters_list(args: argparse.Namespace) -> int:
+    common.load_config(args)
+    rows = common.store().dead_letters()
+    if common.emit(args, {"dead_letters": rows}):
+        return 0
+    common.table(
+        ["AT", "RECEIVER", "CLUSTER", "NOTIFICATION", "REASON"],
+        (
+            [_when(float(r.get("at", 0))), str(r.get("receiver")), str(r.get("cluster")),
+             str(r.get("notification")), str(r.get("reason"))]
+            for r in rows
+        ),
+    )  # fmt: skip
+    print(f"{len(rows)} dead letter(s)")
+    return 0
+
+
+def cmd_deadletters_retry(args: argparse.Namespace) -> int:
+    common.load_config(args)
+    from tasks.notify import notify  # a CLI is a shell like the tasks: it may enqueue them
+
+    rows = common.store().take_dead_letters()
+    for row in rows:
+        notify.apply_async(args=[row["cluster"], row["notification"], row["receiver"]], queue="notify")
+    print(f"re-queued {len(rows)} dead letter(s)")
+    return 0
+
+
+def add_parsers(sub: Any, common_args: argparse.ArgumentParser) -> None:
+    al = sub.add_parser("alerts", parents=[common_args], help="open alerts: list, acknowledge, why not paged")
+    al_sub = al.add_subparsers(dest="action", required=True)
+    ls = al_sub.add_parser("list", parents=[common_args], help="open alerts (firing and pending)")
+    ls.add_argument("--cluster")
+    common.add_output(ls)
+    ls.set_defaults(func=cmd_alerts_list)
+    ack = al_sub.add_parser("ack", parents=[common_args], help="stop repeats of an alert until it resolves")
+    ack.add_argument("fingerprint")
+    ack.add_argument("--cluster")
+    ack.add_argument("--undo", action="store_true")
+    ack.set_defaults(func=cmd_alerts_ack)
+    why = al_sub.add_parser("why", parents=[common_args], help="why an alert was not sent (or was delayed)")
+    why.add_argument("fingerprint")
+    why.add_argument("--cluster")
+    common.add_output(why)
+    why.set_defaults(func=cmd_alerts_why)
+
+    si = sub.add_parser(
+        "silence", parents=[common_args], help="mute alerts matching cluster/node/rule/labels for a while"
+    )
+    si_sub = si.add_subparsers(dest="action", required=True)
+    add = si_sub.add_parser("add", parents=[common_args], help="mute matching alerts for --duration")
+    add.add_argument("--cluster", help="cluster name or glob")
+    add.add_argument("--node", help="node name or glob, e.g. 'web-*'")
+    add.add_argument("--rule", help="rule name or glob, e.g. cpu_usage")
+    add.add_argument(
+        "--label", action="append", default=[], metavar="KEY=VALUE", help="node or cluster label"
+    )
+    add.add_argument(
+        "--duration", type=durations.flag(), default=2 * 3600.0, help="e.g. 30m, 2h, 1d, 1h30m (default 2h)"
+    )
+    add.add_argument("--author", required=True)
+    add.add_argument("--comment", required=True)
+    add.set_defaults(func=cmd_silence_add)
+    sl = si_sub.add_parser("list", parents=[common_args], help="active silences")
+    common.add_output(sl)
+    sl.set_defaults(func=cmd_silence_list)
+    ex = si_sub.add_parser("expire", parents=[common_args], help="end a silence now")
+    ex.add_argument("id")
+    ex.set_defaults(func=cmd_silence_expire)
+
+    dl = sub.add_parser("deadletters", parents=[common_args], help="messages that could not be delivered")
+    dl_sub = dl.add_subparsers(dest="action", required=True)
+    dls = dl_sub.add_parser("list", parents=[common_args], help="each undelivered message and why")
+    common.add_output(dls)
+    dls.set_defaults(func=cmd_deadletters_list)
+    dl_sub.add_parser("retry", parents=[common_args], help="queue them all again").set_defaults(
+        func=cmd_deadletters_retry
+    )

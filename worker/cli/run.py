@@ -1,0 +1,124 @@
+"""``nodewatch worker|beat|flower|demo``: the long-running processes, each started in this process."""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import os
+from typing import Any
+
+from worker import settings
+from worker.cli import common, durations
+
+
+def _celery(cfg: settings.Settings, argv: list[str]) -> int:
+    """Run a Celery subcommand on our app in this process (signals reach Celery directly)."""
+    from worker.app import app, install_beat_schedule
+
+    if argv[0] == "beat":
+        install_beat_schedule(app, cfg.dispatch_tick)
+    app.start(argv)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    cfg = common.load_config(args)
+    from worker.app import VISIBILITY_TIMEOUT_ENV, visibility_timeout
+
+    try:
+        timeout = visibility_timeout()
+    except ValueError as err:
+        raise common.CliError(str(err), common.EXIT_CONFIG) from None
+    if timeout <= cfg.notify.max_retry_delay:
+        raise common.CliError(
+            f"{VISIBILITY_TIMEOUT_ENV} ({timeout:g} s) must be longer than notify.maxRetryDelay "
+            f"({cfg.notify.max_retry_delay:g} s): a notification waiting for its retry would go to a second worker",
+            common.EXIT_CONFIG,
+        )
+    argv = [
+        "worker",
+        "-Q",
+        args.queues,
+        "-c",
+        str(args.concurrency),
+        "--loglevel",
+        cfg.log_level.upper(),
+        "-E",
+    ]
+    if args.hostname:
+        argv += ["-n", args.hostname]
+    if args.pool:
+        argv += ["-P", args.pool]
+    return _celery(cfg, argv)
+
+
+def cmd_beat(args: argparse.Namespace) -> int:
+    cfg = common.load_config(args)
+    from worker.app import BEAT_SCHEDULER
+
+    return _celery(cfg, ["beat", "--loglevel", cfg.log_level.upper(), "-S", BEAT_SCHEDULER])
+
+
+def cmd_flower(args: argparse.Namespace) -> int:
+    """Flower in this process: no child to outlive a SIGTERM, and the broker URL (with the Redis password) comes
+    from $REDIS_URL, never from a command line that ``ps`` shows."""
+    common.load_config(args)
+    auth = args.basic_auth or os.environ.get("FLOWER_BASIC_AUTH")
+    if not auth:
+        raise common.CliError(
+            "flower needs --basic-auth USER:PASSWORD (or FLOWER_BASIC_AUTH)", common.EXIT_CONFIG
+        )
+    os.environ["FLOWER_BASIC_AUTH"] = auth  # Flower reads its FLOWER_* options from the environment
+    from worker.app import app
+
+    try:
+        app.start(["flower", f"--port={args.port}", f"--address={args.address}"])
+    except OSError as err:
+        if err.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
+            raise
+        raise common.CliError(
+            f"flower cannot listen on {args.address}:{args.port}: {err.strerror}", common.EXIT_UNAVAILABLE
+        ) from None
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from worker.cli import demo
+
+    return demo.run(args)
+
+
+def add_parsers(sub: Any, common_args: argparse.ArgumentParser) -> None:
+    w = sub.add_parser("worker", parents=[common_args], help="run a Celery worker (scan + notify)")
+    w.add_argument("--queues", default="control,scan,notify")
+    w.add_argument("--concurrency", type=int, default=4)
+    w.add_argument("--hostname", help="Celery node name, e.g. worker1@%%h")
+    w.add_argument("--pool", help="Celery pool (prefork, threads, solo)")
+    w.set_defaults(func=cmd_worker)
+
+    sub.add_parser("beat", parents=[common_args], help="run the scheduler (one at a time)").set_defaults(
+        func=cmd_beat
+    )
+
+    fl = sub.add_parser(
+        "flower", parents=[common_args], help="run Flower on the same broker (basic auth required)"
+    )
+    fl.add_argument("--port", type=int, default=5555)
+    fl.add_argument("--address", default="127.0.0.1")
+    fl.add_argument("--basic-auth", help="USER:PASSWORD (or $FLOWER_BASIC_AUTH)")
+    fl.set_defaults(func=cmd_flower)
+
+    d = sub.add_parser(
+        "demo", parents=[common_args], help="run everything locally against a simulated cluster"
+    )
+    d.add_argument(
+        "--duration",
+        type=durations.flag(bare="s"),
+        help="stop by itself after this long and print a summary: SECONDS, or e.g. 3m",
+    )
+    d.add_argument("--kubeconfig", help="watch a real cluster instead of kubesim")
+    d.add_argument("--context")
+    d.add_argument("--no-flower", action="store_true")
+    d.add_argument("--flower-port", type=int, default=5555)
+    d.add_argument("--language", choices=["zh", "en"], default=None)
+    d.set_defaults(func=cmd_demo)
