@@ -47,11 +47,3 @@ def to_bytes(value: str | int | float) -> int:
 def cpu_cores(milli: int) -> str:
     """Render CPU the way kubelets report capacity: whole cores as "4", otherwise "3920m"."""
     return str(milli // 1000) if milli % 1000 == 0 else f"{milli}m"
-
-
-def nanocores(nano: int) -> str:
-    return f"{max(0, nano)}n"
-
-
-def kibibytes(nbytes: int) -> str:
-    return f"{max(0, nbytes) // 1024}Ki"

@@ -805,7 +805,3 @@ class _Snapshot:
 
     def fields(self) -> dict[str, str]:
         return self._fields
-
-
-def now_iso(clock: SimClock) -> str:
-    return rfc3339(clock.epoch())

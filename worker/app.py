@@ -29,7 +29,6 @@ from worker.state import keys
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 VISIBILITY_TIMEOUT = 2 * 3600
-MAX_RETRY_DELAY = 15 * 60
 
 QUEUES = ("control", "scan", "notify")
 BEAT_SCHEDULER = "worker.outage:Scheduler"

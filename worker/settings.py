@@ -68,7 +68,7 @@ def _apply(base: Thresholds, overrides: BaseModel | None) -> Thresholds:
 
 
 class ClusterSettings(_Strict):
-    """One cluster given in the config file (issue 5 adds Secrets and a directory as sources)."""
+    """One cluster given in the config file (kubeconfig Secrets and a directory are the other sources)."""
 
     name: str
     kubeconfig: str | None = None  # None: in-cluster service account
@@ -210,7 +210,6 @@ class Settings(_Strict):
     route: settings_notify.RouteSettings | None = None
     language: Literal["zh", "en"] = "zh"
     log_format: Literal["json", "text"] = "json"
-    metrics_port: int | None = None  # seed key, accepted; the dashboard serves /metrics
     clusters: list[ClusterSettings] = []
     node_groups: list[NodeGroupSettings] = []
     # named threshold sets a cluster picks by name (config `thresholdProfile`, Secret annotation

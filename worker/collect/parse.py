@@ -368,10 +368,6 @@ class PodInfo(NamedTuple):
     limits: Resources
     unschedulable: str = ""  # PodScheduled=False/Unschedulable message, for Pending pods
 
-    @property
-    def terminal(self) -> bool:
-        return self.phase in TERMINAL_PHASES
-
 
 RESOURCE_NAMES = ("cpu", "memory", "ephemeral-storage")
 Vector = dict[str, int]  # resource name -> milli-units
@@ -480,8 +476,8 @@ def parse_pod(obj: JSON) -> PodInfo:
 
 
 def parse_pods(doc: JSON) -> tuple[list[PodInfo], list[str]]:
-    """A full PodList (API server or kubelet ``/pods``). The Table form cannot be used here: it has no
-    requests or limits, see ``parse_pod_table``."""
+    """A full PodList (API server or kubelet ``/pods``); not the ``as=Table`` form, which has no requests or
+    limits."""
     pods: list[PodInfo] = []
     skipped: list[str] = []
     for item in _items(doc, ("PodList",), "Pod"):
@@ -490,46 +486,6 @@ def parse_pods(doc: JSON) -> tuple[list[PodInfo], list[str]]:
         except Malformed as exc:
             skipped.append(f"Pod {_name(item) if isinstance(item, Mapping) else '?'}: {exc}")
     return pods, skipped
-
-
-@dataclass(frozen=True)
-class PodRow:
-    namespace: str
-    name: str
-    node: str
-    status: str
-
-
-def parse_pod_table(doc: JSON) -> list[PodRow]:
-    """The ``as=Table`` pod list (meta.k8s.io v1 or v1beta1). Enough to count pods per node, not to sum
-    requests, so the collector reads the full list; this exists for pod-count-only callers."""
-    if doc.get("kind") != "Table":
-        raise Malformed(f"expected kind Table, got {doc.get('kind')!r}")
-    columns = [
-        _str(_mapping(c, "column").get("name")) for c in _sequence(doc.get("columnDefinitions"), "cols")
-    ]
-
-    def cell(cells: Sequence[Any], column: str) -> str:
-        if column not in columns:
-            return ""
-        index = columns.index(column)
-        return _str(cells[index]) if index < len(cells) else ""
-
-    rows = []
-    for raw in _sequence(doc.get("rows"), "rows"):
-        row = _mapping(raw, "row")
-        cells = _sequence(row.get("cells"), "cells")
-        meta = _mapping(_mapping(row.get("object"), "object").get("metadata"), "metadata")
-        node = cell(cells, "Node")
-        rows.append(
-            PodRow(
-                namespace=_str(meta.get("namespace")),
-                name=_str(meta.get("name")) or cell(cells, "Name"),
-                node="" if node in ("<none>", "") else node,
-                status=cell(cells, "Status"),
-            )
-        )
-    return rows
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,6 @@ class _Meta(msgspec.Struct, frozen=True, gc=False):
 
 class _ListMeta(msgspec.Struct, frozen=True, gc=False):
     continue_: str | None = msgspec.field(default=None, name="continue")
-    resourceVersion: str | None = None
 
 
 class _Quantities(msgspec.Struct, frozen=True, gc=False):

@@ -79,7 +79,6 @@ TOP_KEYS = sorted(FULL) + [
     "clustersDir",
     "allowExecPlugins",
     "allowLocalCredentialFiles",
-    "metricsPort",
     "wecom",
 ]
 configs = (
