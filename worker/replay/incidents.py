@@ -14,15 +14,12 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-# which notification rules speak about which ground-truth metric
-METRIC_RULES: dict[str, tuple[str, ...]] = {
-    "cpu": ("cpu_usage",),
-    "memory": ("memory_usage",),
-    "disk": ("disk_nodefs",),
-    "ready": ("node_not_ready", "node_unknown", "ready_drop"),  # ready_drop names the nodes it counts
-}
+from worker.model import rules as registry
+
 MIN_DURATION: dict[str, float] = {"cpu": 600.0, "memory": 600.0, "disk": 600.0, "ready": 300.0}
 MERGE_GAP: dict[str, float] = {"cpu": 600.0, "memory": 600.0, "disk": 600.0, "ready": 0.0}
+# which notification rules speak about which ground-truth metric (the rule registry's ``metric``)
+METRIC_RULES: dict[str, tuple[str, ...]] = {metric: registry.by_metric(metric) for metric in MIN_DURATION}
 # kinds that never count as detecting anything
 NOT_DETECTING = frozenset({"resolved", "test"})
 

@@ -6,38 +6,13 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from worker.model import ClusterSample, Finding, NodeSample, Severity
+from worker.model import rules as registry
 from worker.model.thresholds import Thresholds
 from worker.rules import cluster, common
 from worker.rules import node as node_rules
 
-RULES = (
-    "cpu_usage",
-    "memory_usage",
-    "pods_usage",
-    "node_not_ready",
-    "node_unknown",
-    "memory_pressure",
-    "disk_pressure",
-    "pid_pressure",
-    "network_unavailable",
-    "disk_nodefs",
-    "disk_imagefs",
-    "disk_inodes",
-    "cpu_requests",
-    "memory_requests",
-    "ephemeral_requests",
-    "pods_requests",
-    "cluster_cpu_overcommit",
-    "cluster_memory_overcommit",
-    "taint",
-    "cordon",
-    "labels",
-    "node_added",
-    "node_removed",
-    "ready_drop",
-    "cluster_degraded",
-    "node_unreadable",
-)
+# what evaluate reports: the registry's rules other than the scan's own cluster-health ones
+RULES = tuple(r.name for r in registry.RULES if r.reported_by == "rules")
 
 
 def evaluate(

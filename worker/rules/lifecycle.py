@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from worker.model import Finding, NotificationKind, Severity
+from worker.model.policies import FlapPolicy as FlapPolicy  # the config builds it; importable from here
 
 
 @dataclass(frozen=True)
@@ -140,13 +141,6 @@ def vanished(prev: AlertState, reason: str) -> Step:
 
 
 # --- flapping ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FlapPolicy:
-    window: float = 1800.0  # seconds over which transitions are counted
-    threshold: int = 4  # transitions (fired/resolved) in the window that make an alert "flapping"
-    quiet: float = 900.0  # stable this long ends flapping, with one summary
 
 
 @dataclass(frozen=True)

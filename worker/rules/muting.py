@@ -9,42 +9,12 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-USAGE_RULES = (
-    "cpu_usage",
-    "memory_usage",
-    "pods_usage",
-    "disk_nodefs",
-    "disk_imagefs",
-    "disk_inodes",
-    "cpu_requests",
-    "memory_requests",
-    "ephemeral_requests",
-    "pods_requests",
-    "memory_pressure",
-    "disk_pressure",
-    "pid_pressure",
-)
-
-
-@dataclass(frozen=True)
-class InhibitRule:
-    """While a source alert fires, target alerts sharing ``equal`` (node or cluster) do not page."""
-
-    source_rules: tuple[str, ...]
-    target_rules: tuple[str, ...]
-    equal: str = "node"  # "node": same node; "cluster": anywhere in the cluster
-
-
-# A NotReady/Unknown node's usage figures are stale or missing and its pressure is moot: the NotReady alert says it.
-# Memory above critical already paged: the kubelet's MemoryPressure on the same node is the same incident.
-DEFAULT_INHIBIT = (
-    InhibitRule(("node_not_ready", "node_unknown"), USAGE_RULES, "node"),
-    InhibitRule(("memory_usage",), ("memory_pressure",), "node"),
-)
+# the data lives in worker/model (the config builds it); these names stay importable from here
+from worker.model.policies import DEFAULT_INHIBIT as DEFAULT_INHIBIT
+from worker.model.policies import InhibitRule as InhibitRule
+from worker.model.policies import Window as Window
 
 
 def inhibited_by(
@@ -125,32 +95,6 @@ def silenced_by(
             who = f" ({s.author}: {s.comment})" if s.author or s.comment else ""
             return f"silenced by {s.id}{who}"
     return ""
-
-
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-@dataclass(frozen=True)
-class Window:
-    """A recurring maintenance window: on ``days`` from ``start`` for ``minutes``, in ``timezone``."""
-
-    days: tuple[str, ...]
-    start: time
-    minutes: float
-    timezone: str = "UTC"
-    name: str = "maintenance"
-
-    def contains(self, now: float) -> bool:
-        local = datetime.fromtimestamp(now, UTC).astimezone(ZoneInfo(self.timezone))
-        # a window may cross midnight: check the start on today and on the days before
-        for back in range(0, int(self.minutes // 1440) + 2):
-            day = local.date() - timedelta(days=back)
-            if DAYS[day.weekday()] not in self.days:
-                continue
-            begin = datetime.combine(day, self.start, tzinfo=local.tzinfo)
-            if begin <= local < begin + timedelta(minutes=self.minutes):
-                return True
-        return False
 
 
 def in_maintenance(windows: Iterable[Window], now: float) -> str:

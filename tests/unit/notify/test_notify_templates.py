@@ -6,16 +6,11 @@ import dataclasses
 
 import pytest
 
-from worker.model import Notification, NotificationKind, Severity
+from worker.model import Notification, NotificationKind, Severity, rules
 from worker.notify import templates
 
-RULES = [
-    "cpu_usage", "memory_usage", "pods_usage", "node_not_ready", "node_unknown", "memory_pressure",
-    "disk_pressure", "pid_pressure", "network_unavailable", "disk_nodefs", "disk_imagefs", "disk_inodes",
-    "cpu_requests", "memory_requests", "taint", "cordon", "labels", "node_added", "node_removed",
-    "cluster_unreachable", "credentials_rejected", "cluster_scan_slow", "ephemeral_requests", "pods_requests",
-    "cluster_cpu_overcommit", "cluster_memory_overcommit", "ready_drop", "node_unreadable",
-]  # fmt: skip
+# the rule registry is the list: every rule with a phrase of its own must have one in both languages
+RULES = [r.name for r in rules.RULES if r.phrase]
 FORMATS: tuple[templates.Format, ...] = ("markdown", "slack", "text")
 PARAMS: dict[str, object] = {
     "value": 97.3,
@@ -80,7 +75,19 @@ def test_every_rule_has_its_own_phrase_in_every_kind(lang: str, rule: str) -> No
 def test_both_languages_cover_the_same_rules() -> None:
     zh, en = templates.language("zh"), templates.language("en")
     assert set(zh.rules) == set(en.rules) == set(RULES)
-    assert set(zh.resolved) == set(en.resolved)
+    assert set(zh.resolved) == set(en.resolved) == {r.name for r in rules.RULES if r.resolved_phrase}
+
+
+@pytest.mark.parametrize("rule", [r for r in rules.RULES if r.unit])
+def test_a_rules_unit_formats_its_value_and_threshold(rule: rules.Rule) -> None:
+    fields = dict(templates.render(make(rule=rule.name), "en", "text").fields)
+    assert fields["Value"] == templates.FILTERS[rule.unit](97.3)  # type: ignore[index]
+    assert fields["Threshold"] == templates.FILTERS[rule.unit](90.0)  # type: ignore[index]
+
+
+def test_a_rule_without_a_phrase_says_its_summary() -> None:
+    (rule,) = [r.name for r in rules.RULES if not r.phrase]
+    assert templates.render(make(rule=rule), "en", "text").title.endswith("SUMMARY LINE")
 
 
 @pytest.mark.parametrize(

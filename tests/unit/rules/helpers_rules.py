@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from worker.model import ClusterSample, Condition, Finding, NodeSample, Resources, Severity, Usage
+from worker.model import ClusterSample, Condition, Finding, NodeSample, Resources, Severity, Usage, rules
 from worker.model.thresholds import Thresholds
 from worker.rules.evaluate import evaluate
 
@@ -41,7 +41,10 @@ def run(
     **kwargs: Any,
 ) -> list[Finding]:
     chosen = t or Thresholds()
-    return evaluate(sample, lambda _n: chosen, firing or {}, NOW, **kwargs)
+    found = evaluate(sample, lambda _n: chosen, firing or {}, NOW, **kwargs)
+    unknown = {f.rule for f in found} - set(rules.NAMES)
+    assert not unknown, f"reported but not in the rule registry (worker/model/rules.py): {unknown}"
+    return found
 
 
 def one(findings: list[Finding], rule: str, node_name: str = "n1") -> Finding:

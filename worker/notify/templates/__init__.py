@@ -17,34 +17,11 @@ import jinja2
 import jinja2.sandbox
 import yaml
 
-from worker.model import Notification, NotificationKind, Severity, limits
+from worker.model import Notification, NotificationKind, Severity, limits, rules
 
 Format = Literal["markdown", "slack", "text"]
 LANGUAGES = ("zh", "en")
 EMOJI = {Severity.CRITICAL: "🔥", Severity.WARNING: "⚠️", Severity.INFO: "ℹ️"}
-# how a rule's value/threshold read (worker/rules decides the units; unknown rules show the raw number)
-UNITS: dict[str, str] = {
-    **dict.fromkeys(
-        (
-            "cpu_usage",
-            "memory_usage",
-            "pods_usage",
-            "disk_nodefs",
-            "disk_imagefs",
-            "disk_inodes",
-            "cluster_cpu_overcommit",
-            "cluster_memory_overcommit",
-            "ready_drop",
-        ),
-        "pct",
-    ),
-    "cpu_requests": "cores",
-    "memory_requests": "gib",
-    "ephemeral_requests": "gib",
-    "pods_requests": "int",
-    **dict.fromkeys(("node_not_ready", "node_unknown", "taint", "cordon"), "duration"),
-    **dict.fromkeys(("cluster_unreachable", "credentials_rejected", "cluster_scan_slow"), "int"),
-}
 # pod lists a rule may attach, in the order the body shows them
 POD_LISTS = ("top_pods", "pending_pods", "evicted", "pods")
 # free-text params shown as their own line
@@ -288,7 +265,7 @@ def _value(n: Notification, key: str) -> str | None:
     value = n.params.get(key)
     if value is None or value == "":
         return None
-    unit = UNITS.get(n.rule)
+    unit = rules.unit(n.rule)
     if unit and isinstance(value, int | float):
         return FILTERS[unit](value)
     return str(value)

@@ -1,0 +1,59 @@
+"""What the config tells the pure rules about muting and flapping: inhibit rules (and the default ones),
+maintenance windows, the flapping policy. Plain data, built by worker/settings and applied by worker/rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from worker.model import rules
+
+
+@dataclass(frozen=True)
+class InhibitRule:
+    """While a source alert fires, target alerts sharing ``equal`` (node or cluster) do not page."""
+
+    source_rules: tuple[str, ...]
+    target_rules: tuple[str, ...]
+    equal: str = "node"  # "node": same node; "cluster": anywhere in the cluster
+
+
+# A NotReady/Unknown node's usage figures are stale or missing and its pressure is moot: the NotReady alert says it.
+# Memory above critical already paged: the kubelet's MemoryPressure on the same node is the same incident.
+DEFAULT_INHIBIT = (
+    InhibitRule(("node_not_ready", "node_unknown"), rules.NODE_LOAD, "node"),
+    InhibitRule(("memory_usage",), ("memory_pressure",), "node"),
+)
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class Window:
+    """A recurring maintenance window: on ``days`` from ``start`` for ``minutes``, in ``timezone``."""
+
+    days: tuple[str, ...]
+    start: time
+    minutes: float
+    timezone: str = "UTC"
+    name: str = "maintenance"
+
+    def contains(self, now: float) -> bool:
+        local = datetime.fromtimestamp(now, UTC).astimezone(ZoneInfo(self.timezone))
+        # a window may cross midnight: check the start on today and on the days before
+        for back in range(0, int(self.minutes // 1440) + 2):
+            day = local.date() - timedelta(days=back)
+            if DAYS[day.weekday()] not in self.days:
+                continue
+            begin = datetime.combine(day, self.start, tzinfo=local.tzinfo)
+            if begin <= local < begin + timedelta(minutes=self.minutes):
+                return True
+        return False
+
+
+@dataclass(frozen=True)
+class FlapPolicy:
+    window: float = 1800.0  # seconds over which transitions are counted
+    threshold: int = 4  # transitions (fired/resolved) in the window that make an alert "flapping"
+    quiet: float = 900.0  # stable this long ends flapping, with one summary
