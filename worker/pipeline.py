@@ -15,6 +15,7 @@ from typing import Any
 from worker import clusters, settings
 from worker.collect import errors as collect_errors
 from worker.collect import reader
+from worker.collect.options import MIB, CollectOptions, ScanStats, seconds
 from worker.model import ClusterSample, Finding, NodeSample, Notification, NotificationKind, Severity
 from worker.rules import cluster as cluster_rules
 from worker.rules import lifecycle, muting, noise, storms
@@ -35,7 +36,7 @@ class ScanResult:
     findings: list[Finding] = field(default_factory=list)
     sent: list[str] = field(default_factory=list)  # notification ids queued
     error: str = ""
-    stats: reader.ScanStats = field(default_factory=reader.ScanStats)
+    stats: ScanStats = field(default_factory=ScanStats)
     read_s: float = 0.0  # wall time of the Kubernetes reads
     redis_round_trips: int = 0
 
@@ -57,13 +58,13 @@ def collect_options(
     cfg: settings.Settings,
     budget: float = 0.0,
     top_for: Callable[[NodeSample], bool] | None = None,
-) -> reader.CollectOptions:
+) -> CollectOptions:
     c = cfg.collect
-    return reader.CollectOptions(
+    return CollectOptions(
         page_size=c.page_size,
         request_timeout=c.request_timeout,
         scan_budget=budget,
-        max_response_bytes=c.max_response_mib * reader.MIB,
+        max_response_bytes=c.max_response_mib * MIB,
         compression=c.compression,
         disk_stats=c.disk_stats,
         disk_concurrency=c.disk_concurrency,
@@ -97,7 +98,7 @@ def read(
     spec: clusters.ClusterSpec,
     now: datetime,
     prev: Mapping[str, lifecycle.AlertState] | None = None,
-    stats: reader.ScanStats | None = None,
+    stats: ScanStats | None = None,
 ) -> ClusterSample:
     api = clusters.api_client(spec, allow_exec=cfg.allow_exec_plugins)
     options = collect_options(cfg, scan_budget(spec), top_pods_wanted(cfg, spec, prev or {}))
@@ -300,8 +301,8 @@ def _scan(
         if result.read_s > spec.interval:
             result.outcome = "slow"
             slow = (
-                f"the scan took {reader.seconds(result.read_s)}, longer than its "
-                f"{reader.seconds(spec.interval)} interval (scanBudget {reader.seconds(scan_budget(spec))}): "
+                f"the scan took {seconds(result.read_s)}, longer than its "
+                f"{seconds(spec.interval)} interval (scanBudget {seconds(scan_budget(spec))}): "
                 "intervals are skipped"
             )
         # pending alerts too: a dip inside the hysteresis band must not restart a for-duration

@@ -4,7 +4,7 @@ read, with msgspec: no dicts of the whole document, no client models, no second 
 A 150,000-pod list is ~360 MB of JSON; decoded here it costs ~0.4 s of CPU, against ~2 s for ``json.loads``
 alone (bench/README.md, "scan"). Unknown fields are skipped by the decoder. A page whose shape the structs do not
 accept (a field of an unexpected type anywhere) raises ``WireMismatch``; the caller then reads that page the slow,
-forgiving way (``parse.parse_pods``), which skips only the bad pod and says why. No I/O, no clock.
+forgiving way (``podlist.parse_pods``), which skips only the bad pod and says why. No I/O, no clock.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import TypeVar
 
 import msgspec
 
-from worker.collect import parse
+from worker.collect import document, nodelist, podlist, quantities
 from worker.model import Resources, Usage
 
 T = TypeVar("T")
@@ -116,7 +116,7 @@ _vectors: dict[tuple[int, int, int], Resources] = {}  # one Resources object per
 def _m(q: Quantity) -> int:
     value = _milli.get(q)
     if value is None:
-        value = parse.milli(q)
+        value = quantities.milli(q)
         if len(_milli) >= _CACHE_MAX:
             _milli.clear()
         _milli[q] = value
@@ -172,13 +172,13 @@ def _which(c: _Container | _Resources | None, which: str) -> QuantityMap | None:
 
 
 def _totals(spec: _Spec) -> _Totals:
-    """(requests, limits) of a pod spec: the common shape summed directly, the rest through ``parse.totals``
+    """(requests, limits) of a pod spec: the common shape summed directly, the rest through ``podlist.totals``
     (init containers, sidecars, overhead, pod-level resources)."""
     if not spec.initContainers and spec.overhead is None and spec.resources is None:
         return _simple_totals(spec.containers or [])
     containers = spec.containers or ()
     out = tuple(
-        parse.totals(
+        podlist.totals(
             [_which(c, which) for c in containers],
             [(_which(c, which), c.restartPolicy == "Always") for c in spec.initContainers or ()],
             _which(spec.resources, which),
@@ -189,7 +189,7 @@ def _totals(spec: _Spec) -> _Totals:
     return out[0], out[1]
 
 
-def _pod(p: _Pod) -> parse.PodInfo:
+def _pod(p: _Pod) -> podlist.PodInfo:
     spec = p.spec or _Spec()
     status = p.status or _Status()
     meta = p.metadata or _Meta()
@@ -199,7 +199,7 @@ def _pod(p: _Pod) -> parse.PodInfo:
             if cond.type == "PodScheduled" and cond.status == "False":
                 unschedulable = cond.message or cond.reason or "Unschedulable"
     requests, limits = _totals(spec)
-    return parse.PodInfo(
+    return podlist.PodInfo(
         namespace=meta.namespace,
         name=meta.name,
         node=spec.nodeName or "",
@@ -210,9 +210,9 @@ def _pod(p: _Pod) -> parse.PodInfo:
     )
 
 
-def decode_pod_page(raw: bytes) -> tuple[list[parse.PodInfo], list[str], str]:
+def decode_pod_page(raw: bytes) -> tuple[list[podlist.PodInfo], list[str], str]:
     """One page of a PodList: (pods, skipped with reasons, continue token). ``items: null`` or missing items is
-    ``parse.Malformed`` (a list that cannot be read is a failed scan, never an empty cluster)."""
+    ``document.Malformed`` (a list that cannot be read is a failed scan, never an empty cluster)."""
     try:
         doc = _POD_LIST.decode(raw)
     except msgspec.ValidationError as exc:
@@ -220,17 +220,17 @@ def decode_pod_page(raw: bytes) -> tuple[list[parse.PodInfo], list[str], str]:
     except msgspec.DecodeError as exc:
         raise WireMismatch(f"answer is not JSON ({exc})", not_json=True) from None
     if doc.kind not in (None, "PodList", "List"):
-        raise parse.Malformed(f"expected a PodList, got kind {doc.kind!r}")
+        raise document.Malformed(f"expected a PodList, got kind {doc.kind!r}")
     if doc.items is None:
-        raise parse.Malformed(
+        raise document.Malformed(
             "the pod list has no items (null): refusing to read it as a cluster without pods"
         )
-    pods: list[parse.PodInfo] = []
+    pods: list[podlist.PodInfo] = []
     skipped: list[str] = []
     for item in doc.items:
         try:
             pods.append(_pod(item))
-        except parse.Malformed as exc:
+        except document.Malformed as exc:
             skipped.append(f"Pod {item.metadata.name if item.metadata else '?'}: {exc}")
     token = doc.metadata.continue_ if doc.metadata is not None else None
     return pods, skipped, token or ""
@@ -327,24 +327,24 @@ def _typed(decoder: msgspec.json.Decoder[T], raw: bytes) -> T:
         raise WireMismatch(f"answer is not JSON ({exc})", not_json=True) from None
 
 
-def decode_node_page(cluster: str, raw: bytes) -> tuple[parse.NodePage, str]:
+def decode_node_page(cluster: str, raw: bytes) -> tuple[nodelist.NodePage, str]:
     """One page of a NodeList: (the nodes read and those that could not be, continue token); ``items: null``
     is Malformed."""
     doc = _typed(_NODE_LIST, raw)
     if doc.kind not in (None, "NodeList", "List"):
-        raise parse.Malformed(f"expected a NodeList, got kind {doc.kind!r}")
+        raise document.Malformed(f"expected a NodeList, got kind {doc.kind!r}")
     if doc.items is None:
-        raise parse.Malformed(
+        raise document.Malformed(
             "the node list has no items (null): refusing to read it as a cluster without nodes"
         )
-    page = parse.parse_nodes(cluster, {"items": msgspec.to_builtins(doc.items)})
+    page = nodelist.parse_nodes(cluster, {"items": msgspec.to_builtins(doc.items)})
     token = doc.metadata.continue_ if doc.metadata is not None else None
     return page, token or ""
 
 
 def decode_node_metrics(raw: bytes) -> tuple[dict[str, Usage], list[str]]:
-    """A NodeMetricsList: usage per node name (``parse.parse_node_metrics`` on the fields it reads)."""
+    """A NodeMetricsList: usage per node name (``nodelist.parse_node_metrics`` on the fields it reads)."""
     doc = _typed(_NODE_METRICS, raw)
     if doc.kind not in (None, "NodeMetricsList", "List"):
-        raise parse.Malformed(f"expected a NodeMetricsList, got kind {doc.kind!r}")
-    return parse.parse_node_metrics({"items": msgspec.to_builtins(doc.items or [])})
+        raise document.Malformed(f"expected a NodeMetricsList, got kind {doc.kind!r}")
+    return nodelist.parse_node_metrics({"items": msgspec.to_builtins(doc.items or [])})

@@ -14,6 +14,7 @@ from kubernetes.config import new_client_from_config
 
 from kubesim.testing import KubesimProcess
 from worker.collect import errors, reader
+from worker.collect.options import CollectOptions
 from worker.model import ClusterSample, Severity
 from worker.model.thresholds import Thresholds
 from worker.rules.evaluate import evaluate
@@ -55,7 +56,7 @@ def sim_now(sim: KubesimProcess) -> datetime:
 
 def scan(sim: KubesimProcess, api: ApiClient, **options: object) -> tuple[ClusterSample, Recorder]:
     rec = Recorder()
-    opts = reader.CollectOptions(on_request=rec, **options)  # type: ignore[arg-type]
+    opts = CollectOptions(on_request=rec, **options)  # type: ignore[arg-type]
     return reader.read_cluster(api, CLUSTER, sim_now(sim), opts), rec
 
 
@@ -82,7 +83,7 @@ def test_expired_continue_token_restarts_the_list_once(sim, api):
         if path == "/api/v1/pods" and not compacted:
             compacted.append(sim.control.compact(CLUSTER))
 
-    opts = reader.CollectOptions(page_size=10, on_request=compact_after_first_page)
+    opts = CollectOptions(page_size=10, on_request=compact_after_first_page)
     sample = reader.read_cluster(api, CLUSTER, sim_now(sim), opts)
     statuses = [status for path, status in rec.calls if path == "/api/v1/pods"]
     assert 410 in statuses and statuses[-1] == 200
@@ -193,7 +194,7 @@ def test_unreachable_port_is_cluster_unreachable(sim, tmp_path):
     client = new_client_from_config(config_file=str(path))
     try:
         with pytest.raises(errors.ClusterUnreachable, match="GET /api/v1/nodes") as caught:
-            reader.read_cluster(client, CLUSTER, datetime.now(UTC), reader.CollectOptions(request_timeout=2))
+            reader.read_cluster(client, CLUSTER, datetime.now(UTC), CollectOptions(request_timeout=2))
         assert config["users"][0]["user"]["token"] not in str(caught.value)
     finally:
         client.close()

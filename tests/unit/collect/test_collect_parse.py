@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from worker.collect import parse
+from worker.collect import document, eventlist, kubelet, nodelist, podlist, quantities, samples
 from worker.model import DiskStats, Unreadable, Usage
 
 SAMPLES = Path(__file__).resolve().parents[2] / "fixtures" / "k8s-samples"
@@ -39,22 +39,22 @@ def test_every_sample_reads_without_skips(name):
     doc = load(name)
     kind = name.split("_", 1)[0]
     if kind in ("Node", "NodeList"):
-        nodes, skipped, unreadable = parse.parse_nodes("c", doc)
+        nodes, skipped, unreadable = nodelist.parse_nodes("c", doc)
         assert nodes and not skipped and not unreadable
         for node in nodes:
             assert node.allocatable.cpu_m > 0 and node.allocatable.memory > 0 and node.allocatable.pods > 0
     elif kind in ("NodeMetrics", "NodeMetricsList"):
-        usage, skipped = parse.parse_node_metrics(doc)
+        usage, skipped = nodelist.parse_node_metrics(doc)
         assert usage and not skipped
         assert all(u.window_s == 30.0 for u in usage.values())
     elif kind == "PodMetricsList":
-        pods, skipped = parse.parse_pod_metrics(doc)
+        pods, skipped = podlist.parse_pod_metrics(doc)
         assert len(pods) == 10 and not skipped
     elif kind == "PodList":
-        pods, skipped = parse.parse_pods(doc)
+        pods, skipped = podlist.parse_pods(doc)
         assert len(pods) == 24 and not skipped
     elif kind == "StatsSummary":
-        disk = parse.parse_summary(doc)
+        disk = kubelet.parse_summary(doc)
         assert disk.nodefs is not None and disk.imagefs is not None
         assert 0 < disk.nodefs.used_pct < 100
     else:
@@ -62,19 +62,21 @@ def test_every_sample_reads_without_skips(name):
 
 
 def test_sample_oddities():
-    (eks,), _, _ = parse.parse_nodes(
+    (eks,), _, _ = nodelist.parse_nodes(
         "c", load("Node_eks-1.29-arm64-AL2-tainted_kubescape-k8s-interface.json")
     )
     assert eks.conditions == {} and eks.ready == "Unknown"  # conditions: null
     assert [(t.key, t.value, t.effect) for t in eks.taints] == [("dedicated", "test123", "NoSchedule")]
-    (mk,), _, _ = parse.parse_nodes("c", load("Node_minikube-1.15.2_k9s.json"))
+    (mk,), _, _ = nodelist.parse_nodes("c", load("Node_minikube-1.15.2_k9s.json"))
     assert mk.allocatable.ephemeral_storage == 15625027559  # plain bytes next to Ki capacity
     assert mk.capacity.ephemeral_storage == 16954240 * 1024
-    (aks,), _, _ = parse.parse_nodes("c", load("NodeList_aks-1.19-converted-from-ruby_Docker-Provider.json"))
+    (aks,), _, _ = nodelist.parse_nodes(
+        "c", load("NodeList_aks-1.19-converted-from-ruby_Docker-Provider.json")
+    )
     assert len(aks.conditions) == 18 and aks.allocatable.pods == 30
-    (gke,), _, _ = parse.parse_nodes("c", load("Node_gke-1.10.7_managedkube-cost-agent.json"))
+    (gke,), _, _ = nodelist.parse_nodes("c", load("Node_gke-1.10.7_managedkube-cost-agent.json"))
     assert gke.name == "gke-gar-1-pool-1-dce25db1-2mm5"  # a bare list item without "kind"
-    usage, _ = parse.parse_node_metrics(load("NodeMetrics_minikube-2022_kubernetes-website.json"))
+    usage, _ = nodelist.parse_node_metrics(load("NodeMetrics_minikube-2022_kubernetes-website.json"))
     assert usage["minikube"] == Usage(
         cpu_m=487.558164,
         memory=732212 * 1024,
@@ -97,20 +99,20 @@ def test_sample_oddities():
     ],
 )
 def test_quantities(text, expected):
-    assert parse.quantity(text) == expected
+    assert quantities.quantity(text) == expected
 
 
 @pytest.mark.parametrize("bad", ["12 apples", "", None, True, "Ki"])
 def test_bad_quantity_is_malformed(bad):
-    with pytest.raises(parse.Malformed):
-        parse.quantity(bad)
+    with pytest.raises(document.Malformed):
+        quantities.quantity(bad)
 
 
 def test_cpu_and_bytes_units():
-    assert parse.cpu_millis("3920m") == 3920.0
-    assert parse.cpu_millis("487558164n") == pytest.approx(487.558164)
-    assert parse.byte_count("1.5Gi") == 1610612736
-    assert parse.byte_count("0.5") == 1  # fractional bytes round up like the API server
+    assert quantities.cpu_millis("3920m") == 3920.0
+    assert quantities.cpu_millis("487558164n") == pytest.approx(487.558164)
+    assert quantities.byte_count("1.5Gi") == 1610612736
+    assert quantities.byte_count("0.5") == 1  # fractional bytes round up like the API server
 
 
 def test_malformed_node_is_skipped_not_fatal():
@@ -123,7 +125,7 @@ def test_malformed_node_is_skipped_not_fatal():
     bad_taints["metadata"]["name"] = "weird"
     bad_taints["spec"]["taints"] = "NoSchedule"
     doc = {"kind": "NodeList", "items": [bad_quantity, good, bad_taints, "not an object"]}
-    nodes, skipped, unreadable = parse.parse_nodes("c", doc)
+    nodes, skipped, unreadable = nodelist.parse_nodes("c", doc)
     assert [n.name for n in nodes] == [good["metadata"]["name"]]
     assert len(skipped) == 3
     assert skipped[0].startswith("Node broken: status.allocatable.memory: bad quantity 'lots'")
@@ -199,21 +201,23 @@ def pod(name: str, node: str, phase: str = "Running", **spec: Any) -> dict[str, 
     ],
 )
 def test_pod_requests_like_kubectl_describe(spec, cpu_m, memory):
-    info = parse.parse_pod(pod("p", "n1", **spec))
+    info = podlist.parse_pod(pod("p", "n1", **spec))
     assert info.requests.cpu_m == pytest.approx(cpu_m)
     assert info.requests.memory == memory
 
 
 def test_allocation_per_node_skips_terminal_and_unscheduled_pods():
     pods = [
-        parse.parse_pod(pod("a", "n1", containers=[container({"cpu": "100m"}, {"cpu": "200m"})])),
-        parse.parse_pod(pod("b", "n1", containers=[container({"cpu": "300m", "ephemeral-storage": "1Gi"})])),
-        parse.parse_pod(pod("done", "n1", "Succeeded", containers=[container({"cpu": "4"})])),
-        parse.parse_pod(pod("failed", "n1", "Failed", containers=[container({"cpu": "4"})])),
-        parse.parse_pod(pod("c", "n2", "Pending", containers=[container({"memory": "1Gi"})])),
-        parse.parse_pod(pod("waiting", "", "Pending", containers=[container({"memory": "1Gi"})])),
+        podlist.parse_pod(pod("a", "n1", containers=[container({"cpu": "100m"}, {"cpu": "200m"})])),
+        podlist.parse_pod(
+            pod("b", "n1", containers=[container({"cpu": "300m", "ephemeral-storage": "1Gi"})])
+        ),
+        podlist.parse_pod(pod("done", "n1", "Succeeded", containers=[container({"cpu": "4"})])),
+        podlist.parse_pod(pod("failed", "n1", "Failed", containers=[container({"cpu": "4"})])),
+        podlist.parse_pod(pod("c", "n2", "Pending", containers=[container({"memory": "1Gi"})])),
+        podlist.parse_pod(pod("waiting", "", "Pending", containers=[container({"memory": "1Gi"})])),
     ]
-    alloc = parse.allocation(pods)
+    alloc = podlist.allocation(pods)
     assert alloc["n1"].requests.cpu_m == 400 and alloc["n1"].limits.cpu_m == 200
     assert alloc["n1"].requests.ephemeral_storage == 1024 * MI
     assert alloc["n1"].pod_count == 2
@@ -222,8 +226,8 @@ def test_allocation_per_node_skips_terminal_and_unscheduled_pods():
 
 
 def test_real_kubelet_pod_list_allocation():
-    pods, _ = parse.parse_pods(load("PodList_kubelet-pods-endpoint_minikube-1.35_nri-kubernetes.json"))
-    alloc = parse.allocation(pods)["datagen-1-35"]
+    pods, _ = podlist.parse_pods(load("PodList_kubelet-pods-endpoint_minikube-1.35_nri-kubernetes.json"))
+    alloc = podlist.allocation(pods)["datagen-1-35"]
     assert alloc.pod_count == 18  # 24 minus 4 Failed and 2 Succeeded
     assert alloc.requests.cpu_m == 1375.0
     assert alloc.requests.memory == 534530880  # includes the decimal "5M"
@@ -234,7 +238,7 @@ def test_pending_pods_from_conditions_and_events():
     waiting["status"]["conditions"] = [
         {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": ""}
     ]
-    pods, _ = parse.parse_pods({"kind": "PodList", "items": [waiting]})
+    pods, _ = podlist.parse_pods({"kind": "PodList", "items": [waiting]})
     events = {
         "kind": "EventList",
         "items": [
@@ -259,23 +263,25 @@ def test_pending_pods_from_conditions_and_events():
             },
         ],
     }
-    facts, skipped = parse.parse_events(events, NOW, 3600)
+    facts, skipped = eventlist.parse_events(events, NOW, 3600)
     assert not skipped
-    sample = parse.assemble("c", NOW, [], pods, None, "off", None, None, facts, 3, 300)
+    sample = samples.assemble("c", NOW, [], pods, None, "off", None, None, facts, 3, 300)
     assert [(p.name, p.reason) for p in sample.pending_pods] == [
         ("big", "0/3 nodes are available: 3 Insufficient memory.")
     ]
-    no_events = parse.assemble("c", NOW, [], pods, None, "off", None, None, None, 3, 300)
+    no_events = samples.assemble("c", NOW, [], pods, None, "off", None, None, None, 3, 300)
     assert [p.reason for p in no_events.pending_pods] == ["Unschedulable"]
     assert [p.name for p in sample.evicted_pods["n1"]] == ["gone"]  # the 5-hour-old one is outside the window
 
 
 def test_assemble_joins_usage_disk_and_reasons():
-    nodes, _, _ = parse.parse_nodes("c", load("NodeList_minikube-1.35-arm64-containerd_nri-kubernetes.yaml"))
-    pods, _ = parse.parse_pods(load("PodList_kubelet-pods-endpoint_minikube-1.35_nri-kubernetes.json"))
-    disk = parse.parse_summary(load("StatsSummary_minikube-1.31-arm64_nri-kubernetes.json"))
+    nodes, _, _ = nodelist.parse_nodes(
+        "c", load("NodeList_minikube-1.35-arm64-containerd_nri-kubernetes.yaml")
+    )
+    pods, _ = podlist.parse_pods(load("PodList_kubelet-pods-endpoint_minikube-1.35_nri-kubernetes.json"))
+    disk = kubelet.parse_summary(load("StatsSummary_minikube-1.31-arm64_nri-kubernetes.json"))
     fresh = Usage(cpu_m=700.0, memory=2 * 1024**3, timestamp=NOW - timedelta(seconds=30))
-    sample = parse.assemble(
+    sample = samples.assemble(
         "c", NOW, nodes, pods, {"datagen-1-35": fresh}, "", None, {"datagen-1-35": disk}, None, 3, 300
     )
     (node,) = sample.nodes
@@ -284,11 +290,11 @@ def test_assemble_joins_usage_disk_and_reasons():
     assert node.top_pods and node.top_pods[0].reason == "requests"  # no PodMetrics: ranked by requests
     assert sample.metrics_available
     stale = Usage(cpu_m=700.0, memory=1, timestamp=NOW - timedelta(minutes=10))
-    sample = parse.assemble("c", NOW, nodes, pods, {"datagen-1-35": stale}, "", None, None, None, 3, 300)
+    sample = samples.assemble("c", NOW, nodes, pods, {"datagen-1-35": stale}, "", None, None, None, 3, 300)
     assert sample.nodes[0].usage is None and "stale" in sample.nodes[0].usage_unavailable
     assert len(sample.warnings) == 1
     assert "disabled" in sample.nodes[0].disk_unavailable
-    absent = parse.assemble(
+    absent = samples.assemble(
         "c", NOW, nodes, pods, None, "metrics API not available (404)", None, None, None, 3, 300
     )
     assert (
@@ -298,12 +304,12 @@ def test_assemble_joins_usage_disk_and_reasons():
 
 
 def test_top_pods_by_usage_union_of_cpu_and_memory():
-    pods = [parse.parse_pod(pod(n, "n1", containers=[container()])) for n in ("a", "b", "c", "d")]
+    pods = [podlist.parse_pod(pod(n, "n1", containers=[container()])) for n in ("a", "b", "c", "d")]
     usage = {
-        ("ns", "a"): parse.PodUsage("ns", "a", 900, 1),
-        ("ns", "b"): parse.PodUsage("ns", "b", 1, 900),
-        ("ns", "c"): parse.PodUsage("ns", "c", 5, 5),
-        ("ns", "d"): parse.PodUsage("ns", "d", 4, 4),
+        ("ns", "a"): podlist.PodUsage("ns", "a", 900, 1),
+        ("ns", "b"): podlist.PodUsage("ns", "b", 1, 900),
+        ("ns", "c"): podlist.PodUsage("ns", "c", 5, 5),
+        ("ns", "d"): podlist.PodUsage("ns", "d", 4, 4),
     }
-    top = parse.top_pods(pods, usage, 1)
+    top = samples.top_pods(pods, usage, 1)
     assert {p.name for p in top} == {"a", "b"} and all(p.reason == "usage" for p in top)

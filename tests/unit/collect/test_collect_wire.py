@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from worker.collect import parse, reader, wire
+from worker.collect import document, nodelist, podlist, quantities, reader, wire
 
 SAMPLES = Path(__file__).resolve().parents[2] / "fixtures" / "k8s-samples"
 
@@ -90,7 +90,7 @@ PODS = [
 def test_pod_page_matches_the_forgiving_reader() -> None:
     doc = {"kind": "PodList", "apiVersion": "v1", "metadata": {"continue": "tok"}, "items": PODS}
     fast, skipped, token = wire.decode_pod_page(raw(doc))
-    slow, slow_skipped = parse.parse_pods(doc)
+    slow, slow_skipped = podlist.parse_pods(doc)
     assert fast == slow and skipped == slow_skipped == [] and token == "tok"
     again, _, _ = wire.decode_pod_page(raw(doc))  # the second read comes from the per-containers cache
     assert again == slow
@@ -99,7 +99,7 @@ def test_pod_page_matches_the_forgiving_reader() -> None:
 def test_real_kubelet_pod_list_reads_the_same() -> None:
     doc = load("PodList_kubelet-pods-endpoint_minikube-1.35_nri-kubernetes.json")
     fast, _, _ = wire.decode_pod_page(raw(doc))
-    assert fast == parse.parse_pods(doc)[0] and len(fast) > 5
+    assert fast == podlist.parse_pods(doc)[0] and len(fast) > 5
 
 
 @pytest.mark.parametrize("items", [None, "absent"])
@@ -107,9 +107,9 @@ def test_a_list_without_items_is_malformed_not_empty(items: object) -> None:
     doc: dict = {"kind": "PodList", "metadata": {}}
     if items != "absent":
         doc["items"] = items
-    with pytest.raises(parse.Malformed, match="no items"):
+    with pytest.raises(document.Malformed, match="no items"):
         wire.decode_pod_page(raw(doc))
-    with pytest.raises(parse.Malformed, match="no items"):
+    with pytest.raises(document.Malformed, match="no items"):
         wire.decode_node_page("c", raw({**doc, "kind": "NodeList"}))
     assert wire.decode_pod_page(raw({"kind": "PodList", "items": []}))[0] == []
 
@@ -146,12 +146,12 @@ def test_nodes_of_every_provider_read_the_same(name: str) -> None:
     if "items" not in doc:
         doc = {"kind": "NodeList", "items": [doc]}
     fast, _ = wire.decode_node_page("c", raw(doc))
-    assert fast == parse.parse_nodes("c", doc) and fast.nodes
+    assert fast == nodelist.parse_nodes("c", doc) and fast.nodes
 
 
 def test_node_metrics_read_the_same() -> None:
     doc = load("NodeMetricsList_gke-2021_libcloud.json")
-    assert wire.decode_node_metrics(raw(doc)) == parse.parse_node_metrics(doc)
+    assert wire.decode_node_metrics(raw(doc)) == nodelist.parse_node_metrics(doc)
 
 
 @pytest.mark.parametrize(
@@ -160,13 +160,13 @@ def test_node_metrics_read_the_same() -> None:
      "1.5Gi", "5M", "7G", "2Ti", "1k", "12E", "3Pi", "0.1m"],
 )  # fmt: skip
 def test_integer_quantities_equal_the_decimal_parse(text: str) -> None:
-    exact = parse.quantity(text)
-    assert parse.milli(text) == math.ceil(exact * 1000)  # rounded up, as MilliValue()
-    assert parse.byte_count(text) == math.ceil(exact)
-    assert parse.cpu_millis(text) == pytest.approx(float(exact * Decimal(1000)))
+    exact = quantities.quantity(text)
+    assert quantities.milli(text) == math.ceil(exact * 1000)  # rounded up, as MilliValue()
+    assert quantities.byte_count(text) == math.ceil(exact)
+    assert quantities.cpu_millis(text) == pytest.approx(float(exact * Decimal(1000)))
 
 
 @pytest.mark.parametrize("bad", ["", "abc", "1.2.3", "--1", "Ki"])
 def test_bad_quantities_are_malformed(bad: str) -> None:
-    with pytest.raises(parse.Malformed):
-        parse.milli(bad)
+    with pytest.raises(document.Malformed):
+        quantities.milli(bad)

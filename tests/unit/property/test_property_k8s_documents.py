@@ -14,10 +14,10 @@ from helpers_property import PROPERTY, bad_quantity, json_values, k8s_documents,
 from hypothesis import given
 from hypothesis import strategies as st
 
-from worker.collect import parse, reader, wire
+from worker.collect import document, eventlist, kubelet, nodelist, podlist, reader, wire
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-DOCUMENTED = (wire.WireMismatch, parse.Malformed)
+DOCUMENTED = (wire.WireMismatch, document.Malformed)
 
 
 def _nodes() -> list[dict[str, Any]]:
@@ -62,13 +62,13 @@ PAGE_READERS: dict[str, Page] = {
     "reader._node_page": reader._node_page("c"),
 }
 DOC_READERS: dict[str, Callable[[Any], Any]] = {
-    "parse_nodes": lambda d: parse.parse_nodes("c", d),
-    "parse_pods": parse.parse_pods,
-    "parse_node_metrics": parse.parse_node_metrics,
-    "parse_pod_metrics": parse.parse_pod_metrics,
-    "parse_events": lambda d: parse.parse_events(d, NOW, 3600),
-    "parse_summary": parse.parse_summary,
-    "parse_summary_pods": parse.parse_summary_pods,
+    "parse_nodes": lambda d: nodelist.parse_nodes("c", d),
+    "parse_pods": podlist.parse_pods,
+    "parse_node_metrics": nodelist.parse_node_metrics,
+    "parse_pod_metrics": podlist.parse_pod_metrics,
+    "parse_events": lambda d: eventlist.parse_events(d, NOW, 3600),
+    "parse_summary": kubelet.parse_summary,
+    "parse_summary_pods": kubelet.parse_summary_pods,
 }
 any_bytes = (
     st.builds(raw, k8s_documents | json_values)
@@ -93,7 +93,7 @@ def test_every_parser_takes_any_document_or_refuses_it_with_malformed(doc: dict[
     for read in DOC_READERS.values():
         try:
             read(doc)
-        except parse.Malformed:
+        except document.Malformed:
             pass
 
 
@@ -111,7 +111,7 @@ MUTATED_BASES = {
 def test_a_mutated_real_document_is_read_or_refused_with_malformed(name: str, data: st.DataObject) -> None:
     try:
         DOC_READERS[name](data.draw(mutated(MUTATED_BASES[name])))
-    except parse.Malformed:
+    except document.Malformed:
         pass
 
 
@@ -143,7 +143,7 @@ def test_one_bad_node_never_stops_the_others_and_is_named_when_it_has_a_name(dat
 @PROPERTY
 @given(data=st.data())
 def test_one_bad_pod_never_stops_the_others(data: st.DataObject) -> None:
-    def key(p: parse.PodInfo) -> tuple[str, str]:
+    def key(p: podlist.PodInfo) -> tuple[str, str]:
         return p.namespace, p.name
 
     baseline = {key(p): p for p in reader._pod_page(raw({"kind": "PodList", "items": PODS}))[0]}
@@ -160,13 +160,13 @@ def test_one_bad_pod_never_stops_the_others(data: st.DataObject) -> None:
 @PROPERTY
 @given(data=st.data())
 def test_one_bad_node_metrics_item_never_stops_the_others(data: st.DataObject) -> None:
-    baseline, _ = parse.parse_node_metrics({"items": NODE_METRICS})
+    baseline, _ = nodelist.parse_node_metrics({"items": NODE_METRICS})
     index, items = _one_mutated(data, NODE_METRICS)
     body = raw({"kind": "NodeMetricsList", "items": items})
     try:
         usage, _ = wire.decode_node_metrics(body)
     except wire.WireMismatch:
-        usage, _ = parse.parse_node_metrics(reader._json_page(body))  # the collector's fallback
+        usage, _ = nodelist.parse_node_metrics(reader._json_page(body))  # the collector's fallback
     for i, item in enumerate(NODE_METRICS):
         name = item["metadata"]["name"]
         if i != index and name != _name_of(items[index]):
@@ -176,13 +176,13 @@ def test_one_bad_node_metrics_item_never_stops_the_others(data: st.DataObject) -
 @PROPERTY
 @given(data=st.data())
 def test_one_bad_pod_metrics_item_or_event_never_stops_the_others(data: st.DataObject) -> None:
-    baseline, _ = parse.parse_pod_metrics({"items": POD_METRICS})
+    baseline, _ = podlist.parse_pod_metrics({"items": POD_METRICS})
     index, items = _one_mutated(data, POD_METRICS)
-    pods, skipped = parse.parse_pod_metrics({"items": items})
+    pods, skipped = podlist.parse_pod_metrics({"items": items})
     assert len(pods) + len(skipped) == len(items)
     assert all(p in pods for i, p in enumerate(baseline) if i != index)
     index, events = _one_mutated(data, EVENTS)
-    facts, _ = parse.parse_events({"items": events}, NOW, 3600)
+    facts, _ = eventlist.parse_events({"items": events}, NOW, 3600)
     for i in range(len(EVENTS)):
         if i != index and ("default", f"p{i}") != _target_of(events[index]):
             assert facts.failed_scheduling[("default", f"p{i}")] == EVENTS[i]["message"]
@@ -191,10 +191,10 @@ def test_one_bad_pod_metrics_item_or_event_never_stops_the_others(data: st.DataO
 @PROPERTY
 @given(data=st.data())
 def test_one_bad_pod_in_a_kubelet_summary_never_loses_the_others(data: st.DataObject) -> None:
-    baseline = parse.parse_summary_pods(SUMMARY)
+    baseline = kubelet.parse_summary_pods(SUMMARY)
     pods = SUMMARY["pods"]
     index, items = _one_mutated(data, pods)
-    got = parse.parse_summary_pods({**SUMMARY, "pods": items})
+    got = kubelet.parse_summary_pods({**SUMMARY, "pods": items})
     others = {(p.namespace, p.name) for i, p in enumerate(baseline) if i != index}
     assert others <= {(p.namespace, p.name) for p in got}
 

@@ -1,5 +1,5 @@
 """Property: the quantity readers agree with the exact Decimal parse on every valid Kubernetes quantity (the
-integer fast paths included), and any other value is ``parse.Malformed``, never another exception."""
+integer fast paths included), and any other value is ``document.Malformed``, never another exception."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from helpers_property import PROPERTY, json_values
 from hypothesis import given
 from hypothesis import strategies as st
 
-from worker.collect import parse
+from worker.collect import document, quantities
 
 SUFFIX = {
     "": Decimal(1),
@@ -44,15 +44,15 @@ def test_every_reader_agrees_with_the_exact_value_of_a_valid_quantity(
 ) -> None:
     text = f"{sign}{number}{suffix}"
     value = exact(sign, number, suffix)
-    if abs(value) > parse.MAX_QUANTITY:  # past any resource amount: refused by every reader alike
-        for read in (parse.quantity, parse.milli, parse.cpu_millis, parse.byte_count):
-            with pytest.raises(parse.Malformed, match="out of range"):
+    if abs(value) > quantities.MAX_QUANTITY:  # past any resource amount: refused by every reader alike
+        for read in (quantities.quantity, quantities.milli, quantities.cpu_millis, quantities.byte_count):
+            with pytest.raises(document.Malformed, match="out of range"):
                 read(text)
         return
-    assert parse.quantity(text) == value
-    assert parse.milli(text) == math.ceil(value * 1000)  # the API server's MilliValue(): rounded up
-    assert parse.byte_count(text) == math.ceil(value)  # and Value()
-    assert parse.cpu_millis(text) == pytest.approx(float(value * 1000), rel=1e-12, abs=1e-12)
+    assert quantities.quantity(text) == value
+    assert quantities.milli(text) == math.ceil(value * 1000)  # the API server's MilliValue(): rounded up
+    assert quantities.byte_count(text) == math.ceil(value)  # and Value()
+    assert quantities.cpu_millis(text) == pytest.approx(float(value * 1000), rel=1e-12, abs=1e-12)
 
 
 @PROPERTY
@@ -62,14 +62,14 @@ def test_json_numbers_read_as_their_value_or_are_malformed(value: float) -> None
         expected = Decimal(value)
     except (ValueError, ArithmeticError):
         expected = Decimal("NaN")
-    if not expected.is_finite() or abs(expected) > parse.MAX_QUANTITY:
-        for read in (parse.quantity, parse.milli, parse.cpu_millis, parse.byte_count):
-            with pytest.raises(parse.Malformed):
+    if not expected.is_finite() or abs(expected) > quantities.MAX_QUANTITY:
+        for read in (quantities.quantity, quantities.milli, quantities.cpu_millis, quantities.byte_count):
+            with pytest.raises(document.Malformed):
                 read(value)
         return
-    assert parse.milli(value) == math.ceil(parse.quantity(value) * 1000)
+    assert quantities.milli(value) == math.ceil(quantities.quantity(value) * 1000)
     if isinstance(value, int):
-        assert parse.milli(value) == value * 1000 and parse.byte_count(value) == value
+        assert quantities.milli(value) == value * 1000 and quantities.byte_count(value) == value
 
 
 @PROPERTY
@@ -83,11 +83,11 @@ def test_json_numbers_read_as_their_value_or_are_malformed(value: float) -> None
 )
 def test_anything_else_is_a_quantity_or_malformed_and_the_readers_agree(value: object) -> None:
     outcomes = []
-    for read in (parse.quantity, parse.milli, parse.cpu_millis, parse.byte_count):
+    for read in (quantities.quantity, quantities.milli, quantities.cpu_millis, quantities.byte_count):
         try:
             read(value)
             outcomes.append(True)
-        except parse.Malformed as exc:
+        except document.Malformed as exc:
             assert "bad quantity" in str(exc) and len(str(exc)) < 120  # names the value, cut
             outcomes.append(False)
     assert len(set(outcomes)) == 1, (value, outcomes)  # all read it, or all refuse it
