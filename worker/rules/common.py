@@ -1,9 +1,11 @@
-"""Shared pieces of the pure rules: hysteresis levels, deliberate-removal taints, pending-pod reasons, units."""
+"""Shared pieces of the pure rules: hysteresis levels, deliberate-removal taints, pending-pod reasons, units, and the
+evicted and top pods a node finding names."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 
 from worker.model import ClusterSample, Finding, NodeSample, PodRef, Severity, Taint, fingerprint
 
@@ -163,3 +165,32 @@ def gib(value: float) -> str:
 
 def cores(millis: float) -> str:
     return f"{millis / 1000:.2f} cores"
+
+
+# --- pieces of node findings: evicted pods, top pods, times ------------------------------------------------
+
+
+def evicted_pods(sample: ClusterSample, node: NodeSample) -> tuple[list[dict[str, object]], str]:
+    pods = sample.evicted_pods.get(node.name, ())
+    if not pods:
+        return [], ""
+    return pod_dicts(pods), f"; {len(pods)} pod(s) evicted recently: {pod_names(pods)}"
+
+
+def top_pods(node: NodeSample, by: str) -> list[PodRef]:
+    key = (lambda p: p.cpu_m) if by == "cpu" else (lambda p: p.memory)
+    return sorted(node.top_pods, key=key, reverse=True)[:3]
+
+
+def top_pods_text(pods: list[PodRef], by: str) -> str:
+    if not pods:
+        return ""
+    source = "requests" if pods[0].reason == "requests" else "usage"
+    shown = [cores(p.cpu_m) if by == "cpu" else gib(p.memory) for p in pods]
+    return f"; top pods by {by} {source}: " + ", ".join(
+        f"{p.namespace}/{p.name} {s}" for p, s in zip(pods, shown, strict=True)
+    )
+
+
+def iso_time(when: datetime | None) -> str:
+    return when.isoformat() if when else ""

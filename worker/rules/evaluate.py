@@ -8,8 +8,7 @@ from datetime import datetime
 from worker.model import ClusterSample, Finding, NodeSample, Severity
 from worker.model import rules as registry
 from worker.model.thresholds import Thresholds
-from worker.rules import cluster, common
-from worker.rules import node as node_rules
+from worker.rules import allocation, cluster, common, conditions, metadata, usage
 
 # what evaluate reports: the registry's rules other than the scan's own cluster-health ones
 RULES = tuple(r.name for r in registry.RULES if r.reported_by == "rules")
@@ -35,14 +34,14 @@ def evaluate(
     pending_by = common.pending_by_resource(sample)
     for node in sample.nodes:
         t = thresholds_for(node)
-        out += node_rules.usage_rules(sample, node, t, firing)
-        out += node_rules.ready_rules(sample, node, t, now)
-        out += node_rules.condition_rules(sample, node, t)
-        out += node_rules.disk_rules(sample, node, t, firing)
-        out += node_rules.allocation_rules(sample, node, t, pending_by)
-        out += node_rules.taint_rules(sample, node, t, now)
-        out += node_rules.cordon_rules(sample, node, t, now)
-        out += node_rules.label_rules(sample, node, t, previous.get(node.name) if previous else None)
+        out += usage.usage_rules(sample, node, t, firing)
+        out += conditions.ready_rules(sample, node, t, now)
+        out += conditions.condition_rules(sample, node, t)
+        out += usage.disk_rules(sample, node, t, firing)
+        out += allocation.allocation_rules(sample, node, t, pending_by)
+        out += metadata.taint_rules(sample, node, t, now)
+        out += metadata.cordon_rules(sample, node, t, now)
+        out += metadata.label_rules(sample, node, t, previous.get(node.name) if previous else None)
     cluster_t = thresholds_for(NodeSample(cluster=sample.cluster, name=""))
     out += cluster.overcommit_rules(sample, cluster_t)
     out += cluster.membership_rules(sample, previous)
