@@ -17,8 +17,9 @@ from worker.collect import errors as collect_errors
 from worker.collect import reader
 from worker.collect.options import MIB, CollectOptions, ScanStats, seconds
 from worker.model import ClusterSample, Finding, NodeSample, Notification, NotificationKind, Severity
+from worker.model.alerts import AlertState
 from worker.rules import cluster as cluster_rules
-from worker.rules import lifecycle, muting, noise, storms
+from worker.rules import muting, noise, storms
 from worker.rules.evaluate import evaluate
 from worker.state import inventory
 from worker.state import store as state_store
@@ -75,7 +76,7 @@ def collect_options(
 
 
 def top_pods_wanted(
-    cfg: settings.Settings, spec: clusters.ClusterSpec, prev: Mapping[str, lifecycle.AlertState]
+    cfg: settings.Settings, spec: clusters.ClusterSpec, prev: Mapping[str, AlertState]
 ) -> Callable[[NodeSample], bool]:
     """Which nodes are worth live pod usage (the top pods a usage message names): a usage alert pending or
     firing, or cpu/memory at its warning line now. Everyone else costs no pod usage read at all."""
@@ -97,7 +98,7 @@ def read(
     cfg: settings.Settings,
     spec: clusters.ClusterSpec,
     now: datetime,
-    prev: Mapping[str, lifecycle.AlertState] | None = None,
+    prev: Mapping[str, AlertState] | None = None,
     stats: ScanStats | None = None,
 ) -> ClusterSample:
     api = clusters.api_client(spec, allow_exec=cfg.allow_exec_plugins)
@@ -202,7 +203,7 @@ def advance(
     store: Store,
     cfg: settings.Settings,
     cluster: str,
-    prev: dict[str, lifecycle.AlertState],
+    prev: dict[str, AlertState],
     findings: list[Finding],
     sample: ClusterSample | None,
     now: float,

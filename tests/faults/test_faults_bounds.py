@@ -22,9 +22,9 @@ from chatsim.testing import ChatSim
 from tests.configs import immediate
 from worker import clusters, settings
 from worker.model import ClusterSample, Finding, NodeSample, Severity, limits
+from worker.model.alerts import FlapRecord
 from worker.notify import registry
 from worker.pipeline import advance, run_scan
-from worker.rules.lifecycle import FlapRecord
 from worker.state import keys
 from worker.state import store as state_store
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from worker import settings
 from worker.cli import common, durations
-from worker.rules.muting import Silence
+from worker.model.alerts import Silence
 
 
 def _when(ts: float) -> str:

@@ -11,48 +11,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from worker.model import Finding, NotificationKind, Severity
+from worker.model.alerts import AlertState, FlapRecord
 from worker.model.policies import FlapPolicy as FlapPolicy  # the config builds it; importable from here
-
-
-@dataclass(frozen=True)
-class AlertState:
-    """What Redis remembers about one fingerprint between scans."""
-
-    fingerprint: str
-    node: str
-    rule: str
-    status: str  # "pending" | "firing"
-    severity: Severity
-    since: float  # when the finding was first seen (pending) — epoch seconds
-    fired_at: float | None = None
-    sent_severity: Severity | None = None  # severity of the last message sent; None = never sent (muted)
-    acked: bool = False  # acknowledged: no repeats until it resolves
-    active_at: float | None = None  # the last scan that saw the condition (for keep-firing-for)
-
-    def to_json(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d["severity"] = self.severity.label
-        d["sent_severity"] = self.sent_severity.label if self.sent_severity else None
-        return d
-
-    @classmethod
-    def from_json(cls, d: dict[str, Any]) -> AlertState:
-        sent = d.get("sent_severity")
-        return cls(
-            fingerprint=str(d["fingerprint"]),
-            node=str(d["node"]),
-            rule=str(d["rule"]),
-            status=str(d["status"]),
-            severity=Severity.parse(str(d["severity"])),
-            since=float(d["since"]),
-            fired_at=None if d.get("fired_at") is None else float(d["fired_at"]),
-            sent_severity=Severity.parse(str(sent)) if sent else None,
-            acked=bool(d.get("acked", False)),
-            active_at=None if d.get("active_at") is None else float(d["active_at"]),
-        )
 
 
 @dataclass(frozen=True)
@@ -141,31 +103,6 @@ def vanished(prev: AlertState, reason: str) -> Step:
 
 
 # --- flapping ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FlapRecord:
-    """Recent transitions of one fingerprint, kept across resolves (so it lives apart from AlertState).
-
-    ``node`` names the subject, so that the record of a node that left the cluster can be forgotten ("" for a
-    cluster-wide alert, and for records written before it was kept).
-    """
-
-    times: tuple[float, ...] = ()
-    flapping_since: float | None = None
-    node: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {"times": list(self.times), "since": self.flapping_since, "node": self.node}
-
-    @classmethod
-    def from_json(cls, d: dict[str, Any]) -> FlapRecord:
-        since = d.get("since")
-        return cls(
-            tuple(float(t) for t in d.get("times", ())),
-            None if since is None else float(since),
-            str(d.get("node") or ""),
-        )
 
 
 @dataclass(frozen=True)

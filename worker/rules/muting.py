@@ -6,10 +6,9 @@ Each function returns the reason ("silenced by s-3 (alice: kernel upgrade)") or 
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+
+from worker.model.alerts import Silence
 
 # the data lives in worker/model (the config builds it); these names stay importable from here
 from worker.model.policies import DEFAULT_INHIBIT as DEFAULT_INHIBIT
@@ -31,60 +30,6 @@ def inhibited_by(
                     f" on {src_node}" if src_node and src_node != node else ""
                 )
     return ""
-
-
-@dataclass(frozen=True)
-class Silence:
-    id: str
-    ends: float
-    starts: float = 0.0
-    cluster: str = ""  # glob; "" = any
-    node: str = ""  # glob
-    rule: str = ""  # glob
-    labels: dict[str, str] = field(default_factory=dict)  # node or cluster labels that must all match
-    author: str = ""
-    comment: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "starts": self.starts,
-            "ends": self.ends,
-            "cluster": self.cluster,
-            "node": self.node,
-            "rule": self.rule,
-            "labels": self.labels,
-            "author": self.author,
-            "comment": self.comment,
-        }
-
-    @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> Silence:
-        return cls(
-            id=str(d["id"]),
-            ends=float(d["ends"]),
-            starts=float(d.get("starts", 0.0)),
-            cluster=str(d.get("cluster", "")),
-            node=str(d.get("node", "")),
-            rule=str(d.get("rule", "")),
-            labels={str(k): str(v) for k, v in dict(d.get("labels") or {}).items()},
-            author=str(d.get("author", "")),
-            comment=str(d.get("comment", "")),
-        )
-
-    def active(self, now: float) -> bool:
-        return self.starts <= now < self.ends
-
-    def matches(self, cluster: str, node: str, rule: str, labels: Mapping[str, str]) -> bool:
-        def glob(pattern: str, value: str) -> bool:
-            return not pattern or fnmatch.fnmatchcase(value, pattern)
-
-        return (
-            glob(self.cluster, cluster)
-            and glob(self.node, node)
-            and glob(self.rule, rule)
-            and all(labels.get(k) == v for k, v in self.labels.items())
-        )
 
 
 def silenced_by(

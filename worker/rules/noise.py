@@ -16,8 +16,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from worker.model import Finding, NotificationKind, Severity
+from worker.model.alerts import AlertState, FlapRecord, Silence
 from worker.rules import lifecycle, muting
-from worker.rules.lifecycle import AlertState, FlapPolicy, FlapRecord
+from worker.rules.lifecycle import FlapPolicy
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class Context:
     now: float
     cooldowns: frozenset[str] = frozenset()  # fingerprints whose cooldown key is alive
     flaps: Mapping[str, FlapRecord] = field(default_factory=dict)
-    silences: Sequence[muting.Silence] = ()
+    silences: Sequence[Silence] = ()
     maintenance: str = ""  # the reason when the cluster is in a maintenance window now
     inhibit: Sequence[muting.InhibitRule] = muting.DEFAULT_INHIBIT
     labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # node -> node + cluster labels

@@ -18,8 +18,7 @@ from typing import Any
 import redis
 
 from worker.model import Notification
-from worker.rules.lifecycle import AlertState, FlapRecord
-from worker.rules.muting import Silence
+from worker.model.alerts import AlertState, FlapRecord, Silence
 from worker.state import inventory, keys
 
 

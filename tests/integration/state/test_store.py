@@ -7,7 +7,7 @@ import threading
 import redis
 
 from worker.model import Notification, NotificationKind, Severity, fingerprint
-from worker.rules.lifecycle import AlertState
+from worker.model.alerts import AlertState
 from worker.state import keys
 from worker.state.store import Commit, Store
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from worker.model import Finding, NotificationKind, Severity
-from worker.rules.lifecycle import AlertState, step, vanished
+from worker.model.alerts import AlertState
+from worker.rules.lifecycle import step, vanished
 
 W, C, INFO = Severity.WARNING, Severity.CRITICAL, Severity.INFO
 FIRING, REPEAT, ESC, RES = (

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, time
 import pytest
 
 from worker.model import Finding, NotificationKind, Severity
+from worker.model.alerts import AlertState, FlapRecord, Silence
 from worker.rules import muting, noise
-from worker.rules.lifecycle import AlertState, FlapPolicy, FlapRecord, flap
+from worker.rules.lifecycle import FlapPolicy, flap
 
 C, W = Severity.CRITICAL, Severity.WARNING
 FIRING, RESOLVED, FLAPPING, FLAP_ENDED = (
@@ -55,16 +56,16 @@ def test_inhibited_alert_that_clears_sends_no_resolved() -> None:
 @pytest.mark.parametrize(
     ("silence", "muted"),
     [
-        (muting.Silence("s1", ends=500, node="web-*"), True),
-        (muting.Silence("s1", ends=500, node="db-*"), False),
-        (muting.Silence("s1", ends=500, rule="cpu_usage", cluster="c"), True),
-        (muting.Silence("s1", ends=50), False),  # ended
-        (muting.Silence("s1", ends=500, starts=200), False),  # not started
-        (muting.Silence("s1", ends=500, labels={"team": "web"}), True),
-        (muting.Silence("s1", ends=500, labels={"team": "db"}), False),
+        (Silence("s1", ends=500, node="web-*"), True),
+        (Silence("s1", ends=500, node="db-*"), False),
+        (Silence("s1", ends=500, rule="cpu_usage", cluster="c"), True),
+        (Silence("s1", ends=50), False),  # ended
+        (Silence("s1", ends=500, starts=200), False),  # not started
+        (Silence("s1", ends=500, labels={"team": "web"}), True),
+        (Silence("s1", ends=500, labels={"team": "db"}), False),
     ],
 )
-def test_silences_match_by_glob_and_labels(silence: muting.Silence, muted: bool) -> None:
+def test_silences_match_by_glob_and_labels(silence: Silence, muted: bool) -> None:
     cpu = f("web-1", "cpu_usage", C)
     ctx = noise.Context(now=100, silences=[silence], labels={"web-1": {"team": "web"}})
     p = noise.plan("c", {}, [cpu], ctx)

@@ -8,9 +8,9 @@ from datetime import timedelta
 from helpers_rules import NOW, cluster, node, none_of, one, run
 
 from worker.model import Finding, Severity, Unreadable
+from worker.model.alerts import AlertState
 from worker.rules import cluster as cluster_rules
 from worker.rules import noise
-from worker.rules.lifecycle import AlertState
 from worker.state import inventory
 
 BAD = Unreadable("status.allocatable.memory", "status.allocatable.memory: bad quantity 'lots'")
