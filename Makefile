@@ -7,10 +7,12 @@ BIN    := $(VENV)/bin
 
 .PHONY: demo test lint unit bench clean
 
-$(BIN)/nodewatch: pyproject.toml
+# nodewatch itself plus the simulators the tests and the demo run (kubesim/ and chatsim/ are packages of their
+# own, never in nodewatch's wheel or image)
+$(BIN)/nodewatch: pyproject.toml kubesim/pyproject.toml chatsim/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev]' -e ./kubesim -e ./chatsim
 	@touch $@
 
 demo: $(BIN)/nodewatch

@@ -24,9 +24,7 @@ from typing import IO, Any
 import redis
 import yaml
 
-from worker.cli import common
-
-SCENARIO = Path(__file__).resolve().parents[2] / "kubesim" / "scenarios" / "demo.yaml"
+from worker.cli import common, simulators
 
 
 class Demo:
@@ -81,7 +79,7 @@ class Demo:
                 "kubesim",
                 "serve",
                 "--scenario",
-                str(SCENARIO),
+                str(simulators.kubesim_scenario("demo")),
                 "--port",
                 "0",
                 "--kubeconfig-dir",
@@ -248,4 +246,6 @@ class Demo:
 
 
 def run(args: argparse.Namespace) -> int:
+    # kubesim stands in for a cluster unless --kubeconfig names a real one; chatsim always receives the messages
+    simulators.require("demo", *(() if args.kubeconfig else ("kubesim",)), "chatsim")
     return Demo(args).run()

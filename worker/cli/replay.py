@@ -7,7 +7,7 @@ import sys
 import tempfile
 from typing import Any
 
-from worker.cli import common
+from worker.cli import common, simulators
 
 
 def _speed(text: str) -> float | None:
@@ -23,6 +23,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from worker.pipeline import run_scan  # the very function the Celery scan task runs
     from worker.replay import engine
 
+    simulators.require("replay", "kubesim")  # the replay drives kubesim on a manual clock
     cfg = common.load_config(args)
     try:
         scenarios = [engine.load_scenario(name, args.hours) for name in args.scenario]

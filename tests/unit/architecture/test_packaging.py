@@ -1,0 +1,89 @@
+"""The runtime wheel built from pyproject.toml is nodewatch alone: no simulator module, no simulator dependency.
+
+kubesim and chatsim are packages of their own (kubesim/pyproject.toml, chatsim/pyproject.toml) that the Makefile
+installs for the tests and the demo; the wheel and the image that users run must not carry them.
+"""
+
+from __future__ import annotations
+
+import email.parser
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+SIMULATORS = ("kubesim", "chatsim")
+
+
+@pytest.fixture(scope="module")
+def runtime_wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
+    """The wheel of the root pyproject.toml, built from a copy of the tree (a build writes build/ and *.egg-info
+    where it runs) that keeps kubesim/ and chatsim/ beside worker/, as a checkout does, in pip's isolated build
+    environment (the setuptools pyproject.toml asks for)."""
+    tmp = tmp_path_factory.mktemp("wheel")
+    src = tmp / "src"
+    shutil.copytree(
+        ROOT,
+        src,
+        ignore=shutil.ignore_patterns(
+            ".git",
+            ".venv",
+            "build",
+            "dist",
+            "*.egg-info",
+            "__pycache__",
+            ".*_cache",
+            ".nodewatch",
+            "tests",
+            "bench",
+        ),
+    )
+    out = tmp / "dist"
+    pip_wheel = [
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "-q",
+        "--no-deps",
+        str(src),
+        "-w",
+        str(out),
+    ]
+    subprocess.run(
+        pip_wheel,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    (wheel,) = out.glob("nodewatch-*.whl")
+    return zipfile.ZipFile(wheel)
+
+
+def test_the_runtime_wheel_holds_no_simulator_module(runtime_wheel: zipfile.ZipFile) -> None:
+    names = runtime_wheel.namelist()
+    tops = {name.split("/", 1)[0] for name in names if not name.split("/", 1)[0].endswith(".dist-info")}
+    assert tops == {"worker", "tasks", "beat_schedule.py"}, tops
+    assert not [n for n in names if any(sim in n for sim in SIMULATORS)]
+    # what the runtime does need is there
+    assert "worker/notify/templates/zh.yaml" in names and "tasks/scan.py" in names
+
+
+def test_the_runtime_wheel_needs_no_simulator_dependency(runtime_wheel: zipfile.ZipFile) -> None:
+    (metadata,) = [n for n in runtime_wheel.namelist() if n.endswith(".dist-info/METADATA")]
+    meta = email.parser.Parser().parsestr(runtime_wheel.read(metadata).decode())
+    runtime = [r for r in meta.get_all("Requires-Dist") or [] if "extra ==" not in r]
+    assert runtime and not [r for r in runtime if r.lower().startswith(("cryptography", "nodewatch-"))], (
+        runtime
+    )
+
+
+def test_the_image_copies_no_simulator() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    copied = [line for line in dockerfile.splitlines() if line.startswith(("COPY", "ADD"))]
+    assert copied and not [line for line in copied if any(sim in line for sim in SIMULATORS)], copied
+    assert not [line for line in copied if line.split()[1] == "."], "COPY . would bring the simulators in"
