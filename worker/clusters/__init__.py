@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING
 from kubernetes import client as k8s_client
 
 from worker.clusters import kubeconfig, secrets
-from worker.clusters.config import HubSettings
 from worker.clusters.kubeconfig import ClusterConfigError
 from worker.clusters.secrets import ClusterSourceError
+from worker.settings.clusters import HubSettings
 
 if TYPE_CHECKING:
     from worker.settings import Settings

@@ -26,7 +26,7 @@ from kubernetes import watch as k8s_watch
 from kubernetes.client.exceptions import ApiException
 
 from worker.clusters import kubeconfig
-from worker.clusters.config import CLUSTER_LABEL, HubSettings
+from worker.settings.clusters import CLUSTER_LABEL, HubSettings
 
 log = logging.getLogger("nodewatch.clusters")
 

@@ -41,11 +41,8 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     return text
 
 
-SECRET_PARAMS = ("url", "secret")
-
-
 def param_secrets(params: Mapping[str, Any]) -> list[str]:
-    """The secret values among a receiver's plain params (see worker.settings_notify.receiver_params)."""
-    found = [str(params[k]) for k in SECRET_PARAMS if params.get(k)]
-    headers = params.get("headers") or {}
-    return found + [str(v) for v in headers.values() if v]
+    """The secret values of a receiver's plain params (``Settings.receivers()``): its endpoint's secrets."""
+    endpoint = params.get("endpoint")
+    found: list[str] = endpoint.secrets() if endpoint is not None else [str(params.get("url") or "")]
+    return [s for s in found if s]

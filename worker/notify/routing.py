@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from worker.model import Notification, NotificationKind
-from worker.settings_notify import RouteSettings
+from worker.settings.routes import RouteSettings
 
 
 @dataclass(frozen=True)

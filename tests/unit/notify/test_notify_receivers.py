@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from tests.contract.helpers import assert_leaks_no_secret
-from worker import settings, settings_notify
+from worker import settings
+from worker.notify import registry
+from worker.settings import notify, receivers
 
 DING_URL = "https://oapi.dingtalk.com/robot/send?access_token=dingtok123456"
 
@@ -18,7 +20,9 @@ def parse(raw: dict[str, Any], env: dict[str, str] | None = None) -> settings.Se
     return settings.parse(raw, "x.yaml", env=env or {})
 
 
-def test_every_kind_becomes_build_params(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_kind_becomes_a_typed_endpoint_and_its_channel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "sec").write_text("SECfromfile99\n")
     monkeypatch.setenv("LARK_URL", "lark://apptoken1234/secretsecret")
     cfg = parse(
@@ -38,21 +42,41 @@ def test_every_kind_becomes_build_params(tmp_path: Path, monkeypatch: pytest.Mon
             ],
         }
     )  # fmt: skip
-    r = cfg.receivers()
-    assert set(r) == {"dingtalk", "ops-ding", "hook", "lark", "team-slack", "wc"}
-    assert r["dingtalk"]["secret"] == "SECseed123" and r["dingtalk"]["lang"] == "en"
-    assert r["ops-ding"]["secret"] == "SECfromfile99" and r["ops-ding"]["lang"] == "zh"
+    e = cfg.endpoints()
+    assert set(e) == {"dingtalk", "ops-ding", "hook", "lark", "team-slack", "wc"}
+    assert isinstance(e["dingtalk"].receiver, receivers.DingTalkReceiver)
+    assert e["dingtalk"].receiver.signing_secret() == "SECseed123" and e["dingtalk"].lang == "en"
+    ops = e["ops-ding"].receiver
+    assert isinstance(ops, receivers.DingTalkReceiver)
     assert (
-        r["hook"]["headers"] == {"Authorization": "Bearer tok-123456"} and r["hook"]["body"] == "alertmanager"
+        ops.signing_secret() == "SECfromfile99" and ops.at_mobiles == ["138"] and e["ops-ding"].lang == "zh"
     )
-    assert r["lark"] == {"kind": "apprise", "url": "lark://apptoken1234/secretsecret", "lang": "en"}
-    assert r["team-slack"]["template"]["title"].startswith("{{ cluster }}")
-    policies = settings_notify.receiver_policies(cfg)
+    hook = e["hook"].receiver
+    assert isinstance(hook, receivers.WebhookReceiver) and hook.body == "alertmanager"
+    assert hook.header_values() == {"Authorization": "Bearer tok-123456"}
+    assert sorted(e["hook"].secrets()) == ["Bearer tok-123456", "http://h/x"]
+    assert (e["lark"].kind, e["lark"].url, e["lark"].template()) == (
+        "apprise",
+        "lark://apptoken1234/secretsecret",
+        None,
+    )
+    assert (e["team-slack"].template() or {})["title"].startswith("{{ cluster }}")
+    assert isinstance(e["wc"].receiver, receivers.WeComReceiver) and e["wc"].receiver.mentions == ["zhangsan"]
+    for endpoint in e.values():  # each becomes its kind's channel
+        assert registry.channel(endpoint).target.startswith(endpoint.kind)
+    # the plain form older callers pass to registry.build(**params) carries the endpoint
+    assert cfg.receivers()["lark"] == {
+        "kind": "apprise",
+        "url": e["lark"].url,
+        "lang": "en",
+        "endpoint": e["lark"],
+    }
+    policies = cfg.receiver_policies()
     assert (policies["dingtalk"].messages, policies["dingtalk"].per) == (20, 60)
     assert (policies["team-slack"].messages, policies["team-slack"].per) == (1, 1)
     assert policies["wc"].messages == 10
     assert policies["hook"].messages == 0  # webhooks are not limited unless configured
-    settings_notify.validate(cfg)
+    notify.validate(cfg)
     # secrets appear in no printed form of the settings
     text = repr(cfg) + str(cfg) + cfg.model_dump_json()
     assert_leaks_no_secret(text, ["dingtok123456", "SECseed123", "tok-123456", "xyz123", "k123456"])
@@ -129,7 +153,7 @@ def test_user_templates_are_compiled_and_test_rendered_at_load(
 def test_empty_secret_file_leaves_the_receiver_out(tmp_path: Path) -> None:
     (tmp_path / "url").write_text("\n")
     cfg = parse({"receivers": [{"name": "s", "kind": "slack", "urlFile": str(tmp_path / "url")}]})
-    assert cfg.receivers() == {}
+    assert cfg.endpoints() == {}
 
 
 def test_a_bad_receiver_error_does_not_echo_its_url() -> None:

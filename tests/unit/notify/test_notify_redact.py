@@ -7,6 +7,7 @@ import requests
 
 from worker.notify import errors, http, registry
 from worker.notify.redact import redact
+from worker.settings import receivers
 
 
 @pytest.mark.parametrize(
@@ -53,6 +54,7 @@ def test_retry_after_forms() -> None:
 
 def test_registry_builds_every_kind_and_names_unknown_ones() -> None:
     assert set(registry.CHANNELS) == {"slack", "dingtalk", "wecom", "webhook", "apprise"}
+    assert set(registry.CHANNELS) == set(receivers.BY_KIND)  # a channel for every kind the config accepts
     channel = registry.build("wecom", url="http://127.0.0.1:1/cgi-bin/webhook/send?key=abcd1234")
     assert channel.target == "wecom http://127.0.0.1:1/cgi-bin/webhook/send?key=***"
     with pytest.raises(ValueError, match="dingtalk, slack, webhook, wecom"):

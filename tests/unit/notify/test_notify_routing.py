@@ -10,7 +10,7 @@ import pytest
 from tests.contract.helpers import notification
 from worker.model import NotificationKind, Severity
 from worker.notify import routing
-from worker.settings_notify import RouteSettings
+from worker.settings.routes import RouteSettings
 
 TREE: dict[str, Any] = {
     "receiver": "default",

@@ -21,9 +21,9 @@ def test_seed_config_loads_unchanged() -> None:
     assert cfg.repeat_interval == 15 * 60
     t = cfg.base_thresholds
     assert (t.cpu_warning, t.cpu_critical, t.memory_warning, t.memory_critical) == (70, 90, 70, 90)
-    receivers = cfg.receivers()
+    receivers = cfg.endpoints()
     assert set(receivers) == {"slack", "dingtalk"}
-    assert receivers["dingtalk"]["secret"] == "YOUR_SECRET"
+    assert receivers["dingtalk"].receiver.credentials() == ["YOUR_SECRET"]
 
 
 def test_defaults_without_a_file() -> None:
@@ -60,10 +60,10 @@ def test_env_overrides_secrets_as_in_the_seed_deployment() -> None:
         "WECOM_WEBHOOK_URL": "https://wecom.example/cgi-bin/webhook/send?key=envkey",
     }
     cfg = settings.load(SEED, env=env)
-    r = cfg.receivers()
-    assert r["slack"]["url"].endswith("envtoken")
-    assert r["dingtalk"]["secret"] == "SECenv"
-    assert r["wecom"]["url"].endswith("envkey")
+    r = cfg.endpoints()
+    assert r["slack"].url.endswith("envtoken")
+    assert r["dingtalk"].receiver.credentials() == ["SECenv"]
+    assert r["wecom"].url.endswith("envkey")
 
 
 def test_secret_files(tmp_path: Path) -> None:
@@ -72,7 +72,7 @@ def test_secret_files(tmp_path: Path) -> None:
     cfg = settings.parse(
         {"dingtalk": {"webhookURLFile": str(tmp_path / "url"), "secretFile": str(tmp_path / "sec")}}, env={}
     )
-    assert cfg.receivers()["dingtalk"]["secret"] == "SECfile"
+    assert cfg.endpoints()["dingtalk"].receiver.credentials() == ["SECfile"]
 
 
 def test_secrets_never_printed() -> None:

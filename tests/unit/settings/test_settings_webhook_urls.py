@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from worker import settings, settings_notify
+from worker import settings
+from worker.settings import urls
 
 TOKEN = "T0KEN-in-the-path-5b1e"
 
@@ -58,7 +59,7 @@ def test_file_and_env_forms_are_checked_at_load(tmp_path: Path, monkeypatch: pyt
 
 def test_apprise_urls_keep_their_service_schemes() -> None:
     cfg = parse({"receivers": [{"name": "lark", "kind": "apprise", "url": "lark://apptoken/secret"}]})
-    assert cfg.receivers()["lark"]["url"] == "lark://apptoken/secret"
+    assert cfg.endpoints()["lark"].url == "lark://apptoken/secret"
 
 
 ALLOWED = {"notify": {"allowedHosts": ["hooks.slack.com", "*.dingtalk.com", "127.0.0.1"]}}
@@ -81,7 +82,7 @@ ALLOWED = {"notify": {"allowedHosts": ["hooks.slack.com", "*.dingtalk.com", "127
 def test_allowed_hosts(url: str, ok: bool) -> None:
     raw = ALLOWED | {"receivers": [{"name": "hook", "kind": "webhook", "url": url}]}
     if ok:
-        assert parse(raw).receivers()["hook"]["url"] == url
+        assert parse(raw).endpoints()["hook"].url == url
         return
     with pytest.raises(settings.ConfigError) as err:
         parse(raw)
@@ -118,8 +119,8 @@ def test_a_url_file_changed_after_load_is_not_used(tmp_path: Path, caplog: pytes
 
 
 def test_host_allowed_is_a_plain_function() -> None:
-    pats = [settings_notify.host_pattern(p) for p in ("Hooks.Slack.com", "*.DingTalk.com", "[::1]")]
+    pats = [urls.host_pattern(p) for p in ("Hooks.Slack.com", "*.DingTalk.com", "[::1]")]
     assert pats == ["hooks.slack.com", "*.dingtalk.com", "::1"]
-    assert settings_notify.host_allowed("a.b.dingtalk.com", pats)
-    assert settings_notify.host_allowed("::1", pats)
-    assert not settings_notify.host_allowed("dingtalk.com", pats)
+    assert urls.host_allowed("a.b.dingtalk.com", pats)
+    assert urls.host_allowed("::1", pats)
+    assert not urls.host_allowed("dingtalk.com", pats)

@@ -16,6 +16,7 @@ import requests
 from worker.model import Notification, NotificationKind, Severity
 from worker.notify import errors, templates
 from worker.notify.redact import redact
+from worker.settings.receivers import AppriseReceiver, Endpoint
 
 NOTIFY_TYPE = {
     Severity.CRITICAL: apprise.NotifyType.FAILURE,
@@ -93,3 +94,7 @@ class AppriseChannel:
         lines = [line.split(" - ", 2)[-1] for line in log_text.strip().splitlines() if line.strip()]
         reason = redact("; ".join(lines) or "apprise reported a failure", self._secrets)[:REASON_MAX]
         raise errors.RetryableError(f"{self.target}: {reason}")
+
+
+def from_endpoint(e: Endpoint[AppriseReceiver], session: requests.Session, timeout: float) -> AppriseChannel:
+    return AppriseChannel(e.url, session=session, timeout=timeout, lang=e.lang, template=e.template())

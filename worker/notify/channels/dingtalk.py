@@ -15,6 +15,7 @@ import requests
 from worker.model import Notification
 from worker.notify import http, templates
 from worker.notify.redact import redact
+from worker.settings.receivers import DingTalkReceiver, Endpoint
 
 # DingTalk answers errcode 460101 "message too long, exceed 20000 bytes" for a request body over 20000 bytes
 # (quoted in timonwong/prometheus-webhook-dingtalk#30; DingTalk's error table: "body 大小不合法 ... 20000bytes 以内").
@@ -130,3 +131,20 @@ class DingTalkChannel:
 def _token(url: str) -> str | None:
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
     return query.get("access_token", [None])[0]
+
+
+def from_endpoint(
+    e: Endpoint[DingTalkReceiver], session: requests.Session, timeout: float
+) -> DingTalkChannel:
+    r = e.receiver
+    return DingTalkChannel(
+        e.url,
+        session=session,
+        timeout=timeout,
+        lang=e.lang,
+        secret=r.signing_secret(),
+        keyword=r.keyword,
+        at_mobiles=r.at_mobiles,
+        at_all=r.at_all,
+        template=e.template(),
+    )

@@ -10,6 +10,7 @@ import requests
 from worker.model import Notification, NotificationKind, Severity
 from worker.notify import errors, http, templates
 from worker.notify.redact import redact
+from worker.settings.receivers import Endpoint, SlackReceiver
 
 COLOURS = {Severity.CRITICAL: "#E01E5A", Severity.WARNING: "#ECB22E", Severity.INFO: "#36C5F0"}
 RESOLVED_COLOUR = "#2EB67D"
@@ -96,3 +97,7 @@ class SlackChannel:
             raise errors.PermanentError(
                 f"slack answered HTTP {response.status_code}: {http.snippet(response, secrets)}"
             )
+
+
+def from_endpoint(e: Endpoint[SlackReceiver], session: requests.Session, timeout: float) -> SlackChannel:
+    return SlackChannel(e.url, session=session, timeout=timeout, lang=e.lang, template=e.template())

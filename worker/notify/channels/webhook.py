@@ -14,6 +14,7 @@ import requests
 from worker.model import Notification, NotificationKind, limits
 from worker.notify import http, templates
 from worker.notify.redact import redact
+from worker.settings.receivers import Endpoint, WebhookReceiver
 
 SCHEMA_VERSION = "1"
 SIGNATURE_HEADER = "X-Nodewatch-Signature"
@@ -176,3 +177,19 @@ class WebhookChannel:
             self._session, self._url, body=data, timeout=self._timeout, secrets=self._secrets, headers=headers
         )
         http.raise_for_status(response, self._secrets, "webhook")
+
+
+def from_endpoint(e: Endpoint[WebhookReceiver], session: requests.Session, timeout: float) -> WebhookChannel:
+    r = e.receiver
+    return WebhookChannel(
+        e.url,
+        session=session,
+        timeout=timeout,
+        lang=e.lang,
+        secret=r.signing_secret(),
+        body=r.body,
+        receiver=r.name,
+        external_url=r.external_url,
+        headers=r.header_values(),
+        template=e.template(),
+    )

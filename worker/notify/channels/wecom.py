@@ -11,6 +11,7 @@ import requests
 from worker.model import Notification, NotificationKind, Severity
 from worker.notify import http, templates
 from worker.notify.redact import redact
+from worker.settings.receivers import Endpoint, WeComReceiver
 
 # markdown.content: "最长不超过4096个字节，必须是utf8编码" (WeCom group-robot docs, developer.work.weixin.qq.com
 # /document/path/91770); beyond it errcode 40058 "markdown.content exceed max length 4096". text.content: 2048.
@@ -78,3 +79,14 @@ class WeComChannel:
         http.raise_for_errcode(
             response, self._secrets, "wecom", {FREQUENCY: THROTTLE_DELAY, SYSTEM_BUSY: None}
         )
+
+
+def from_endpoint(e: Endpoint[WeComReceiver], session: requests.Session, timeout: float) -> WeComChannel:
+    return WeComChannel(
+        e.url,
+        session=session,
+        timeout=timeout,
+        lang=e.lang,
+        mentions=e.receiver.mentions,
+        template=e.template(),
+    )
