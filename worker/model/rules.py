@@ -18,7 +18,7 @@ from typing import Literal
 from worker.model.thresholds import Thresholds
 
 # how a rule's value and threshold read in a message: a percentage, millicores shown as cores, bytes shown as
-# GiB, a count, or seconds shown as a duration (worker/notify/templates holds the formatting)
+# GiB, a count, or seconds shown as a duration (worker/notify/templates/filters.py formats them)
 Unit = Literal["pct", "cores", "gib", "int", "duration"]
 
 

@@ -1,0 +1,124 @@
+"""The Jinja2 environment of every template, built-in or a receiver's own: sandboxed, strict, with nodewatch's
+filters for values (pct, cores, gib, int, duration) and for lists (taints, label changes, names). Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import jinja2
+import jinja2.sandbox
+
+from worker.model import limits
+
+MAX_INLINE = 5  # taints, label changes or missing labels named in one headline before "… +N more"
+
+
+def _inline(items: Any, show: Callable[[Any], str], sep: str) -> str:
+    """The first MAX_INLINE items of a (possibly stored-and-cut) list, then "… +N more" counting all the rest."""
+    kept, hidden = limits.split_more(list(items))
+    shown = [show(x) for x in kept[:MAX_INLINE]]
+    rest = hidden + max(len(kept) - MAX_INLINE, 0)
+    return sep.join(shown) + (f"{sep}{limits.more(rest)}" if rest else "")
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, jinja2.Undefined) or value is None:
+        raise ValueError("no value")  # the phrase cannot be said: fall back to the summary
+    return float(value)
+
+
+def _pct(value: Any) -> str:
+    return f"{_number(value):.1f}".removesuffix(".0") + "%"
+
+
+def _cores(value: Any) -> str:
+    return f"{_number(value) / 1000:.2f}".rstrip("0").rstrip(".") + " cores"
+
+
+def _gib(value: Any) -> str:
+    return f"{_number(value) / 2**30:.1f}".removesuffix(".0") + " GiB"
+
+
+def _int(value: Any) -> str:
+    return f"{_number(value):.0f}"
+
+
+def duration(seconds: float) -> str:
+    """Compact human duration: 45s, 5m, 1h 5m, 2d 3h."""
+    s = int(max(seconds, 0))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m"
+    if s < 86400:
+        return f"{s // 3600}h {s % 3600 // 60}m" if s % 3600 // 60 else f"{s // 3600}h"
+    return f"{s // 86400}d {s % 86400 // 3600}h" if s % 86400 // 3600 else f"{s // 86400}d"
+
+
+def _duration(value: Any) -> str:
+    return duration(_number(value))
+
+
+def _paren(value: Any) -> str:
+    return "" if isinstance(value, jinja2.Undefined) or not value else f" ({value})"
+
+
+def _colon(value: Any) -> str:
+    return "" if isinstance(value, jinja2.Undefined) or not value else f": {value}"
+
+
+def _taints(value: Any) -> str:
+    """``[{key, value, effect, owner}]`` (worker/rules) or plain strings -> "key=value:Effect (owner), ..."."""
+    if isinstance(value, jinja2.Undefined) or not value:
+        raise ValueError("no taints")
+
+    def one(taint: Any) -> str:
+        if not isinstance(taint, Mapping):
+            return str(taint)
+        text = f"{taint.get('key')}{'=' + str(taint['value']) if taint.get('value') else ''}:{taint.get('effect')}"
+        return text + (f" ({taint['owner']})" if taint.get("owner") else "")
+
+    return _inline(value, one, ", ")
+
+
+def _label_changes(value: Any) -> str:
+    if isinstance(value, jinja2.Undefined) or not value:
+        return ""
+    return _inline(
+        value,
+        lambda c: (
+            f"{c.get('key')}: {c.get('before') or '∅'} → {c.get('after') or '∅'}"
+            if isinstance(c, Mapping)
+            else str(c)
+        ),
+        "; ",
+    )
+
+
+def _names(value: Any) -> str:
+    """A list of names (missing labels), at most MAX_INLINE of them."""
+    if isinstance(value, jinja2.Undefined) or not value:
+        return ""
+    return _inline(value, str, ", ")
+
+
+FILTERS: dict[str, Callable[[Any], str]] = {
+    "pct": _pct,
+    "cores": _cores,
+    "gib": _gib,
+    "int": _int,
+    "duration": _duration,
+    "paren": _paren,
+    "colon": _colon,
+    "taints": _taints,
+    "labelchanges": _label_changes,
+    "names": _names,
+}
+
+
+def environment() -> jinja2.Environment:
+    """The Jinja2 environment for built-in and (later) user templates: sandboxed, strict, not HTML."""
+    env = jinja2.sandbox.SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
+    env.filters.update(FILTERS)
+    return env
