@@ -1,6 +1,6 @@
 """Replay scoring, pure: ground-truth incidents from sampled series, and how a policy's notifications met them.
 
-An incident (issue 7) is a maximal period in which a node's true usage stays above its critical threshold for
+An incident is a maximal period in which a node's true usage stays above its critical threshold for
 at least 10 minutes, dips shorter than 10 minutes merged, or in which a node is not Ready for at least 5
 minutes (read literally: no merging for readiness, so a node flapping in 2-minute steps is noise, not an
 incident; ``merge_gap`` changes that). Samples are taken once per scan interval; a bad sample at ``t`` covers

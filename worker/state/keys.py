@@ -135,7 +135,7 @@ DEADLETTERS = f"{PREFIX}:deadletters"
 STATS = f"{PREFIX}:stats"
 
 
-# --- notification delivery (issue 6); receiver keys share a hash tag for one Lua script ---
+# --- notification delivery; receiver keys share a hash tag for one Lua script ---
 FLUSH_SLACK = 120
 
 
@@ -162,7 +162,7 @@ def flush(receiver: str) -> str:
     return f"{_r(receiver)}:flush"
 
 
-# --- Redis loss (issue 12) ---
+# --- Redis loss ---
 # | nw:epoch          | string | 7 d, set each beat tick | random id written when the state is first created; |
 # |                   |        |                         | a beat that saw another (or none) knows it was lost |
 # | nw:state_lost_at  | string | STATE_LOST_NOTE_S       | when a loss was noticed: messages made since say so |
