@@ -5,7 +5,7 @@ state lives in one Redis Cluster slot and a Lua script may touch it atomically. 
 configuration has a TTL or a bounded size, and the keys without a TTL are listed in ``WITHOUT_TTL``; a test churns
 nodes and clusters and checks both (tests/faults/test_faults_bounds.py). Stored notifications are capped by
 ``worker.model.limits`` (lists 100 items, strings 2000 characters, params 64 KiB: "… +N more"). A removed cluster's
-keys are deleted or expire (``store.forget_cluster``).
+keys are deleted or expire (``store.Stores.commit_scan(forget=True)``).
 
 | key                          | type   | TTL / bound                         | purpose (bytes per node, measured)          |
 |------------------------------|--------|-------------------------------------|---------------------------------------------|
@@ -40,6 +40,11 @@ keys are deleted or expire (``store.forget_cluster``).
 | nw:{r:NAME}:waiting          | zset   | PAYLOAD_TTL, refreshed on add       | "cluster<TAB>id" held back by the rate      |
 |                              |        |                                     | limit; score: critical first, then oldest   |
 | nw:{r:NAME}:flush            | string | the flush's delay + FLUSH_SLACK     | a digest flush task is scheduled            |
+| nw:{c}:h:{node}              | hash   | HISTORY_TTL (8 d), refreshed each   | history (worker/state/history.py): scan     |
+|                              |        | write; scan tier 6 h, 5-min tier    | samples 6 h + 5-min mean/max 7 d of 8       |
+|                              |        | 7 d, each capped in bytes           | metrics (~16 KB/node measured, <= 24 KB)    |
+| nw:{c}:hn                    | zset   | HISTORY_TTL; members not written    | nodes with history -> last sample time      |
+|                              |        | for 7 d are dropped                 |                                             |
 """
 
 from __future__ import annotations
@@ -67,6 +72,16 @@ WITHOUT_TTL = (
 
 def _c(cluster: str) -> str:
     return f"{PREFIX}:{{{cluster}}}"
+
+
+def cluster_pattern(cluster: str) -> str:
+    """A SCAN pattern matching every key of ``cluster``."""
+    return f"{_c(cluster)}:*"
+
+
+def cluster_part(cluster: str, key: str) -> str:
+    """What follows the cluster's hash tag in one of its keys: ``alerts``, ``cd:{fp}``, ``n:{id}``..."""
+    return key.removeprefix(f"{_c(cluster)}:")
 
 
 def alerts(cluster: str) -> str:
@@ -169,3 +184,15 @@ def flush(receiver: str) -> str:
 EPOCH = f"{PREFIX}:epoch"
 STATE_LOST_AT = f"{PREFIX}:state_lost_at"
 STATE_LOST_NOTE_S = 3600
+
+
+# --- history: worker/state/history.py ---
+HISTORY_TTL = 8 * 24 * 3600  # a deleted node's history is gone a day after its last sample aged out
+
+
+def history(cluster: str, node: str) -> str:
+    return f"{_c(cluster)}:h:{node}"
+
+
+def history_nodes(cluster: str) -> str:
+    return f"{_c(cluster)}:hn"
