@@ -142,7 +142,6 @@ class Cluster:
         self._template_requests = {t.owner_uid: requests_total(t) for t in [*self._templates, self._ds]}
         self._node_seq = 0
         self._pod_seq = 0
-        self._event_seq = 0
         self._build()
 
     # ---------------------------------------------------------------- building
@@ -705,7 +704,6 @@ class Cluster:
 
     def event(self, pod: Pod, reason: str, message: str, etype: str, component: str, host: str = "") -> Event:
         now = self.clock.epoch()
-        self._event_seq += 1
         ev = Event(
             namespace=pod.namespace,
             name=f"{pod.name}.{self.rng.getrandbits(64):016x}",

@@ -51,8 +51,8 @@ TABLE_COLUMNS: dict[str, list[dict[str, Any]]] = {
 }  # fmt: skip
 
 
-def _resource(name: str, kind: str, namespaced: bool, verbs: list[str], short: list[str] | None = None,
-              group_kind: str = "") -> dict[str, Any]:  # fmt: skip
+def _resource(name: str, kind: str, namespaced: bool, verbs: list[str],
+              short: list[str] | None = None) -> dict[str, Any]:  # fmt: skip
     out: dict[str, Any] = {"name": name, "singularName": "" if "/" in name else kind.lower(), "namespaced": namespaced,
                            "kind": kind, "verbs": verbs}  # fmt: skip
     if short:

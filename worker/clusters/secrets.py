@@ -179,7 +179,6 @@ class SecretSource:
         self.namespace = namespace(hub)
         self._lock = threading.Lock()
         self._items: dict[str, Mapping[str, Any]] | None = None
-        self._rv = ""
         self._listed_at = 0.0
         self._synced = False  # True while the watch thread is applying changes
         self._generation = 0
@@ -223,7 +222,7 @@ class SecretSource:
                 log.warning("%s; using the last good list of clusters", err)
                 return list(self._items.values()), True
         with self._lock:
-            self._items, self._rv, self._listed_at = items, rv, now
+            self._items, self._listed_at = items, now
             self._generation += 1
             gen = self._generation
             if self.hub.watch:
@@ -261,7 +260,6 @@ class SecretSource:
                             self._items.pop(key, None)
                         else:
                             self._items[key] = obj
-                        self._rv = rv
                 with self._lock:
                     if generation != self._generation:
                         return
