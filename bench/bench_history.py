@@ -1,4 +1,4 @@
-"""History benchmark (issue 14): a week of 60 s scans of 1,000 nodes written into a private Redis, then
+"""History benchmark: a week of 60 s scans of 1,000 nodes written into a private Redis, then
 ``MEMORY USAGE`` per node, the write cost per scan, and the cost of reading and predicting from it.
 
     .venv/bin/python bench/bench_history.py                          # --nodes 1000 --interval 60 --days 7
