@@ -227,21 +227,19 @@ def main() -> None:
         "--url", help="an empty Redis database to use (flushed!) instead of a private redis-server"
     )
     args = ap.parse_args()
-    server = None
-    url = args.url
-    if not url:
-        server = localredis.RedisServer(
-            localredis.free_port(), Path(tempfile.mkdtemp(prefix="bench-history-"))
-        )
-        server.start()
-        url = server.url
-    try:
-        run(url, args.nodes, args.interval, args.days, args.measure, args.batch, args.seed)
-        if args.read_nodes:
-            read_and_predict(url, args.read_nodes, args.interval, args.days, args.seed)
-    finally:
-        if server is not None:
-            server.stop()
+    with tempfile.TemporaryDirectory(prefix="bench-history-") as workdir:
+        server = None
+        url = args.url
+        if not url:
+            server = localredis.RedisServer(localredis.free_port(), Path(workdir)).start()
+            url = server.url
+        try:
+            run(url, args.nodes, args.interval, args.days, args.measure, args.batch, args.seed)
+            if args.read_nodes:
+                read_and_predict(url, args.read_nodes, args.interval, args.days, args.seed)
+        finally:
+            if server is not None:
+                server.stop()
 
 
 if __name__ == "__main__":
