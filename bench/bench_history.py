@@ -34,8 +34,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from worker import localredis  # noqa: E402
+from worker.model.history import METRICS  # noqa: E402
 from worker.predict import kubelet, trend  # noqa: E402
-from worker.state import history, keys, store  # noqa: E402
+from worker.state import history, history_codec, keys, store  # noqa: E402
 
 CLUSTER = "bench"
 BUDGET = 24 * 1024
@@ -122,7 +123,7 @@ def run(url: str, nodes: int, interval: int, days: float, measure: int, batch: i
         h.record(CLUSTER, t, samples)
         if k >= scans - measure:
             walls.append(time.perf_counter() - began)
-            sent.append(nodes * 2 * len(history.METRICS))
+            sent.append(nodes * 2 * len(METRICS))
         if k and (k * interval) % 86400 < interval:
             print(f"  day {k * interval // 86400}: {time.perf_counter() - fill_started:.0f} s", flush=True)
     fill_s = time.perf_counter() - fill_started
@@ -133,7 +134,7 @@ def run(url: str, nodes: int, interval: int, days: float, measure: int, batch: i
     for name in list(sims)[:: max(1, nodes // 100)]:
         cpu = h.series(CLUSTER, name, "cpu")
         kept_scans.append((cpu.fine[-1][0] - cpu.fine[0][0]) / 3600)
-        kept_buckets.append((cpu.coarse[-1][0] - cpu.coarse[0][0] + history.BUCKET_S) / 86400)
+        kept_buckets.append((cpu.coarse[-1][0] - cpu.coarse[0][0] + history_codec.BUCKET_S) / 86400)
     sizes: list[float] = []
     fields: dict[str, list[int]] = {"s": [], "t": [], "f": [], "a": [], "x": []}
     for name in sims:

@@ -11,9 +11,11 @@ import pytest
 import redis
 
 from worker.model import DiskStats, FsStats, NodeSample, Resources, Usage
-from worker.state import history as hist
+from worker.model import history as model_history
+from worker.model.history import METRICS
+from worker.state import history_codec as codec
 from worker.state import keys, store
-from worker.state.history import METRICS, History
+from worker.state.history import History
 
 T0 = 1_700_000_000 - 1_700_000_000 % 300  # on a bucket boundary, to count buckets simply
 STEP = 60
@@ -42,7 +44,7 @@ def noisy(rnd: random.Random) -> dict[str, float | None]:
 
 
 def stored(v: float | None) -> int | None:
-    return None if v is None else min(hist.MAX_STORED, max(0, round(v * hist.SCALE)))
+    return None if v is None else min(codec.MAX_STORED, max(0, round(v * codec.SCALE)))
 
 
 Week = tuple[redis.Redis, History, dict[str, dict[int, dict[str, int | None]]]]
@@ -94,9 +96,9 @@ def test_scan_samples_are_kept_six_hours_exactly(week: Week) -> None:
             continue
         times = [t for t, _ in got]
         assert times == sorted(times) and times[-1] == last
-        assert last - hist.FINE_S - hist.FINE_SLACK_S <= times[0] <= last - hist.FINE_S
+        assert last - codec.FINE_S - codec.FINE_SLACK_S <= times[0] <= last - codec.FINE_S
         assert times == [t for t in sorted(expect) if t >= times[0]]
-        assert all(v == expect[int(t)][metric] / hist.SCALE for t, v in got), metric
+        assert all(v == expect[int(t)][metric] / codec.SCALE for t, v in got), metric
 
 
 def test_five_minute_means_and_maxes_for_seven_days(week: Week) -> None:
@@ -106,17 +108,17 @@ def test_five_minute_means_and_maxes_for_seven_days(week: Week) -> None:
     for t, values in written["n1"].items():
         for metric, v in values.items():
             if v is not None:
-                buckets[t // hist.BUCKET_S][metric].append(v)
+                buckets[t // codec.BUCKET_S][metric].append(v)
     for metric in ("cpu", "memory", "nodefs", "pods"):
         got = h.series("c1", "n1", metric, since=0).coarse
-        first = (got[0][0] - hist.BUCKET_S / 2) // hist.BUCKET_S
+        first = (got[0][0] - codec.BUCKET_S / 2) // codec.BUCKET_S
         # at least 7 days back, at most the trim slack (1 h) more; up to the last closed bucket
-        assert last - WEEK - 3600 - hist.BUCKET_S <= first * hist.BUCKET_S <= last - WEEK
-        assert got[-1][0] == (last // hist.BUCKET_S - 1) * hist.BUCKET_S + hist.BUCKET_S / 2
+        assert last - WEEK - 3600 - codec.BUCKET_S <= first * codec.BUCKET_S <= last - WEEK
+        assert got[-1][0] == (last // codec.BUCKET_S - 1) * codec.BUCKET_S + codec.BUCKET_S / 2
         for middle, mean, peak in got:
-            vs = buckets[int(middle // hist.BUCKET_S)][metric]
-            assert mean == math.floor(sum(vs) / len(vs) + 0.5) / hist.SCALE, (metric, middle)
-            assert peak == max(vs) / hist.SCALE
+            vs = buckets[int(middle // codec.BUCKET_S)][metric]
+            assert mean == math.floor(sum(vs) / len(vs) + 0.5) / codec.SCALE, (metric, middle)
+            assert peak == max(vs) / codec.SCALE
         gap_buckets = {b for b in range((T0 + GAP[0]) // 300, (T0 + GAP[1]) // 300)}
         assert not gap_buckets & {int(m // 300) for m, _, _ in got}  # no scan, no bucket
         assert len(got) == len({int(m // 300) for m, _, _ in got})
@@ -155,7 +157,7 @@ def test_a_node_stays_within_24_kb_even_when_every_value_jumps(week: Week) -> No
     last = max(written["noisy"])
     for _middle, mean, peak in noisy.coarse[-5:]:
         assert 0 <= mean <= peak <= 100
-    assert noisy.fine[-1] == (last, written["noisy"][last]["cpu"] / hist.SCALE)
+    assert noisy.fine[-1] == (last, written["noisy"][last]["cpu"] / codec.SCALE)
 
 
 def test_a_scan_written_twice_or_late_is_ignored(redis_client: redis.Redis) -> None:
@@ -206,7 +208,7 @@ def test_values_of_a_scanned_node() -> None:
         usage=Usage(cpu_m=2000, memory=8 * 1024**3),
         disk=DiskStats(FsStats(100, 30, 70, inodes=1000, inodes_free=900), None),
     )
-    assert hist.values(node) == {
+    assert model_history.values(node) == {
         "cpu": 50.0,
         "memory": 50.0,
         "nodefs": pytest.approx(30.0),
@@ -216,4 +218,4 @@ def test_values_of_a_scanned_node() -> None:
         "cpu_requests": 25.0,
         "memory_requests": 25.0,
     }
-    assert set(hist.values(NodeSample("c", "bare")).values()) == {None}
+    assert set(model_history.values(NodeSample("c", "bare")).values()) == {None}

@@ -6,8 +6,8 @@ import math
 import random
 from collections.abc import Callable
 
+from worker.model.history import Series
 from worker.predict import kubelet
-from worker.predict.trend import Series
 
 HOUR = 3600.0
 DAY = 86400.0

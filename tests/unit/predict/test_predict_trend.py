@@ -8,8 +8,9 @@ from collections.abc import Callable
 import pytest
 from helpers_predict import DAY, HOUR, NOW, daily, history, image_gc, limit_of, linear, sawtooth, truth
 
+from worker.model.history import Series
 from worker.predict import kubelet, trend
-from worker.predict.trend import Prediction, Refusal, Series, predict
+from worker.predict.trend import Prediction, Refusal, predict
 
 NODEFS = limit_of("nodefs")  # 90 % used
 IMAGEFS = limit_of("imagefs")  # 85 % used, GC 85 -> 80

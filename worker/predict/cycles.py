@@ -1,0 +1,146 @@
+"""Steps 3, 5 and 6 of ``trend.predict``: what comes back and must not be extrapolated — image GC cleaning
+imagefs, a daily cycle (its peaks fitted day over day) and recurring drops such as log rotation (the current tooth,
+or the peaks before each drop). trend.py's docstring says how. Pure.
+"""
+
+from __future__ import annotations
+
+from worker.predict import robust
+from worker.predict.clean import Drop, Point
+from worker.predict.fit import predicted
+from worker.predict.kubelet import Limit
+from worker.predict.outcome import (
+    DAILY_CYCLE,
+    DAY,
+    GC_WILL_CLEAN,
+    HOUR,
+    NOT_RISING,
+    PAST_LIMIT,
+    Outcome,
+    Params,
+    Refusal,
+    human,
+)
+
+# --- image GC ---------------------------------------------------------------------------------------------------
+
+
+def image_gc(
+    means: list[Point], drops: list[Drop], level_now: float, limit: Limit, now: float, p: Params
+) -> Outcome | None:
+    high = limit.gc_high if limit.gc_high is not None else limit.line
+    low = limit.gc_low if limit.gc_low is not None else high
+    if level_now >= high:
+        since = now
+        for t, v in reversed(means):
+            if v < high - p.gc_tolerance:
+                break
+            since = t
+        if now - since < p.gc_grace_s:
+            return Refusal(
+                GC_WILL_CLEAN,
+                f"at {level_now:.1f} %, over the image GC line ({high:g} %) for {human(now - since)}: "
+                f"the kubelet runs image GC every 5 min",
+            )
+        if limit.line > high + p.gc_tolerance:
+            return None  # GC is not freeing space: the plain trend toward the eviction line decides
+        return Refusal(
+            PAST_LIMIT,
+            f"at {level_now:.1f} % for {human(now - since)}: image GC ({high:g} %) frees nothing, "
+            f"the kubelet evicts at {limit.signal}",
+        )
+    cleaned = [d for d in drops if d.peak >= high - p.gc_tolerance]
+    if len(cleaned) >= p.rotation_min_drops:
+        floor = robust.theil_sen([(d.trough_t, d.trough) for d in cleaned[-p.bins :]], p.level)
+        if floor is not None and floor.slope_low > 0:
+            why = (
+                f"each image GC frees less (after GC: {', '.join(f'{d.trough:.1f}' for d in cleaned[-3:])} %): "
+                f"images in use reach the GC line ({high:g} %) and GC frees nothing"
+            )
+            return predicted(floor, limit, now, p, "image GC floor", why, line=high)
+    return Refusal(
+        GC_WILL_CLEAN,
+        f"at {level_now:.1f} %: image GC starts at {high:g} % and frees down to {low:g} %"
+        + (f" (it did {len(cleaned)} times)" if cleaned else ""),
+    )
+
+
+# --- daily cycle ------------------------------------------------------------------------------------------------
+
+
+def daily_cycle(means: list[Point], p: Params) -> bool:
+    """Hourly means a day apart differ much less than half a day apart: a 24 h cycle."""
+    hours: dict[int, list[float]] = {}
+    for t, v in means:
+        hours.setdefault(int(t // HOUR), []).append(v)
+    hourly = {h: sum(vs) / len(vs) for h, vs in hours.items()}
+    day = [abs(v - hourly[h - 24]) for h, v in hourly.items() if h - 24 in hourly]
+    half = [abs(v - hourly[h - 12]) for h, v in hourly.items() if h - 12 in hourly]
+    if len(day) < 24 or len(half) < 24:
+        return False
+    half_change = robust.median(half)
+    return half_change >= p.season_min_amplitude and robust.median(day) <= p.season_max_ratio * half_change
+
+
+def seasonal(
+    maxes: list[Point], level_now: float, threshold: float, limit: Limit, now: float, p: Params
+) -> Outcome | None:
+    days = int(p.lookback_s // DAY)
+    peaks: list[Point] = []
+    for k in range(days):
+        lo, hi = now - (k + 1) * DAY, now - k * DAY
+        window = [(t, v) for t, v in maxes if lo <= t < hi]
+        if window and window[-1][0] - window[0][0] >= DAY / 2:
+            peaks.append(max(window, key=lambda tv: tv[1]))
+    peaks.sort()
+    earlier = [v for t, v in peaks if t < now - DAY]
+    if earlier and level_now > max(earlier) + threshold:
+        return None  # above every earlier day's peak: not the cycle, the trend decides
+    if len(peaks) < p.min_days:
+        return Refusal(
+            DAILY_CYCLE, f"a daily cycle, {len(peaks)} days of peaks: too few to tell if they rise"
+        )
+    fit = robust.theil_sen(peaks, p.level)
+    if fit is None or fit.slope_low <= 0:
+        per_day = (fit.slope if fit else 0.0) * DAY
+        return Refusal(
+            DAILY_CYCLE,
+            f"a daily cycle whose daily peaks do not rise ({per_day:+.1f} pt/day over {len(peaks)} days): "
+            f"the day's up-slope is not extrapolated",
+        )
+    why = f"a daily cycle whose peaks rise {fit.slope * DAY:+.2f} pt/day over {len(peaks)} days"
+    return predicted(fit, limit, now, p, "daily peaks", why)
+
+
+# --- recurring drops (log rotation) -----------------------------------------------------------------------------
+
+
+def recurring(drops: list[Drop], now: float, p: Params) -> bool:
+    if len(drops) < p.rotation_min_drops:
+        return False
+    period = robust.median([b.t - a.t for a, b in zip(drops, drops[1:], strict=False)])
+    return now - drops[-1].t <= 2 * period
+
+
+def rotation(means: list[Point], drops: list[Drop], limit: Limit, now: float, p: Params) -> Outcome:
+    last = drops[-1]
+    period = robust.median([b.t - a.t for a, b in zip(drops, drops[1:], strict=False)])
+    tooth = means[last.index :]
+    if len(tooth) >= p.min_points and tooth[-1][0] - tooth[0][0] >= p.min_span_s:
+        fit = robust.theil_sen(robust.bins(tooth, p.bins), p.level)
+        if fit is not None and fit.slope_low > 0 and fit.at(last.t + period) >= limit.line:
+            why = (
+                f"rising {fit.slope * HOUR:+.2f} pt/h since a fall {human(now - last.t)} ago, "
+                f"faster than the falls every ~{human(period)} bring it down"
+            )
+            return predicted(fit, limit, now, p, "tooth", why)
+    peaks = robust.theil_sen([(d.peak_t, d.peak) for d in drops[-p.bins :]], p.level)
+    if peaks is None or peaks.slope_low <= 0:
+        rate = (peaks.slope if peaks else 0.0) * HOUR
+        return Refusal(
+            NOT_RISING,
+            f"falls every ~{human(period)} (log rotation, GC, evictions) keep it down: the peaks before them "
+            f"do not rise ({rate:+.2f} pt/h)",
+        )
+    why = f"falls every ~{human(period)}, but the peaks before them rise {peaks.slope * HOUR:+.2f} pt/h"
+    return predicted(peaks, limit, now, p, "rotation peaks", why)
