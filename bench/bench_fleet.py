@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 from kubesim.testing import KubesimProcess  # noqa: E402
 from worker import localredis  # noqa: E402
-from worker.state import keys  # noqa: E402
+from worker.state.store import Stores  # noqa: E402
 
 NODEWATCH = str(Path(sys.executable).with_name("nodewatch"))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -224,7 +224,7 @@ class Fleet:
         self.setup_s["workers_started"] = time.time() - t
         # up = the first scan recorded
         deadline = time.time() + 180
-        while not any(self.r.exists(keys.status(n)) for n in self.names[:50]):
+        while not any(Stores(self.r).schedule.scan_status(n) for n in self.names[:50]):
             if time.time() > deadline:
                 raise SystemExit(f"no scan recorded within 180 s; see the worker logs:\n{self.logs_tail()}")
             time.sleep(0.5)
@@ -334,8 +334,7 @@ def analyse(r: redis.Redis, names: list[str], t_from: float, t_to: float, interv
     by_interval: list[list[float]] = [[] for _ in range(windows)]
     records: list[dict[str, Any]] = []
     for name in names:
-        raw = r.lrange(keys.scans(name), 0, -1)
-        hist = sorted((json.loads(x) for x in raw), key=lambda h: float(h["started"]))  # type: ignore[union-attr]
+        hist = sorted(Stores(r).schedule.scan_history(name), key=lambda h: float(h["started"]))
         records.extend({"cluster": name, **h} for h in hist)
         for a, b in zip(hist, hist[1:], strict=False):
             if float(b["started"]) < float(a["ended"]):

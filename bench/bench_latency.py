@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import bench_fleet as fleet_bench  # noqa: E402
 
 from chatsim.testing import ChatSim  # noqa: E402
-from worker.state import keys  # noqa: E402
+from worker.state.store import Stores  # noqa: E402
 
 SLACK_TOKEN = "benchlatencytoken"
 TARGET_SLACK_S = 5.0  # issue 11: alert latency p99 <= scan interval + 5 s
@@ -96,7 +96,7 @@ def match(changes: list[Change], messages: list[dict[str, Any]]) -> None:
 
 def first_scans(fleet: fleet_bench.Fleet, changes: list[Change]) -> None:
     for c in changes:
-        hist = [json.loads(x) for x in fleet.r.lrange(keys.scans(c.cluster), 0, -1)]
+        hist = Stores(fleet.r).schedule.scan_history(c.cluster)
         after = sorted((float(h["started"]), float(h["ended"])) for h in hist if float(h["started"]) >= c.at)
         if after:
             c.scan_started, c.scan_ended = after[0]

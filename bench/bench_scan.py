@@ -47,7 +47,6 @@ sys.path.insert(0, str(ROOT))
 
 from kubesim.testing import KubesimError, KubesimProcess  # noqa: E402
 from worker import localredis  # noqa: E402
-from worker.replay import engine as replay_engine  # noqa: E402
 from worker.state import store as state_store  # noqa: E402
 
 CHILD = str(Path(__file__).resolve().parent / "scan_child.py")
@@ -277,7 +276,7 @@ def check(run: Run, nodes: int) -> Run:
 
 
 def bench_size(
-    args: argparse.Namespace, nodes: int, redis_url: str, store: state_store.Store
+    args: argparse.Namespace, nodes: int, redis_url: str, store: state_store.Stores
 ) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if k not in ("NODEWATCH_CONFIG", "NODEWATCH_CLUSTERS_DIR")}
     t0 = time.perf_counter()
@@ -315,7 +314,7 @@ def bench_size(
                     run = run_command(kubeconfig, nodes, traffic, args.timeout, env)
                 else:
                     if side == "nodewatch":
-                        replay_engine.clear_cluster(store, CLUSTER)  # a first scan starts from nothing
+                        store.clear_cluster(CLUSTER)  # a first scan starts from nothing
                     run = check(run_child(side, argv[side], traffic, args.timeout, env), nodes)
                 runs[side].append(run)
                 say(f"[{nodes} nodes] repeat {i + 1}/{args.repeat} {side}: {describe(run)}")
@@ -537,7 +536,7 @@ def main() -> int:
         f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}")  # fmt: skip
     results = []
     with localredis.find_or_start(env_url="") as rds:
-        store = state_store.Store(state_store.connect(rds.url))
+        store = state_store.Stores(state_store.connect(rds.url))
         say(f"Redis: {rds.origin}")
         for nodes in sizes:
             result = bench_size(args, nodes, rds.url, store)
@@ -545,7 +544,7 @@ def main() -> int:
             results.append(result)
             print(table(result, args.repeat), flush=True)
             print(flush=True)
-        replay_engine.clear_cluster(store, CLUSTER)
+        store.clear_cluster(CLUSTER)
     if len(results) > 1:
         print("\n".join(summary(results)), flush=True)
     if args.json:

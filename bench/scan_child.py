@@ -112,7 +112,7 @@ def run_nodewatch(args: argparse.Namespace, parent: Parent, counter: WireCounter
     spec = clusters.find(cfg, args.cluster)
     if spec is None:
         raise SystemExit(f"cluster {args.cluster} not in {args.config}")
-    store = state_store.Store(state_store.connect(args.redis))
+    store = state_store.Stores(state_store.connect(args.redis))
     collect: dict[str, float] = {}
     read = getattr(pipeline, "read", None)
     if read is not None:  # time the collect part of run_scan apart (absent if the scan path is restructured)

@@ -1,4 +1,4 @@
-"""Per-process handles the tasks share: settings, the Redis-backed store, an HTTP session."""
+"""Per-process handles the tasks share: settings, the Redis-backed stores, an HTTP session."""
 
 from __future__ import annotations
 
@@ -7,13 +7,14 @@ from functools import cache
 import requests
 
 from worker import settings
+from worker.alerting.deliver import Delivery
 from worker.app import redis_url
-from worker.state import store as state_store
+from worker.state import store
 
 
 @cache
-def store() -> state_store.Store:
-    return state_store.Store(state_store.connect(redis_url()))
+def stores() -> store.Stores:
+    return store.Stores(store.connect(redis_url()))
 
 
 @cache
@@ -23,3 +24,7 @@ def http() -> requests.Session:
 
 def config() -> settings.Settings:
     return settings.current()
+
+
+def delivery() -> Delivery:
+    return Delivery(stores(), config(), http())

@@ -32,7 +32,7 @@ from celery import beat as celery_beat
 from kombu.transport import redis as kombu_redis
 from redbeat import schedulers as redbeat
 
-from worker.state import store as state_store
+from worker.state import epoch, store
 
 log = logging.getLogger("nodewatch.outage")
 
@@ -50,7 +50,7 @@ class Scheduler(redbeat.RedBeatScheduler):
         self._backoff = 0.0
         self._epoch: str | None = None  # the state's epoch as this beat last saw it (Store.check_epoch)
         self._epoch_seen_at = 0.0
-        self._store: state_store.Store | None = None
+        self._epochs: epoch.EpochStore | None = None
         super().__init__(app, *args, **kwargs)
 
     # --- start: Redis may be away ---
@@ -104,18 +104,18 @@ class Scheduler(redbeat.RedBeatScheduler):
         return True
 
     def _check_epoch(self) -> None:
-        if self._store is None:
-            self._store = state_store.Store(state_store.connect(self.app.redbeat_conf.redis_url))
+        if self._epochs is None:
+            self._epochs = epoch.EpochStore(store.connect(self.app.redbeat_conf.redis_url))
         now = time.time()
-        epoch = self._store.check_epoch(self._epoch, self._epoch_seen_at, now)
-        if self._epoch is not None and epoch != self._epoch:
+        seen = self._epochs.check(self._epoch, self._epoch_seen_at, now)
+        if self._epoch is not None and seen != self._epoch:
             log.error(
                 "beat: nodewatch's state in Redis was lost (epoch %s is now %s): alerts, silences and acks are "
                 "gone; alerts still true are sent again, saying so",
                 self._epoch,
-                epoch,
+                seen,
             )
-        self._epoch, self._epoch_seen_at = epoch, now
+        self._epoch, self._epoch_seen_at = seen, now
 
     # --- stop: Redis may be away ---
     def close(self) -> None:

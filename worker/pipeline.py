@@ -1,29 +1,35 @@
-"""One scan of one cluster without Celery: collect -> rules -> noise path -> one Redis commit.
+"""One scan of one cluster: collect -> rules -> alerting stages -> one Redis commit, then routing.
 
-The Celery task (tasks/scan.py), the cluster-removal task and ``nodewatch replay`` all run this same path, so what
-the replay measures is what production does.
+``run_scan`` is the scan itself; ``scan_cluster`` is what the Celery scan task runs around it (the cluster
+looked up, its lock, the routing of what was accepted, the scan record) and ``forget`` what the removal task
+runs. ``nodewatch scan`` reads and evaluates as ``run_scan`` does and ``nodewatch replay`` calls ``run_scan`` and
+the same routing and delivery stages, so what the replay measures is what production does.
 """
 
 from __future__ import annotations
 
+import logging
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from worker import clusters, settings
+from worker.alerting import route, transitions
 from worker.collect import errors as collect_errors
 from worker.collect import reader
 from worker.collect.options import MIB, CollectOptions, ScanStats, seconds
-from worker.model import ClusterSample, Finding, NodeSample, Notification, NotificationKind, Severity
+from worker.model import ClusterSample, Finding, NodeSample, Notification, Severity
 from worker.model.alerts import AlertState
 from worker.rules import cluster as cluster_rules
-from worker.rules import muting, noise, storms
 from worker.rules.evaluate import evaluate
 from worker.state import inventory
 from worker.state import store as state_store
-from worker.state.store import Commit, ScanState, Store
+from worker.state.store import ScanState, Stores
+
+log = logging.getLogger("nodewatch.scan")
 
 USAGE_RULES = frozenset({"cpu_usage", "memory_usage"})
 HEALTH_RULES = ("cluster_unreachable", "credentials_rejected", "cluster_scan_slow")
@@ -35,7 +41,8 @@ class ScanResult:
     outcome: str  # ok | slow | unreachable | credentials_rejected | timeout | config_error
     sample: ClusterSample | None = None
     findings: list[Finding] = field(default_factory=list)
-    sent: list[str] = field(default_factory=list)  # notification ids queued
+    sent: list[str] = field(default_factory=list)  # ids of the notifications accepted (``messages``)
+    messages: list[Notification] = field(default_factory=list)  # accepted, as stored: routing takes them
     error: str = ""
     stats: ScanStats = field(default_factory=ScanStats)
     read_s: float = 0.0  # wall time of the Kubernetes reads
@@ -53,6 +60,15 @@ class ScanResult:
 def scan_budget(spec: clusters.ClusterSpec) -> float:
     """Seconds a scan of this cluster may take: its ``scanBudget``, else its interval."""
     return spec.scan_budget or spec.interval
+
+
+# the reads stop at the scan budget themselves; Celery's limits are the backstop for the rest of the scan
+TIME_LIMIT_SLACK = 15.0
+
+
+def time_limits(budget: float) -> tuple[float, float]:
+    """(soft, hard) Celery time limits of a scan with this budget."""
+    return budget + TIME_LIMIT_SLACK, budget + 2 * TIME_LIMIT_SLACK
 
 
 def collect_options(
@@ -106,57 +122,6 @@ def read(
     return reader.read_cluster(api, spec.name, now, options, stats)
 
 
-def _notification(o: noise.Outgoing, now: float, node_group: str = "") -> Notification:
-    f, kind, st = o.finding, o.kind, o.state
-    started = st.fired_at or st.since
-    # deterministic ids: two workers committing the same transition store (and send) it once
-    nid = f"{f.fingerprint}-{int(started)}-{kind.value}"
-    if kind in (NotificationKind.REPEAT, NotificationKind.ESCALATED, NotificationKind.FLAP_ENDED):
-        nid += f"-{int(now)}"
-    params = dict(f.params)
-    params.setdefault("value", f.value)
-    params.setdefault("threshold", f.threshold)
-    if node_group:
-        params["node_group"] = node_group  # routes may match on it
-    if kind == NotificationKind.RESOLVED:
-        params.setdefault("resolved_reason", o.reason)
-    if kind in (NotificationKind.FLAPPING, NotificationKind.FLAP_ENDED):
-        params["flap"] = o.reason
-        params["now_firing"] = f.severity is not None
-    severity = f.severity or st.sent_severity or st.severity
-    return Notification(
-        id=nid,
-        kind=kind,
-        cluster=f.cluster,
-        node=f.node,
-        rule=f.rule,
-        severity=severity,
-        summary=f.summary,
-        params=params,
-        started_at=started,
-        created_at=now,
-        fingerprint=f.fingerprint,
-    )
-
-
-def _group_storms(
-    store: Store, cfg: settings.Settings, cluster: str, notes: list[Notification], now: float
-) -> tuple[list[Notification], list[tuple[str, str]]]:
-    """Storm handling (decided by ``storms.plan``): read which storms are on, apply the plan, and flush the
-    group buffers of storms whose interval has ended."""
-    active = store.storms_active(cluster, storms.rules_of(notes))
-    p = storms.plan(notes, active, cfg.noise.storm_min, cfg.noise.group_interval)
-    for rule in p.start:
-        store.start_storm(cluster, rule, cfg.noise.group_interval)
-    store.buffer_for_group(cluster, p.wait)
-    flushed = store.take_group_buffers(cluster, skip_rules=active)
-    out = [
-        msg[0] if len(msg) == 1 else storms.grouped(cluster, msg[0].rule, list(msg), now)
-        for msg in [*p.messages, *(tuple(members) for members in flushed.values())]
-    ]
-    return out, p.why
-
-
 def cluster_health(
     cfg: settings.Settings, name: str, outcome: str, error: str, failures: int, slow: str = ""
 ) -> list[Finding]:
@@ -199,81 +164,21 @@ def cluster_health(
     ]
 
 
-def advance(
-    store: Store,
-    cfg: settings.Settings,
-    cluster: str,
-    prev: dict[str, AlertState],
-    findings: list[Finding],
-    sample: ClusterSample | None,
-    now: float,
-    removed_reason: str = "",
-    cluster_labels: Mapping[str, str] | None = None,
-    state: ScanState | None = None,
-) -> list[str]:
-    """Run the findings through the noise path and commit; returns the notification ids to send.
+def run_scan(stores: Stores, cfg: settings.Settings, spec: clusters.ClusterSpec, now: float) -> ScanResult:
+    """One scan of one cluster, end to end but without Celery: the scan task and the replay both call it.
 
-    ``sample`` None means the scan failed: node alerts then stay as they are (an unreachable cluster must not
-    produce a false "all resolved"), and only the cluster-health findings advance.
-    """
-    flaps = state.flaps if state is not None else store.load_flaps(cluster)
-    # an inactive finding with no alert state and no flap record changes nothing (most of a healthy cluster's
-    # ~17 findings per node): leave it out before the noise path
-    findings = [
-        f for f in findings if f.severity is not None or f.fingerprint in prev or f.fingerprint in flaps
-    ]
-    fps = [
-        f.fingerprint for f in findings if f.fingerprint in prev and prev[f.fingerprint].status == "firing"
-    ]
-    spec_labels = dict(cluster_labels or {})
-    ctx = noise.Context(
-        now=now,
-        cooldowns=frozenset(store.cooldowns(cluster, fps)),
-        flaps=flaps,
-        silences=state.silences if state is not None else store.silences(now),
-        maintenance=muting.in_maintenance(cfg.maintenance_windows(cluster), now),
-        inhibit=cfg.noise.inhibit_rules(),
-        labels={n.name: {**spec_labels, **n.labels} for n in sample.nodes} if sample else {},
-        # an unreadable node is still a node of the cluster: its alerts are not closed as "node removed"
-        node_names=frozenset([*(n.name for n in sample.nodes), *sample.unreadable]) if sample else None,
-        flap_policy=cfg.noise.flap_policy(),
-        send_resolved=cfg.notify.send_resolved,
-        removed_reason=removed_reason,
-        keep_firing_for=cfg.noise.keep_firing_for,
-    )
-    p = noise.plan(cluster, prev, findings, ctx)
-    groups = {n.name: cfg.node_group_of(cluster, n.labels) for n in sample.nodes} if sample else {}
-    notes, why = _group_storms(
-        store, cfg, cluster, [_notification(o, now, groups.get(o.finding.node, "")) for o in p.outgoing], now
-    )
-    commit = Commit(
-        repeat_s=cfg.repeat_interval,
-        upsert=p.upsert,
-        delete=p.delete,
-        flaps=p.flaps,
-        notifications=notes,
-        cooldown_start=p.cooldown_start,
-        cooldown_clear=p.cooldown_clear,
-        why=p.why + why,
-    )
-    return store.commit(cluster, commit)
-
-
-def run_scan(store: Store, cfg: settings.Settings, spec: clusters.ClusterSpec, now: float) -> ScanResult:
-    """One scan of one cluster, end to end but without Celery: the task below and the replay both call it.
-
-    Redis: one round trip reads the state, one writes the inventory and failure count, one Lua script commits
-    the alert transitions (plus one for cooldowns and storms when something fires)."""
+    Redis: one round trip reads the state, one Lua script writes everything the scan decided (plus one read of
+    cooldowns and one of storm markers when something fires)."""
     rt_before = state_store.round_trips.count
     now_dt = datetime.fromtimestamp(now, UTC)
     result = ScanResult(spec.name, "ok")
-    state = store.load_scan_state(spec.name, now)
+    state = stores.load_scan_state(spec.name, now)
     with reader.gc_paused():  # a scan allocates ~20 objects per pod, none in cycles: see reader.gc_paused
-        return _scan(store, cfg, spec, now, now_dt, state, result, rt_before)
+        return _scan(stores, cfg, spec, now, now_dt, state, result, rt_before)
 
 
 def _scan(
-    store: Store,
+    stores: Stores,
     cfg: settings.Settings,
     spec: clusters.ClusterSpec,
     now: float,
@@ -320,29 +225,128 @@ def _scan(
         inv = inventory.diff(
             state.inventory, sample, cluster_rules.update_last_ready(last_ready or {}, sample)
         )
-    failures = store.save_scan(spec.name, inv)
+    # the failure count is written in the commit below: under the scan lock, nobody else counts meanwhile
+    failures = 0 if inv is not None else state.failures + 1
     result.findings += cluster_health(cfg, spec.name, result.outcome, result.error, failures, slow)
-    result.sent = advance(
-        store,
-        cfg,
-        spec.name,
-        prev,
-        result.findings,
-        result.sample,
-        now,
-        cluster_labels=spec.labels,
-        state=state,
+    t = transitions.advance(
+        stores, cfg, spec.name, state, result.findings, result.sample, now, cluster_labels=spec.labels
     )
+    result.messages = stores.commit_scan(spec.name, t, inventory=inv, scan_failed=inv is None)
+    result.sent = [n.id for n in result.messages]
     result.redis_round_trips = state_store.round_trips.count - rt_before
     return result
 
 
 def scan_failed(
-    store: Store, cfg: settings.Settings, spec: clusters.ClusterSpec, now: float, outcome: str, error: str
-) -> list[str]:
+    stores: Stores, cfg: settings.Settings, spec: clusters.ClusterSpec, now: float, outcome: str, error: str
+) -> list[Notification]:
     """A scan that died outside the reads (the task's time limit): counted as a failed scan, so a cluster that
-    cannot be scanned alerts like an unreachable one instead of going quiet. Returns notification ids."""
-    failures = store.save_scan(spec.name, None)
-    health = cluster_health(cfg, spec.name, outcome, error, failures)
-    prev = store.load_alerts(spec.name)
-    return advance(store, cfg, spec.name, prev, health, None, now, cluster_labels=spec.labels)
+    cannot be scanned alerts like an unreachable one instead of going quiet. Returns the messages accepted."""
+    state = stores.load_scan_state(spec.name, now)
+    health = cluster_health(cfg, spec.name, outcome, error, state.failures + 1)
+    t = transitions.advance(stores, cfg, spec.name, state, health, None, now, cluster_labels=spec.labels)
+    return stores.commit_scan(spec.name, t, scan_failed=True)
+
+
+def scan_cluster(
+    stores: Stores,
+    cfg: settings.Settings,
+    cluster: str,
+    due_at: float | None,
+    interrupted: type[BaseException] | tuple[type[BaseException], ...] = (),
+    clock: Callable[[], float] = time.time,
+) -> list[route.Job]:
+    """What the scan task runs: the cluster looked up, its lock taken, one scan, what it accepted routed, the
+    scan recorded. ``interrupted``: the exception that says the task's time limit came (Celery's); the scan then
+    counts as failed. Returns the (message, receiver) jobs to send."""
+    try:
+        spec = clusters.find(cfg, cluster)
+    except clusters.ClusterSourceError as err:
+        log.warning("cluster sources unreadable; scan skipped: %s", err, extra={"cluster": cluster})
+        return []
+    if spec is None:
+        log.info("cluster no longer configured; scan skipped", extra={"cluster": cluster})
+        return []
+    token = uuid.uuid4().hex
+    budget = scan_budget(spec)
+    # the lock lives as long as the soft limit: a worker killed mid-scan holds its cluster back that long, not
+    # two intervals; a scan still running then is past its budget and only finishing its commit
+    if not stores.schedule.acquire_lock(cluster, token, ttl_s=time_limits(budget)[0]):
+        log.info("scan already running; skipped", extra={"cluster": cluster, "outcome": "skipped"})
+        return []
+    started = clock()
+    cost: dict[str, object] = {}
+    nodes: object = ""
+    try:
+        result = run_scan(stores, cfg, spec, started)
+        jobs = route.route(stores, cfg, cluster, spec.labels, result.messages, clock())
+        outcome, error = result.outcome, result.error
+        nodes = len(result.sample.nodes) if result.sample else ""
+        cost = result.record()
+    except interrupted:
+        outcome = "timeout"
+        error = (
+            f"scan exceeded its time limit ({time_limits(budget)[0]:.0f}s: scanBudget {budget:.0f}s + slack)"
+        )
+        failed = scan_failed(stores, cfg, spec, clock(), outcome, error)
+        jobs = route.route(stores, cfg, cluster, spec.labels, failed, clock())
+    finally:
+        stores.schedule.release_lock(cluster, token)
+    ended = clock()
+    duration = round(ended - started, 3)
+    lag = round(started - due_at if due_at else 0.0, 3)
+    stores.schedule.record_scan(
+        cluster,
+        {"started": started, "ended": ended, "duration_s": duration, "lag_s": lag, "outcome": outcome,
+         "error": error, "nodes": nodes, **cost},
+    )  # fmt: skip
+    level = logging.INFO if outcome == "ok" else logging.WARNING
+    log.log(
+        level,
+        "scan done" + (f": {error}" if error else ""),
+        extra={"cluster": cluster, "outcome": outcome, "duration_s": duration},
+    )
+    return jobs
+
+
+REMOVED = "cluster removed"
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    status: str  # forgotten | configured | postponed | locked
+    retry_in: float | None = None  # try again after this many seconds
+    jobs: list[route.Job] = field(default_factory=list)
+
+
+def forget(
+    stores: Stores, cfg: settings.Settings, cluster: str, clock: Callable[[], float] = time.time
+) -> Forgotten:
+    """What the removal task runs: a cluster left the registry; its open alerts close as "cluster removed" (not
+    firing forever) and none of its keys is left without a bound, in one commit under its scan lock (a scan
+    still running would write alert states after us)."""
+    try:
+        back = clusters.find(cfg, cluster) is not None
+    except clusters.ClusterSourceError as err:
+        log.warning("cluster sources unreadable; forget postponed: %s", err, extra={"cluster": cluster})
+        return Forgotten("postponed", retry_in=cfg.dispatch_tick * 2)
+    if back:  # removed and added again before this ran: nothing to close
+        log.info("cluster is configured again; not forgotten", extra={"cluster": cluster})
+        return Forgotten("configured")
+    token = uuid.uuid4().hex
+    if not stores.schedule.acquire_lock(cluster, token, ttl_s=60):
+        return Forgotten("locked", retry_in=cfg.dispatch_tick)
+    try:
+        now = clock()
+        state = stores.load_scan_state(cluster, now)
+        t = transitions.advance(stores, cfg, cluster, state, [], None, now, removed_reason=REMOVED)
+        closed = stores.commit_scan(cluster, t, forget=True)
+    finally:
+        stores.schedule.release_lock(cluster, token)
+    jobs = route.route(stores, cfg, cluster, {}, closed, clock())
+    log.info(
+        "cluster removed: its alerts closed, %d notice(s) queued",
+        len(closed),
+        extra={"cluster": cluster, "outcome": "forgotten"},
+    )
+    return Forgotten("forgotten", jobs=jobs)

@@ -21,7 +21,7 @@ from chatsim.testing import ChatSim
 from kubesim.testing import KubesimProcess
 from tests.configs import immediate
 from tests.conftest import Proc, start_worker
-from worker.state import keys
+from worker.state.store import Stores
 
 pytestmark = pytest.mark.slow
 
@@ -62,11 +62,11 @@ def base_config(sim: KubesimProcess, chat: ChatSim, **extra: Any) -> dict[str, A
 
 
 def status(r: redis.Redis, cluster: str) -> dict[str, str]:
-    return r.hgetall(keys.status(cluster))  # type: ignore[return-value]
+    return Stores(r).schedule.scan_status(cluster)
 
 
 def history(r: redis.Redis, cluster: str) -> list[dict[str, Any]]:
-    return [json.loads(x) for x in r.lrange(keys.scans(cluster), 0, -1)]  # type: ignore[union-attr]
+    return Stores(r).schedule.scan_history(cluster)
 
 
 def wait(pred: Callable[[], Any], timeout: float, what: str) -> Any:
@@ -116,7 +116,7 @@ def test_secret_cluster_added_scanned_then_removed_and_its_alert_closed(
     chat.wait_for(2, "slack", timeout=30)
     resolved = texts(chat)[1]
     assert "sim-2-pool-1" in resolved and "cluster removed" in resolved, resolved
-    assert redis_client.hlen(keys.alerts("two")) == 0
+    assert Stores(redis_client).alerts.load("two") == {}
     n = int(status(redis_client, "two").get("scans", 0))  # the forget task deletes a removed cluster's record
     time.sleep(5)  # a negative: two and a half intervals in which no scan may happen
     assert int(status(redis_client, "two").get("scans", 0)) == n

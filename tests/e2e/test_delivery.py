@@ -26,8 +26,7 @@ from chatsim.testing import ChatSim
 from tests.configs import immediate
 from tests.conftest import Proc, start_worker
 from worker.app import VISIBILITY_TIMEOUT_ENV
-from worker.state import keys
-from worker.state.store import Store
+from worker.state.store import Stores
 
 pytestmark = pytest.mark.slow
 
@@ -48,6 +47,10 @@ def wait_until(check: Callable[[], Any], timeout: float, what: str) -> Any:
             return got
         assert time.time() < deadline, f"{what}: not within {timeout}s"
         time.sleep(0.1)
+
+
+def scans(r: redis.Redis) -> int:
+    return int(Stores(r).schedule.scan_status(CLUSTER).get("scans") or 0)
 
 
 def base_config(sim: Any, chat: ChatSim, **extra: Any) -> dict[str, Any]:
@@ -74,7 +77,7 @@ def start(
         cfg = write_config(data)
         worker = start_worker(nodewatch_proc, cfg, concurrency=concurrency, env=env)
         nodewatch_proc("beat", config=cfg, env=env)
-        wait_until(lambda: redis_client.hget(keys.status(CLUSTER), "scans"), 30, "first scan")
+        wait_until(lambda: scans(redis_client), 30, "first scan")
         return cfg, worker
 
     return run
@@ -98,29 +101,30 @@ def storm_chat() -> Iterator[ChatSim]:
         yield chat
 
 
-# Fed straight into the delivery path (payloads in Redis, then tasks.scan.enqueue_notifications, which routes):
+# Fed straight into the delivery path (payloads stored by a commit, then the route stage, then the notify tasks):
 # upstream, the lifecycle's own storm grouping would already fold 60 node alerts into a few messages, and this
 # test is about what the delivery side does when that is not enough.
 FEED = """
-import json, sys, time
+import sys, time
 from tasks import context
-from tasks.scan import enqueue_notifications
+from tasks.notify import enqueue
+from worker.alerting import route
 from worker.model import Notification, NotificationKind, Severity
-from worker.state import keys
+from worker.state.alerts import Transitions
 
 count, seconds = int(sys.argv[1]), int(sys.argv[2])
-cfg, store = context.config(), context.store()
+cfg, stores = context.config(), context.stores()
 t0 = time.time()
 per = count // seconds
 for second in range(seconds):
-    ids = []
+    notes = []
     for i in range(second * per + 1, second * per + per + 1):
         sev = Severity.CRITICAL if i % 4 == 0 else Severity.WARNING
-        n = Notification(f"storm-{i}", NotificationKind.FIRING, "storm-1", f"storm-1-pool-{i}", "cpu_usage", sev,
-                         "cpu", {"value": 97.0, "threshold": 90.0}, time.time(), time.time(), f"fp-{i}")
-        store.r.set(keys.payload("storm-1", n.id), json.dumps(n.to_json()), ex=3600)
-        ids.append(n.id)
-    enqueue_notifications(cfg, "storm-1", ids)
+        notes.append(Notification(f"storm-{i}", NotificationKind.FIRING, "storm-1", f"storm-1-pool-{i}",
+                                  "cpu_usage", sev, "cpu", {"value": 97.0, "threshold": 90.0}, time.time(),
+                                  time.time(), f"fp-{i}"))
+    accepted = stores.commit_scan("storm-1", Transitions(repeat_s=60, notifications=notes))
+    enqueue(route.route(stores, cfg, "storm-1", {}, accepted, time.time()))
     time.sleep(max(0.0, t0 + second + 1 - time.time()))
 print(f"fed {count} in {time.time() - t0:.1f}", flush=True)
 """
@@ -179,7 +183,9 @@ def test_storm_of_60_alerts_in_10s_stays_under_20_a_minute_and_every_alert_arriv
     assert len(times) < STORM_NODES  # merged into digests, not trickled one by one
     assert chat.messages("slack") == []  # the route sent the cluster to DingTalk only
     # a held alert says so where "why was I not paged at once?" is answered
-    why = Store(redis.Redis.from_url(redis_url, decode_responses=True)).why("storm-1", count=1000)
+    why = Stores(redis.Redis.from_url(redis_url, decode_responses=True)).notifications.why(
+        "storm-1", count=1000
+    )
     held = {w["fp"] for w in why if w["reason"].startswith("rate-limited: dingtalk sends it in a digest in")}
     # an alert not held went out as a message of its own
     assert len(held) >= STORM_NODES - len(times), why[:5]
@@ -207,10 +213,8 @@ def _children(pid: int) -> list[int]:
 
 def _assert_sent_once_more_scans_later(chat: ChatSim, redis_client: redis.Redis, name: str) -> None:
     """Three more scans of the still-hot node, then exactly one message about it reached the robot."""
-    scans = int(redis_client.hget(keys.status(CLUSTER), "scans") or 0)
-    wait_until(
-        lambda: int(redis_client.hget(keys.status(CLUSTER), "scans") or 0) >= scans + 3, 30, "more scans"
-    )
+    done = scans(redis_client)
+    wait_until(lambda: scans(redis_client) >= done + 3, 30, "more scans")
     accepted = [m for m in chat.messages("dingtalk") if name in json.dumps(m["body"], ensure_ascii=False)]
     assert len(accepted) == 1
 
@@ -317,8 +321,8 @@ def test_receiver_down_past_the_window_dead_letters_with_the_reason_then_retry_d
             base_config(sim, chat, notify={"minRetryDelay": 0.5, "maxRetryDelay": 2, "retryWindow": 6})
         )
         sim.control.set_node(CLUSTER, node(3), cpu=0.97)
-        store = Store(redis_client)
-        wait_until(lambda: store.dead_letters(), 40, "a dead letter")
+        notes = Stores(redis_client).notifications
+        wait_until(lambda: notes.dead_letters(), 40, "a dead letter")
         listing = cli(nodewatch_proc, cfg, "deadletters", "list")  # what the operator sees
         line = next(x for x in listing.splitlines() if "gave up after" in x)
         assert "dingtalk" in line and "connection" in line.lower()

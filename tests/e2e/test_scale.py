@@ -19,7 +19,7 @@ import redis
 from chatsim.testing import ChatSim
 from kubesim.testing import KubesimProcess
 from tests.conftest import Proc, start_worker
-from worker.state import keys
+from worker.state.store import Stores
 
 pytestmark = pytest.mark.slow
 
@@ -33,7 +33,7 @@ def chat() -> Iterator[ChatSim]:
 
 
 def status(r: redis.Redis, cluster: str) -> dict[str, str]:
-    return r.hgetall(keys.status(cluster))  # type: ignore[return-value]
+    return Stores(r).schedule.scan_status(cluster)
 
 
 def wait(pred: Callable[[], Any], timeout: float, what: str) -> Any:
@@ -81,8 +81,9 @@ def test_a_5000_node_cluster_is_scanned_to_completion_and_a_scan_past_its_budget
     record = status(redis_client, "big")
     assert done in ("ok", "slow"), record
     assert record["nodes"] == "5000"
-    assert redis_client.hlen(keys.nodes("big")) == 5001  # every node in the inventory, plus the scan time
-    last = json.loads(redis_client.lindex(keys.scans("big"), 0))  # type: ignore[arg-type]
+    stores = Stores(redis_client)
+    assert len(stores.inventory.load("big")[0] or {}) == 5000  # every node in the inventory
+    last = stores.schedule.scan_history("big")[0]
     assert last["requests"] < 5000 / 10  # one paged list per kind, never a request per node
 
     chat.wait_for(1, "slack", timeout=60)

@@ -18,7 +18,7 @@ import redis
 from chatsim.testing import ChatSim
 from tests.configs import immediate
 from tests.conftest import Proc, start_worker
-from worker.state import keys
+from worker.state.store import Stores
 
 pytestmark = pytest.mark.slow
 
@@ -61,7 +61,7 @@ def config(sim: Any, chat: ChatSim, **extra: Any) -> dict[str, Any]:
 
 
 def scans(r: redis.Redis) -> int:
-    return int(r.hget(keys.status(CLUSTER), "scans") or 0)
+    return int(Stores(r).schedule.scan_status(CLUSTER).get("scans") or 0)
 
 
 def wait_scans(r: redis.Redis, at_least: int, timeout: float = 30) -> None:
@@ -173,7 +173,7 @@ def test_two_beats_schedule_each_scan_once(
     t0, n0 = time.time(), scans(redis_client)
     wait_scans(redis_client, n0 + 5, timeout=40)
     elapsed = time.time() - t0
-    history = json.loads(json.dumps([json.loads(x) for x in redis_client.lrange(keys.scans(CLUSTER), 0, -1)]))
+    history = Stores(redis_client).schedule.scan_history(CLUSTER)
     starts = sorted(float(h["started"]) for h in history)
     gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
     # one scan per 2 s interval: doubled scheduling would show gaps near 0 s and twice the count
@@ -199,10 +199,11 @@ def test_two_workers_never_scan_one_cluster_at_once(
     for _ in range(6):
         app.send_task("tasks.scan_cluster", args=[CLUSTER, None], queue="scan")
     deadline = time.time() + 40
-    while redis_client.llen(keys.scans(CLUSTER)) < 1 or redis_client.exists(keys.scan_lock(CLUSTER)):
+    schedule = Stores(redis_client).schedule
+    while not schedule.scan_history(CLUSTER) or schedule.locked(CLUSTER):
         assert time.time() < deadline
         time.sleep(0.2)
-    history = [json.loads(x) for x in redis_client.lrange(keys.scans(CLUSTER), 0, -1)]
+    history = schedule.scan_history(CLUSTER)
     spans = sorted((float(h["started"]), float(h["ended"])) for h in history)
     for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
         assert start >= end, f"overlapping scans: {spans}"

@@ -2,7 +2,7 @@
 JSON, a node with one bad quantity, a closed port.
 
 A stand-in API server (``http.server`` in a thread, on a free port) with a kubeconfig pointing at it; every scan
-goes through ``worker.pipeline.run_scan`` — what the Celery task runs — with a Store on the test's own Redis, and
+goes through ``worker.pipeline.run_scan`` — what the Celery task runs — with the stores on the test's own Redis, and
 each test asserts what came out: the outcome and its error text, the findings, the notifications stored, the
 failure count and the inventory kept.
 """
@@ -28,8 +28,7 @@ from tests.faults.test_faults_version import kubeconfig_for
 from worker import clusters, settings
 from worker.model import Notification, NotificationKind, Severity, fingerprint
 from worker.pipeline import ScanResult, run_scan
-from worker.state import keys
-from worker.state.store import Store, connect
+from worker.state.store import Stores, connect
 
 CLUSTER = "standin"
 NODES = ("n1", "n2", "n3")
@@ -184,7 +183,7 @@ class Scans:
     """run_scan against the stand-in with the immediate timing, on the test's Redis, one simulated minute apart."""
 
     def __init__(self, kubeconfig: Path, redis_url: str, cfg: dict[str, Any], budget: float = 0.0) -> None:
-        self.store = Store(connect(redis_url))
+        self.store = Stores(connect(redis_url))
         self.cfg = settings.parse(immediate({"collect": {"topPods": 0}, **cfg}), env={})
         self.spec = clusters.ClusterSpec(CLUSTER, 60, str(kubeconfig), scan_budget=budget)
         self.now = 1_000_000.0
@@ -195,7 +194,7 @@ class Scans:
         started = time.monotonic()
         result = run_scan(self.store, self.cfg, self.spec, self.now)
         took = time.monotonic() - started
-        notes = [self.store.notification(CLUSTER, i) for i in result.sent]
+        notes = [self.store.notifications.get(CLUSTER, i) for i in result.sent]
         return result, [n for n in notes if n is not None], took
 
 
@@ -221,7 +220,7 @@ def test_an_answer_trickled_a_byte_every_2s_is_cut_at_request_timeout(
         f"unreachable: {CLUSTER}: GET /api/v1/nodes: answer not complete within 3.0s (collect.requestTimeout)"
         == result.error
     )
-    assert redis_client.get(keys.failures(CLUSTER)) == "1"  # a failed scan, counted
+    assert scans.store.inventory.failures(CLUSTER) == 1  # a failed scan, counted
     assert apiserver.requests.count("/api/v1/nodes") == 1  # a request sent and timed out is not sent again
 
 
@@ -241,7 +240,7 @@ def test_a_scan_cut_at_its_budget_counts_as_failed_and_alerts_after_the_failures
     assert "scan budget of 1.5s used up after" in first.error and "while listing pods (page 1)" in first.error
     second, notes, took = scans.scan()
     assert took < 1.5 + 1.5, took
-    assert second.outcome == "timeout" and redis_client.get(keys.failures(CLUSTER)) == "2"
+    assert second.outcome == "timeout" and scans.store.inventory.failures(CLUSTER) == 2
     (alert,) = notes
     assert (alert.rule, alert.kind, alert.severity) == (
         "cluster_scan_slow",
@@ -292,8 +291,8 @@ def test_a_node_list_with_items_null_is_a_failed_scan_never_an_empty_cluster(
     assert [(n.rule, n.kind) for n in notes] == [("cluster_unreachable", NotificationKind.FIRING)]
     assert "no items (null)" in str(notes[0].params["reason"])
     assert not [f for f in null.findings if f.rule == "node_removed"]
-    assert redis_client.get(keys.failures(CLUSTER)) == "1"
-    assert set(redis_client.hkeys(keys.nodes(CLUSTER))) == {*NODES, "~scan"}  # the last good inventory kept
+    assert scans.store.inventory.failures(CLUSTER) == 1
+    assert set(scans.store.inventory.load(CLUSTER)[0] or {}) == set(NODES)  # the last good inventory kept
 
 
 @pytest.mark.parametrize(
@@ -325,8 +324,8 @@ def test_a_node_with_one_bad_quantity_is_reported_not_dropped_and_its_alerts_are
     first, notes, _ = scans.scan()
     assert [(n.node, n.rule, n.kind) for n in notes] == [("n2", "memory_usage", NotificationKind.FIRING)]
     memory_fp = fingerprint(CLUSTER, "n2", "memory_usage")
-    before = scans.store.load_alerts(CLUSTER)[memory_fp]
-    entry = redis_client.hget(keys.nodes(CLUSTER), "n2")
+    before = scans.store.alerts.load(CLUSTER)[memory_fp]
+    entry = (scans.store.inventory.load(CLUSTER)[0] or {})["n2"]
 
     apiserver.routes["/api/v1/nodes"] = answer(node_list(node("n1"), node("n2", "lots"), node("n3")))
     broken, notes, _ = scans.scan()
@@ -353,14 +352,14 @@ def test_a_node_with_one_bad_quantity_is_reported_not_dropped_and_its_alerts_are
         if f.rule == "node_removed" or (f.node == "n2" and f.rule != "node_unreadable")
     ]
     assert active(broken) == {("n2", "node_unreadable"): Severity.WARNING}
-    assert scans.store.load_alerts(CLUSTER)[memory_fp] == before  # its memory alert untouched, still firing
-    assert redis_client.hget(keys.nodes(CLUSTER), "n2") == entry  # its inventory entry kept
+    assert scans.store.alerts.load(CLUSTER)[memory_fp] == before  # its memory alert untouched, still firing
+    assert (scans.store.inventory.load(CLUSTER)[0] or {})["n2"] == entry  # its inventory entry kept
 
     apiserver.routes["/api/v1/nodes"] = answer(node_list(*(node(n) for n in NODES)))
     back, notes, _ = scans.scan()
     assert [(n.node, n.rule, n.kind) for n in notes] == [("n2", "node_unreadable", NotificationKind.RESOLVED)]
     assert active(back) == {("n2", "memory_usage"): Severity.CRITICAL}  # the same alert, never closed
-    assert scans.store.load_alerts(CLUSTER)[memory_fp].since == before.since
+    assert scans.store.alerts.load(CLUSTER)[memory_fp].since == before.since
     assert not [f for f in back.findings if f.rule == "node_added" and f.severity is not None]
 
 
@@ -376,4 +375,4 @@ def test_a_refused_connection_names_host_port_and_cause(
     assert result.error == (
         f"unreachable: {CLUSTER}: GET /api/v1/nodes: 127.0.0.1:{port}: [Errno 111] Connection refused"
     ), result.error
-    assert redis_client.get(keys.failures(CLUSTER)) == "1"
+    assert scans.store.inventory.failures(CLUSTER) == 1

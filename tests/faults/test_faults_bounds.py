@@ -1,9 +1,9 @@
 """Bounded output and state, tried for real: a node with 10,000 taints, and hours of node and cluster churn.
 
 Real Redis (the test session's own), kubesim as a process, chatsim over HTTP. The taint test goes through the scan
-path (``run_scan``) into Redis and out of every channel; the churn test runs the noise path (``advance``, what
-every scan and the forget task run) for hundreds of scans and then checks every ``nw:*`` key against the bound
-``worker/state/keys.py`` documents for it.
+path (``run_scan``) into Redis and out of every channel; the churn test runs the alerting stages and the commit
+(``transitions.advance`` + ``Stores.commit_scan``, what every scan and the forget task run) for hundreds of scans
+and then checks every ``nw:*`` key against the bound ``worker/state/keys.py`` documents for it.
 """
 
 from __future__ import annotations
@@ -21,10 +21,11 @@ import requests
 from chatsim.testing import ChatSim
 from tests.configs import immediate
 from worker import clusters, settings
+from worker.alerting import transitions
 from worker.model import ClusterSample, Finding, NodeSample, Severity, limits
 from worker.model.alerts import FlapRecord
 from worker.notify import registry
-from worker.pipeline import advance, run_scan
+from worker.pipeline import run_scan
 from worker.state import keys
 from worker.state import store as state_store
 
@@ -37,14 +38,14 @@ def test_node_with_10000_taints_is_stored_capped_and_arrives_on_every_channel(
     sim = kubesim_factory(clusters=1, nodes=2, pods_per_node=0)
     node = f"{CLUSTER}-pool-1"
     sim.control.set_node(CLUSTER, node, taints=[f"example.com/t{i}=v{i}:NoSchedule" for i in range(10_000)])
-    store = state_store.Store(redis_client)
+    store = state_store.Stores(redis_client)
     cfg = settings.parse(immediate({"thresholds": {"taintFor": 0}}), env={})
     spec = clusters.ClusterSpec(CLUSTER, 60, str(sim.kubeconfigs[CLUSTER]))
     result = run_scan(store, cfg, spec, 1_000_000.0)
     assert result.outcome == "ok", result.error
-    [nid] = [i for i in result.sent if store.notification(CLUSTER, i).rule == "taint"]  # type: ignore[union-attr]
+    [nid] = [n.id for n in result.messages if n.rule == "taint"]
     assert redis_client.strlen(keys.payload(CLUSTER, nid)) <= keys.PAYLOAD_MAX  # was 3.1 MB
-    alert = store.notification(CLUSTER, nid)
+    alert = store.notifications.get(CLUSTER, nid)
     assert alert is not None
     assert (
         sum(1 if isinstance(t, dict) else limits.split_more([t])[1] for t in alert.params["taints"]) == 10_000
@@ -110,7 +111,7 @@ def _without_ttl_allowed(key: str) -> bool:
 @pytest.fixture()
 def churned(redis_client: redis.Redis) -> dict[str, Any]:
     """Two clusters scanned SCANS times with nodes coming and going; then "gone-1" is removed (forget task)."""
-    store = state_store.Store(redis_client)
+    store = state_store.Stores(redis_client)
     cfg = settings.parse(
         immediate({"noise": {"flapWindow": 600, "flapThreshold": 4, "flapQuiet": 300}}), env={}
     )
@@ -119,16 +120,14 @@ def churned(redis_client: redis.Redis) -> dict[str, Any]:
         now += STEP
         nodes = _present(scan)
         for cluster in ("live-1", "gone-1"):
-            prev = store.load_alerts(cluster)
-            advance(
-                store, cfg, cluster, prev, _findings(cluster, nodes, scan), _sample(cluster, nodes, now), now
-            )
-    # what tasks.forget_cluster runs under the cluster's scan lock
+            state = store.load_scan_state(cluster, now)
+            found, sample = _findings(cluster, nodes, scan), _sample(cluster, nodes, now)
+            store.commit_scan(cluster, transitions.advance(store, cfg, cluster, state, found, sample, now))
+    # what the forget task (pipeline.forget) commits under the cluster's scan lock
     now += STEP
-    advance(
-        store, cfg, "gone-1", store.load_alerts("gone-1"), [], None, now, removed_reason="cluster removed"
-    )
-    state_store.forget_cluster(store, "gone-1")
+    state = store.load_scan_state("gone-1", now)
+    closed = transitions.advance(store, cfg, "gone-1", state, [], None, now, removed_reason="cluster removed")
+    store.commit_scan("gone-1", closed, forget=True)
     return {"store": store, "present": set(_present(SCANS - 1)), "ever": POOL + (SCANS - 1) // 2}
 
 
@@ -144,7 +143,7 @@ def test_every_key_has_a_ttl_or_is_one_documented_without(
 def test_flap_records_and_alerts_of_vanished_nodes_are_gone(
     churned: dict[str, Any], redis_client: redis.Redis
 ) -> None:
-    store: state_store.Store = churned["store"]
+    store: state_store.Stores = churned["store"]
     present: set[str] = churned["present"]
     flaps = {
         fp: FlapRecord.from_json(json.loads(v))
@@ -153,7 +152,7 @@ def test_flap_records_and_alerts_of_vanished_nodes_are_gone(
     assert flaps, "the churn made nothing flap"
     assert {r.node for r in flaps.values()} <= present  # 139 nodes came and went; their records did not stay
     assert len(flaps) <= len(present) * len(RULES)
-    assert {st.node for st in store.load_alerts("live-1").values()} <= present
+    assert {st.node for st in store.alerts.load("live-1").values()} <= present
     assert churned["ever"] > 5 * len(present)
 
 

@@ -27,7 +27,7 @@ import yaml
 from kubesim.testing import KubesimProcess
 from tests.conftest import NODEWATCH, ROOT, Proc, start_worker
 from tests.faults.recording_server import RecordingServer
-from worker.state import keys
+from worker.state.store import Stores
 
 pytestmark = pytest.mark.slow
 
@@ -57,7 +57,7 @@ def kubeconfig_text(server: str, token_file: Path) -> str:
 
 
 def status(r: redis.Redis, cluster: str) -> dict[str, str]:
-    return r.hgetall(keys.status(cluster))  # type: ignore[return-value]
+    return Stores(r).schedule.scan_status(cluster)
 
 
 def wait(pred: Callable[[], Any], timeout: float, what: str) -> Any:

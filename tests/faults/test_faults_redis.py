@@ -29,7 +29,7 @@ from tests.conftest import NODEWATCH, ROOT, Proc
 from worker import localredis
 from worker.model import Notification, NotificationKind, Severity
 from worker.notify import stateloss
-from worker.state import keys
+from worker.state import epoch, keys
 from worker.state import store as state_store
 
 CLUSTER = "sim-1"
@@ -63,7 +63,7 @@ def sim(kubesim_factory: Callable[..., Any]) -> Any:
 class Hub:
     server: localredis.RedisServer
     env: dict[str, str]
-    store: state_store.Store
+    store: state_store.Stores
     procs: list[Proc]
 
     def start(self, command: str, ready: str | None = None) -> Proc:
@@ -90,7 +90,7 @@ def hub(server: localredis.RedisServer, sim: Any, chat: ChatSim, tmp_path: Path)
     }
     cfg.write_text(yaml.safe_dump(immediate(doc)))
     env = dict(os.environ, REDIS_URL=server.url, NODEWATCH_CONFIG=str(cfg), PYTHONUNBUFFERED="1")
-    h = Hub(server, env, state_store.Store(state_store.connect(server.url)), [])
+    h = Hub(server, env, state_store.Stores(state_store.connect(server.url)), [])
     yield h
     for p in h.procs:
         p.stop()
@@ -98,7 +98,7 @@ def hub(server: localredis.RedisServer, sim: Any, chat: ChatSim, tmp_path: Path)
 
 def scans(h: Hub) -> int:
     try:
-        return len(h.store.scan_history(CLUSTER))
+        return len(h.store.schedule.scan_history(CLUSTER))
     except redis.ConnectionError:
         return -1
 
@@ -118,7 +118,8 @@ def delivered(h: Hub, chat: ChatSim, count: int, timeout: float = 60) -> list[di
     try:
         return chat.wait_for(count, "slack", timeout=timeout)
     except TimeoutError as err:
-        state = {"why": h.store.why(CLUSTER), "dead": h.store.dead_letters(), "stats": h.store.stats()}
+        notes = h.store.notifications
+        state = {"why": notes.why(CLUSTER), "dead": notes.dead_letters(), "stats": notes.stats()}
         raise AssertionError(f"{err}; got {texts(chat)}; {state}; {last_logs(h)}") from None
 
 
@@ -197,16 +198,17 @@ def test_beat_and_worker_started_while_redis_is_down_start_scanning_when_it_come
 
 def test_state_epoch_tells_a_loss_from_a_first_start(server: localredis.RedisServer) -> None:
     server.start()
-    store = state_store.Store(state_store.connect(server.url))
-    first = store.check_epoch(None, 0.0, 100.0)  # a first start: the epoch is made, nothing was lost
-    assert store.check_epoch(first, 100.0, 110.0) == first and store.state_lost_at() is None
+    client = state_store.connect(server.url)
+    store = epoch.EpochStore(client)
+    first = store.check(None, 0.0, 100.0)  # a first start: the epoch is made, nothing was lost
+    assert store.check(first, 100.0, 110.0) == first and store.lost_at() is None
     # bounded like every key: kept alive by beat's ticks
-    assert 0 < store.r.ttl(keys.EPOCH) <= keys.ALERTS_TTL
-    store.r.flushdb()  # what an empty restart leaves
-    second = store.check_epoch(first, 110.0, 120.0)
+    assert 0 < client.ttl(keys.EPOCH) <= keys.ALERTS_TTL
+    client.flushdb()  # what an empty restart leaves
+    second = store.check(first, 110.0, 120.0)
     assert second != first
-    assert store.state_lost_at() == 110.0  # lost after it was last seen intact
-    assert 0 < store.r.ttl(keys.STATE_LOST_AT) <= keys.STATE_LOST_NOTE_S
+    assert store.lost_at() == 110.0  # lost after it was last seen intact
+    assert 0 < client.ttl(keys.STATE_LOST_AT) <= keys.STATE_LOST_NOTE_S
 
 
 @pytest.mark.parametrize(

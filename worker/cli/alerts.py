@@ -29,10 +29,10 @@ def _clusters(cfg: settings.Settings, args: argparse.Namespace) -> list[str]:
 
 def cmd_alerts_list(args: argparse.Namespace) -> int:
     cfg = common.load_config(args)
-    store = common.store()
+    stores = common.stores()
     rows: list[dict[str, Any]] = []
     for cluster in _clusters(cfg, args):
-        for fp, st in sorted(store.load_alerts(cluster).items(), key=lambda kv: (kv[1].node, kv[1].rule)):
+        for fp, st in sorted(stores.alerts.load(cluster).items(), key=lambda kv: (kv[1].node, kv[1].rule)):
             rows.append(
                 {
                     "fingerprint": fp,
@@ -69,9 +69,9 @@ def cmd_alerts_list(args: argparse.Namespace) -> int:
 
 def cmd_alerts_ack(args: argparse.Namespace) -> int:
     cfg = common.load_config(args)
-    store = common.store()
+    stores = common.stores()
     for cluster in _clusters(cfg, args):
-        state = store.set_ack(cluster, args.fingerprint, not args.undo)
+        state = stores.alerts.set_ack(cluster, args.fingerprint, not args.undo)
         if state is not None:
             verb = "un-acknowledged" if args.undo else "acknowledged: no repeats until it resolves"
             print(f"{args.fingerprint} ({cluster} {state.node} {state.rule}) {verb}")
@@ -82,11 +82,11 @@ def cmd_alerts_ack(args: argparse.Namespace) -> int:
 
 def cmd_alerts_why(args: argparse.Namespace) -> int:
     cfg = common.load_config(args)
-    store = common.store()
+    stores = common.stores()
     rows: list[dict[str, Any]] = [
         {"at": int(row["id"].split("-")[0]) / 1000, "cluster": cluster, "reason": row["reason"]}
         for cluster in _clusters(cfg, args)
-        for row in reversed(store.why(cluster, count=1000))
+        for row in reversed(stores.notifications.why(cluster, count=1000))
         if row.get("fp") == args.fingerprint
     ]
     if common.emit(args, {"fingerprint": args.fingerprint, "held": rows}):
@@ -125,14 +125,14 @@ def cmd_silence_add(args: argparse.Namespace) -> int:
         author=args.author,
         comment=args.comment,
     )
-    common.store().add_silence(s)
+    common.stores().silences.add(s)
     print(f"{s.id} silences until {_when(s.ends)}")
     return 0
 
 
 def cmd_silence_list(args: argparse.Namespace) -> int:
     common.load_config(args)
-    rows = common.store().silences()
+    rows = common.stores().silences.active(time.time())
     if common.emit(args, {"silences": [s.to_json() for s in rows]}):
         return 0
 
@@ -150,7 +150,7 @@ def cmd_silence_list(args: argparse.Namespace) -> int:
 
 def cmd_silence_expire(args: argparse.Namespace) -> int:
     common.load_config(args)
-    ok = common.store().expire_silence(args.id)
+    ok = common.stores().silences.expire(args.id, time.time())
     print(f"{args.id} expired" if ok else f"no silence {args.id}")
     return 0 if ok else common.EXIT_FAIL
 
@@ -160,7 +160,7 @@ def cmd_silence_expire(args: argparse.Namespace) -> int:
 
 def cmd_deadletters_list(args: argparse.Namespace) -> int:
     common.load_config(args)
-    rows = common.store().dead_letters()
+    rows = common.stores().notifications.dead_letters()
     if common.emit(args, {"dead_letters": rows}):
         return 0
     common.table(
@@ -179,7 +179,7 @@ def cmd_deadletters_retry(args: argparse.Namespace) -> int:
     common.load_config(args)
     from tasks.notify import notify  # a CLI is a shell like the tasks: it may enqueue them
 
-    rows = common.store().take_dead_letters()
+    rows = common.stores().notifications.take_dead_letters()
     for row in rows:
         notify.apply_async(args=[row["cluster"], row["notification"], row["receiver"]], queue="notify")
     print(f"re-queued {len(rows)} dead letter(s)")

@@ -120,8 +120,8 @@ def _age(ts: str | None, now: float) -> str:
 
 def _summaries(names: list[str]) -> tuple[dict[str, dict[str, Any]], str]:
     try:
-        store = common.store()
-        return {n: store.cluster_summary(n) for n in names}, ""
+        stores = common.stores()
+        return {n: stores.cluster_summary(n) for n in names}, ""
     except redis.RedisError as err:
         return {}, f"scan records unavailable (Redis at {common.redis_where()}: {type(err).__name__})"
 

@@ -87,9 +87,9 @@ def connect(url: str | None = None) -> redis.Redis:
     return state_store.connect(url or redis_url())
 
 
-def store(url: str | None = None) -> state_store.Store:
+def stores(url: str | None = None) -> state_store.Stores:
     """The nodewatch state on ``url`` (default: the workers' Redis), over ``connect``."""
-    return state_store.Store(connect(url))
+    return state_store.Stores(connect(url))
 
 
 def local_redis(workdir: str) -> localredis.LocalRedis:

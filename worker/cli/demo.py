@@ -231,9 +231,9 @@ class Demo:
         stats: dict[str, int] = {}
         scans = 0
         try:
-            store = common.store(url)
-            stats = store.stats()
-            scans = int(store.scan_status("demo").get("scans", 0))
+            stores = common.stores(url)
+            stats = stores.notifications.stats()
+            scans = int(stores.schedule.scan_status("demo").get("scans", 0))
         except redis.RedisError:
             pass  # our private Redis is gone by now; the counts we saw are enough
         dead = sum(v for k, v in stats.items() if k.startswith("deadlettered:"))

@@ -38,9 +38,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
         tempfile.TemporaryDirectory(prefix="nodewatch-replay-") as tmp,
         common.local_redis(tmp) as redis,
     ):
-        store = common.store(redis.url)
+        stores = common.stores(redis.url)
         for scenario in scenarios:
-            reports.append(engine.run(cfg, scenario, store, run_scan, args.speed, redis.origin, progress))
+            reports.append(engine.run(cfg, scenario, stores, run_scan, args.speed, redis.origin, progress))
     docs = [r.to_json() for r in reports]
     if not common.emit(args, docs[0] if len(docs) == 1 else docs):
         print(engine.table(reports))

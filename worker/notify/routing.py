@@ -111,6 +111,15 @@ def repeat_held(target: Target, n: Notification, last_sent: float | None, now: f
     return f"repeat to {target.receiver} held by {target.route} repeatInterval until {last_sent + target.repeat_interval:.0f}"
 
 
+def longest_repeat(tree: RouteSettings | None) -> float | None:
+    """The longest ``repeatInterval`` in the route tree (None when no route sets one): how long the time a
+    receiver last got an alert must be kept for ``repeat_held`` to find it."""
+    if tree is None:
+        return None
+    found = [x for x in (tree.repeat_interval, *(longest_repeat(r) for r in tree.routes)) if x is not None]
+    return max(found, default=None)
+
+
 def wanted(target: Target, n: Notification) -> str | None:
     """Why ``n`` is not sent to ``target`` (a reason for the why-log), or None when it is."""
     if n.kind is NotificationKind.RESOLVED and not target.send_resolved:

@@ -1,10 +1,13 @@
 """Replay: drive kubesim on a manual clock through the real scan path and score nodewatch against the baseline.
 
 Each step advances kubesim's clock by the scan interval, reads the ground truth from its control API, calls the
-scan function (``worker.pipeline.run_scan``, which the Celery task runs: collect -> rules -> noise -> Redis commit)
-with ``now`` = the simulated time, and keeps the notifications it accepted in a local sink instead of sending
-them. The baseline
-(worker/replay/baseline.py) sees the same ClusterSamples. Scoring is worker/replay/incidents.py.
+scan function (``worker.pipeline.run_scan``, which the Celery task runs: collect -> rules -> mute, lifecycle,
+flap, storm -> Redis commit) with ``now`` = the simulated time, then the same route and delivery stages as the
+worker (``worker.alerting``: routing with the cluster's labels, a route's repeat interval, the delivery log)
+with a sink for channel, on the simulated clock. Not applied: receivers' rate limits (their token buckets run
+on Redis's clock; the replay counts messages, not their pace). With no receiver configured every message goes
+to one sink receiver. The baseline (worker/replay/baseline.py) sees the same ClusterSamples. Scoring is
+worker/replay/incidents.py.
 """
 
 from __future__ import annotations
@@ -19,17 +22,19 @@ from typing import Any, Protocol
 import yaml
 
 from worker import clusters, settings
+from worker.alerting import route
+from worker.alerting.deliver import Delivery
 from worker.model import ClusterSample, Finding, NodeSample, Notification
 from worker.model.thresholds import Thresholds
-from worker.notify import routing
 from worker.replay import baseline, incidents
-from worker.state import keys
-from worker.state.store import Store
+from worker.replay.sink import Clock, Sink
+from worker.state.store import Stores
 
 DEFAULT_HOURS = 24.0
 DEFAULT_START = "2026-01-05T00:00:00Z"  # a fixed start makes daily curves, and so the figures, reproducible
 # key families that are not noise state: notification payloads, delivery log, scan records, inventory
 NOT_NOISE = frozenset({"n", "dl", "nodes", "status", "scans", "fails", "lock"})
+SINK = "replay"  # the receiver every message goes to when the config has none
 _FP = re.compile(r"^[0-9a-f]{16}$")
 
 
@@ -37,10 +42,11 @@ class ScanOutcome(Protocol):
     outcome: str
     sample: ClusterSample | None
     findings: list[Finding]
-    sent: list[str]
+    messages: list[Notification]
 
 
-ScanFn = Callable[[Store, settings.Settings, clusters.ClusterSpec, float], ScanOutcome]
+ScanFn = Callable[[Stores, settings.Settings, clusters.ClusterSpec, float], ScanOutcome]
+Message = tuple[str, str, str, str, str]  # receiver, cluster, node, rule, kind: what a receiver got
 
 
 @dataclass
@@ -129,6 +135,7 @@ class Report:
     memory_peak: Memory  # at the scan with the most alerts (pending or firing) in Redis
     fingerprints_seen: int
     t0: float = 0.0  # simulated epoch when the replay began; incidents are shown relative to it
+    messages: list[Message] = field(default_factory=list)  # every delivery, in order (not in the JSON)
 
     def to_json(self) -> dict[str, Any]:
         def extra(f: incidents.Figures) -> dict[str, Any]:
@@ -177,42 +184,23 @@ def subjects(n: Notification) -> tuple[str, ...]:
     return tuple(dict.fromkeys(x for x in out if x))
 
 
-def cluster_pattern(cluster: str) -> str:
-    # derived from a key worker/state builds, so the scheme stays in one place (see report: keys.cluster_pattern)
-    return keys.alerts(cluster).removesuffix("alerts") + "*"
-
-
-def clear_cluster(store: Store, cluster: str) -> int:
-    """Delete one cluster's keys (a replay starts from nothing, even on a shared Redis)."""
-    doomed = list(store.r.scan_iter(match=cluster_pattern(cluster), count=500))
-    if doomed:
-        store.r.delete(*doomed)
-    return len(doomed)
-
-
-def measure(store: Store, names: Iterable[str], at_s: float = 0.0) -> Memory:
+def measure(stores: Stores, names: Iterable[str], at_s: float = 0.0) -> Memory:
     """MEMORY USAGE of every per-cluster key, by family (the segment after the hash tag); see ``Memory``."""
     mem = Memory(at_s=at_s)
     fps: set[str] = set()
     for cluster in names:
-        prefix = cluster_pattern(cluster)[:-1]
-        for key in store.r.scan_iter(match=cluster_pattern(cluster), count=500):
-            rest = key[len(prefix) :]
-            family = rest.split(":", 1)[0]
-            size = int(store.r.memory_usage(key, samples=0) or 0)
-            fam = mem.by_family.setdefault(family, {"keys": 0, "bytes": 0})
+        for key in stores.footprint(cluster):
+            fam = mem.by_family.setdefault(key.family, {"keys": 0, "bytes": 0})
             fam["keys"] += 1
-            fam["bytes"] += size
-            if family in NOT_NOISE:
+            fam["bytes"] += key.bytes
+            if key.family in NOT_NOISE:
                 continue
-            named = {part for part in rest.split(":")[1:] if _FP.match(part)}
-            if not named and store.r.type(key) == "hash":
-                named = {f for f in store.r.hkeys(key) if _FP.match(f)}
+            named = {p for p in key.parts if _FP.match(p)} or {f for f in key.fields if _FP.match(f)}
             if named:
                 fps |= named
-                mem.fingerprint_bytes += size
+                mem.fingerprint_bytes += key.bytes
             else:
-                mem.cluster_bytes += size
+                mem.cluster_bytes += key.bytes
     mem.fingerprints = len(fps)
     return mem
 
@@ -255,19 +243,6 @@ def _thresholds(cfg: settings.Settings, cluster: str) -> Callable[[NodeSample], 
     return lambda node: cfg.thresholds_for(cluster, node.labels)
 
 
-def routed(cfg: settings.Settings, n: Notification) -> bool:
-    """Would any receiver get ``n``? With no receiver configured every notification counts (once); with
-    receivers, the route tree decides as tasks.scan.enqueue_notifications does, without channels (the
-    per-route repeat interval, which needs delivery history, is not applied)."""
-    configured = list(cfg.receivers())
-    if not configured:
-        return True
-    targets = routing.route(
-        cfg.route, routing.subject(n, {}), all_receivers=configured, send_resolved=cfg.notify.send_resolved
-    )
-    return any(t.receiver in configured and routing.wanted(t, n) is None for t in targets)
-
-
 def _sent(n: Notification, now: float) -> incidents.Sent:
     return incidents.Sent(now, n.cluster, n.rule, n.kind.value, n.severity.label, subjects(n))
 
@@ -275,7 +250,7 @@ def _sent(n: Notification, now: float) -> incidents.Sent:
 def run(
     cfg: settings.Settings,
     scenario: Scenario,
-    store: Store,
+    stores: Stores,
     scan: ScanFn,
     speed: float | None = None,
     redis_origin: str = "",
@@ -284,6 +259,16 @@ def run(
     """Replay ``scenario`` for ``scenario.hours``; ``speed`` None = as fast as possible, else simulated
     seconds per wall-clock second."""
     from kubesim.testing import KubesimProcess
+
+    receivers = cfg.receivers() or {SINK: {"kind": "sink"}}
+    sink, clock = Sink(), Clock()
+    delivery = Delivery(
+        stores, cfg, clock=clock, channel=sink.channel, receivers=receivers, rate_limits=False
+    )
+    messages: list[Message] = []
+    labels = {
+        c.name: dict(c.labels) for c in cfg.clusters
+    }  # a configured cluster of the same name: its labels
 
     interval = cfg.check_interval
     steps = max(1, int(scenario.hours * 3600 // interval))
@@ -300,9 +285,12 @@ def run(
         t0 = ctl.now()
         names = list(ctl.call("GET", "")["clusters"])
         for c in names:
-            clear_cluster(store, c)
+            stores.clear_cluster(c)
         specs = {
-            c: clusters.ClusterSpec(c, interval, str(sim.kubeconfigs[c]), source="replay") for c in names
+            c: clusters.ClusterSpec(
+                c, interval, str(sim.kubeconfigs[c]), labels=labels.get(c, {}), source="replay"
+            )
+            for c in names
         }
         nodes_max = 0
         alerts: dict[str, int] = {}
@@ -315,26 +303,31 @@ def run(
                 nodes_max = max(nodes_max, len(node_names))
                 for n in node_names:
                     truth.record(cfg, c, ctl.node(c, n), now, disk)
-                result = scan(store, cfg, specs[c], now)
-                alerts[c] = len(store.load_alerts(c))
+                result = scan(stores, cfg, specs[c], now)
+                alerts[c] = len(stores.alerts.load(c))
                 seen.update(f.fingerprint for f in result.findings if f.severity is not None)
-                for nid in result.sent:
-                    note = store.notification(c, nid)
-                    if note is not None and routed(cfg, note):
-                        nw_sent.append(_sent(note, now))
+                clock.now = now
+                for job in route.route(stores, cfg, c, specs[c].labels, result.messages, now, receivers):
+                    delivery.one(job, 0)
+                counted: set[str] = set()  # a message counts once, however many receivers got it
+                for receiver, n in sink.take():
+                    messages.append((receiver, n.cluster, n.node, n.rule, n.kind.value))
+                    if n.id not in counted:
+                        counted.add(n.id)
+                        nw_sent.append(_sent(n, now))
                 if result.sample is not None:
                     sent, base_last = baseline.step(result.sample, _thresholds(cfg, c), base_last, now)
                     base_sent += sent
             if sum(alerts.values()) > peak:
                 peak = sum(alerts.values())
-                memory_peak = measure(store, names, now - t0)
+                memory_peak = measure(stores, names, now - t0)
             if speed:
                 lag = started + (i + 1) * interval / speed - time.monotonic()
                 if lag > 0:
                     time.sleep(lag)  # pacing to the requested speed, not synchronisation
             if progress and (i + 1) % 240 == 0:
                 progress(f"replay {scenario.name}: {(i + 1) * interval / 3600:.0f} h of {scenario.hours:g} h")
-        memory = measure(store, names, now - t0)
+        memory = measure(stores, names, now - t0)
     found = incidents.incidents(truth.points, interval)
     return Report(
         scenario=scenario.name,
@@ -352,6 +345,7 @@ def run(
         memory_peak=memory_peak,
         fingerprints_seen=len(seen),
         t0=t0,
+        messages=messages,
     )
 
 

@@ -4,6 +4,9 @@ Only what those rules read is kept (labels, taints, cordon, Ready, when last Rea
 one field per node (~400 bytes with typical labels) plus ``~scan``, the time of the last scan. A node Ready at
 that scan stores no "last Ready" time of its own (it is ``~scan``), so a steady cluster rewrites one field per
 scan, not the whole inventory: a scan writes only the nodes whose entry changed (``diff``).
+
+``InventoryStore`` keeps it in Redis (keys.py: ``inv`` of each cluster) with the count of failed scans in a row
+(``fails``): both are read with the scan's state and written in the scan's one commit.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from typing import Any
 import msgspec
 
 from worker.model import ClusterSample, Condition, NodeSample, Taint
+from worker.state import keys
+from worker.state.batch import Batch, Result, Transaction
 
 SCAN_FIELD = "~scan"  # not a valid node name
 
@@ -90,3 +95,53 @@ def decode(
 
 
 _decode_entry: Any = msgspec.json.Decoder().decode
+
+
+@dataclass(frozen=True)
+class ScanInventory:
+    """What a scan reads of the inventory: the raw hash (``decode`` reads it) and the failed scans in a row."""
+
+    nodes: dict[str, str]
+    failures: int
+
+
+class InventoryStore:
+    def __init__(self, client: Any) -> None:
+        self.r: Any = client
+
+    def load(self, cluster: str) -> tuple[dict[str, NodeSample] | None, dict[str, datetime] | None]:
+        return decode(cluster, self.r.hgetall(keys.nodes(cluster)))
+
+    def failures(self, cluster: str) -> int:
+        """Failed scans in a row."""
+        return int(self.r.get(keys.failures(cluster)) or 0)
+
+    def read_scan(self, batch: Batch, cluster: str) -> Result[ScanInventory]:
+        start = batch.mark()
+        batch.pipe.hgetall(keys.nodes(cluster))
+        batch.pipe.get(keys.failures(cluster))
+        return batch.since(start, lambda r: ScanInventory(r[0], int(r[1] or 0)))
+
+    def read_failures(self, batch: Batch, cluster: str) -> Result[int]:
+        start = batch.mark()
+        batch.pipe.get(keys.failures(cluster))
+        return batch.since(start, lambda r: int(r[0] or 0))
+
+    def stage_scan(self, tx: Transaction, cluster: str, changes: Diff | None) -> None:
+        """A scan's inventory changes, which clear the failure count; ``changes`` None: the scan failed, the
+        count goes up (the caller knows the new count: it read the old one with the scan's state, under the
+        scan lock)."""
+        if changes is None:
+            tx.call("INCR", keys.failures(cluster))
+            tx.call("EXPIRE", keys.failures(cluster), keys.ALERTS_TTL)
+            return
+        tx.call("DEL", keys.failures(cluster))
+        if changes.set:
+            tx.hset(keys.nodes(cluster), changes.set)
+        if changes.delete:
+            tx.call("HDEL", keys.nodes(cluster), *changes.delete)
+        tx.call("EXPIRE", keys.nodes(cluster), keys.ALERTS_TTL)
+
+    def stage_forget(self, tx: Transaction, cluster: str) -> None:
+        tx.call("DEL", keys.nodes(cluster))
+        tx.call("DEL", keys.failures(cluster))

@@ -5,7 +5,7 @@ state lives in one Redis Cluster slot and a Lua script may touch it atomically. 
 configuration has a TTL or a bounded size, and the keys without a TTL are listed in ``WITHOUT_TTL``; a test churns
 nodes and clusters and checks both (tests/faults/test_faults_bounds.py). Stored notifications are capped by
 ``worker.model.limits`` (lists 100 items, strings 2000 characters, params 64 KiB: "… +N more"). A removed cluster's
-keys are deleted or expire (``store.forget_cluster``).
+keys are deleted or expire (``store.Stores.commit_scan(forget=True)``).
 
 | key                          | type   | TTL / bound                         | purpose (bytes per node, measured)          |
 |------------------------------|--------|-------------------------------------|---------------------------------------------|
@@ -72,6 +72,16 @@ WITHOUT_TTL = (
 
 def _c(cluster: str) -> str:
     return f"{PREFIX}:{{{cluster}}}"
+
+
+def cluster_pattern(cluster: str) -> str:
+    """A SCAN pattern matching every key of ``cluster``."""
+    return f"{_c(cluster)}:*"
+
+
+def cluster_part(cluster: str, key: str) -> str:
+    """What follows the cluster's hash tag in one of its keys: ``alerts``, ``cd:{fp}``, ``n:{id}``..."""
+    return key.removeprefix(f"{_c(cluster)}:")
 
 
 def alerts(cluster: str) -> str:

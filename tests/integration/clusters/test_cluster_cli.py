@@ -73,7 +73,7 @@ def test_add_list_remove_in_directory_mode(
     (tmp_path / "lab.yaml").write_text(yaml.safe_dump(insecure))
     code, out = run("cluster", "add", "lab", "--kubeconfig", str(tmp_path / "lab.yaml"), "--config", str(cfg))
     assert code == 0 and "warning: insecure-skip-tls-verify" in out
-    store = state_store.Store(redis_client)
+    store = state_store.Stores(redis_client).schedule
     store.record_scan("prod", {"started": 1000.0, "ended": 1000.4, "duration_s": 0.4, "lag_s": 0.25,
                                "outcome": "ok", "error": "", "nodes": 2})  # fmt: skip
     code, out = run("cluster", "list", "--config", str(cfg))

@@ -21,7 +21,7 @@ from tests.configs import immediate
 from worker import clusters, settings
 from worker.clusters import kubeconfig, secrets
 from worker.pipeline import run_scan
-from worker.state.store import Store
+from worker.state.store import Stores
 
 HUB, NS = "sim-1", "nodewatch"
 LABEL = {"nodewatch.io/cluster": "true"}
@@ -174,11 +174,11 @@ def test_annotated_secret_reaches_the_rules_through_list_and_watch(
     hub.control.set_node("sim-2", "sim-2-pool-1", cpu=0.6, memory=0.2, ready="True")
     hub.control.set_node("sim-2", "sim-2-pool-2", cpu=0.2, memory=0.2, ready="True")
     hub.control.advance(20)  # past metrics-server's next scrape
-    result = run_scan(Store(redis_client), cfg, spec, time.time())
+    result = run_scan(Stores(redis_client), cfg, spec, time.time())
     hot = {(f.node, f.rule): f for f in result.findings if f.severity is not None and f.rule == "cpu_usage"}
     # 60 % is below the default warning (70) but above the profile's (50)
     assert set(hot) == {("sim-2-pool-1", "cpu_usage")} and hot[("sim-2-pool-1", "cpu_usage")].threshold == 50
-    sent = [Store(redis_client).notification("payments-eu", nid) for nid in result.sent]
+    sent = result.messages
     assert [(n.cluster, n.node, n.rule) for n in sent if n] == [("payments-eu", "sim-2-pool-1", "cpu_usage")]
 
 

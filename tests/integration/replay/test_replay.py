@@ -16,7 +16,7 @@ from worker import settings
 from worker.pipeline import run_scan
 from worker.replay import engine
 from worker.state import keys
-from worker.state.store import Store
+from worker.state.store import Stores
 
 NODEWATCH = str(Path(sys.executable).with_name("nodewatch"))
 
@@ -63,7 +63,7 @@ def test_replay_scores_nodewatch_and_the_baseline(scenario_file: Path, redis_cli
     cfg = settings.parse({}, env={})
     scenario = engine.load_scenario(str(scenario_file), None)
     assert scenario.hours == pytest.approx(40 / 60)
-    report = engine.run(cfg, scenario, Store(redis_client), run_scan)
+    report = engine.run(cfg, scenario, Stores(redis_client), run_scan)
 
     assert report.steps == 40
     found = {(i.node, i.metric): (i.start - report.t0, i.duration) for i in report.found}
@@ -105,7 +105,7 @@ def test_replay_starts_from_nothing_on_a_used_database(
     scenario_file: Path, redis_client: redis.Redis
 ) -> None:
     """State left by an earlier run of the same cluster is cleared, so the figures do not depend on it."""
-    store = Store(redis_client)
+    store = Stores(redis_client)
     redis_client.set(keys.cooldown("rt", "0123456789abcdef"), "1")
     redis_client.set(keys.cooldown("other", "0123456789abcdef"), "1")
     cfg = settings.parse({}, env={})

@@ -23,7 +23,7 @@ from worker import clusters, settings
 from worker.model import fingerprint
 from worker.pipeline import run_scan
 from worker.state import keys
-from worker.state.store import Store, connect
+from worker.state.store import Stores, connect
 
 NODEWATCH = str(Path(sys.executable).with_name("nodewatch"))
 NODES = [f"{CLUSTER}-pool-{i}" for i in range(1, 6)]
@@ -51,7 +51,7 @@ def kinds(p: Pipeline, step: float = 60) -> list[tuple[str, str, str]]:
 def test_silence_from_the_cli_holds_then_releases(
     sim: Any, redis_client: redis.Redis, redis_url: str
 ) -> None:
-    p = Pipeline(sim, Store(redis_client))
+    p = Pipeline(sim, Stores(redis_client))
     out = cli(redis_url, "silence", "add", "--node", "*-pool-1", "--rule", "cpu_*", "--duration", "1h",
               "--author", "alice", "--comment", "load test")  # fmt: skip
     sid = out.split()[0]
@@ -71,7 +71,7 @@ def test_silence_from_the_cli_holds_then_releases(
 
 
 def test_ack_stops_repeats_until_resolved(sim: Any, redis_client: redis.Redis, redis_url: str) -> None:
-    p = Pipeline(sim, Store(redis_client))
+    p = Pipeline(sim, Stores(redis_client))
     sim.control.set_node(CLUSTER, NODES[1], cpu=0.97)
     assert kinds(p) == [(NODES[1], "cpu_usage", "firing")]
     fp = fingerprint(CLUSTER, NODES[1], "cpu_usage")
@@ -84,7 +84,7 @@ def test_ack_stops_repeats_until_resolved(sim: Any, redis_client: redis.Redis, r
 
 
 def test_storm_is_one_message_and_later_nodes_are_batched(sim: Any, redis_client: redis.Redis) -> None:
-    p = Pipeline(sim, Store(redis_client), noise={"groupInterval": 1})
+    p = Pipeline(sim, Stores(redis_client), noise={"groupInterval": 1})
     for node in NODES[:3]:
         sim.control.set_node(CLUSTER, node, cpu=0.97)
     result = p.scan()
@@ -94,9 +94,9 @@ def test_storm_is_one_message_and_later_nodes_are_batched(sim: Any, redis_client
     sim.control.set_node(CLUSTER, NODES[3], cpu=0.97)
     assert kinds(p) == []  # the storm is on: the fourth node waits for the group interval
     fp = fingerprint(CLUSTER, NODES[3], "cpu_usage")
-    assert any("storm" in w["reason"] for w in p.store.why(CLUSTER) if w["fp"] == fp)
+    assert any("storm" in w["reason"] for w in p.store.notifications.why(CLUSTER) if w["fp"] == fp)
     deadline = time.time() + 10
-    while redis_client.exists(keys.storm(CLUSTER, "cpu_usage")):  # wait for the interval to end
+    while p.store.alerts.storms_on(CLUSTER, ["cpu_usage"]):  # wait for the interval to end
         assert time.time() < deadline
         time.sleep(0.05)
     assert kinds(p) == [(NODES[3], "cpu_usage", "firing")]  # flushed: one node, sent as itself
@@ -107,7 +107,7 @@ def test_storm_is_one_message_and_later_nodes_are_batched(sim: Any, redis_client
 
 
 def test_flapping_readiness_is_one_notice_then_one_summary(sim: Any, redis_client: redis.Redis) -> None:
-    p = Pipeline(sim, Store(redis_client), noise={"flapWindow": 1800, "flapThreshold": 4, "flapQuiet": 600})
+    p = Pipeline(sim, Stores(redis_client), noise={"flapWindow": 1800, "flapThreshold": 4, "flapQuiet": 600})
     sent = []
     for ready in ["False", "True", "False", "True", "False", "True", "False"]:
         sim.control.set_node(CLUSTER, NODES[2], ready=ready)
@@ -126,7 +126,7 @@ def test_flapping_cluster_readiness_count_is_one_notice_then_one_summary(
 ) -> None:
     """Two of five nodes dropping out of Ready together, again and again: the cluster's ``ready_drop`` alert
     flaps like a node's would, so it says "flapping" once and "stable again" once, not every drop."""
-    p = Pipeline(sim, Store(redis_client), noise={"flapWindow": 1800, "flapThreshold": 4, "flapQuiet": 600})
+    p = Pipeline(sim, Stores(redis_client), noise={"flapWindow": 1800, "flapThreshold": 4, "flapQuiet": 600})
     drops = []
     for ready in ["False", "True", "False", "True", "False", "True", "False", "True"]:
         for node in NODES[3:]:
@@ -134,7 +134,7 @@ def test_flapping_cluster_readiness_count_is_one_notice_then_one_summary(
         drops += [kind for node, rule, kind in kinds(p) if rule == "ready_drop"]
     assert drops == ["firing", "resolved", "firing", "flapping"]
     fp = fingerprint(CLUSTER, "", "ready_drop")
-    assert any("flapping" in w["reason"] for w in p.store.why(CLUSTER) if w["fp"] == fp)
+    assert any("flapping" in w["reason"] for w in p.store.notifications.why(CLUSTER) if w["fp"] == fp)
     # back for good: after the quiet period, one summary of where it settled
     assert [k for k in kinds(p, 300) if k[1] == "ready_drop"] == []
     settled = [n for n in p.sent(p.scan(300)) if n.rule == "ready_drop"]
@@ -142,7 +142,7 @@ def test_flapping_cluster_readiness_count_is_one_notice_then_one_summary(
 
 
 def _scan_in_process(redis_url: str, kubeconfig: str, now: float, barrier: Any, out: Any) -> None:
-    store = Store(connect(redis_url))
+    store = Stores(connect(redis_url))
     spec = clusters.ClusterSpec(CLUSTER, 60, kubeconfig)
     cfg = settings.parse(immediate({}), env={})
     barrier.wait()

@@ -14,8 +14,7 @@ from tests.configs import immediate
 from worker import clusters, settings
 from worker.model import Severity
 from worker.pipeline import run_scan
-from worker.state import keys
-from worker.state.store import Store, connect
+from worker.state.store import Stores, connect
 
 CLUSTER = "sim-1"
 
@@ -30,7 +29,7 @@ def test_a_scan_past_its_budget_fails_alerts_and_says_what_took_too_long(
 ) -> None:
     sim, spec = setup(kubesim_factory, interval=60, scan_budget=0.6)
     cfg = settings.parse(immediate({"scanFailuresBeforeAlert": 2}), env={})
-    store = Store(connect(redis_url))
+    store = Stores(connect(redis_url))
     assert run_scan(store, cfg, spec, time.time()).outcome == "ok"
     sim.control.fault(CLUSTER, "slow", delay_s=0.25)
     first = run_scan(store, cfg, spec, time.time())
@@ -39,14 +38,14 @@ def test_a_scan_past_its_budget_fails_alerts_and_says_what_took_too_long(
     second = run_scan(store, cfg, spec, time.time())
     assert second.outcome == "timeout"
     (nid,) = second.sent
-    note = store.notification(CLUSTER, nid)
+    note = store.notifications.get(CLUSTER, nid)
     assert note is not None and note.rule == "cluster_scan_slow" and note.severity == Severity.CRITICAL
     assert " while " in str(note.params["reason"]) and note.params["failures"] == 2
-    assert redis_client.hlen(keys.nodes(CLUSTER)) == 4  # the last good inventory is kept (3 nodes + ~scan)
+    assert len(store.inventory.load(CLUSTER)[0] or {}) == 3  # the last good inventory is kept
     sim.control.clear_faults(CLUSTER)
     back = run_scan(store, cfg, spec, time.time())
     assert back.outcome == "ok"
-    resolved = [store.notification(CLUSTER, i) for i in back.sent]
+    resolved = [store.notifications.get(CLUSTER, i) for i in back.sent]
     assert [(n.rule, n.kind.value) for n in resolved if n] == [("cluster_scan_slow", "resolved")]
 
 
@@ -55,7 +54,7 @@ def test_a_scan_longer_than_its_interval_but_within_its_budget_warns(
 ) -> None:
     sim, spec = setup(kubesim_factory, interval=0.5, scan_budget=30)
     cfg = settings.parse(immediate({}), env={})
-    store = Store(connect(redis_url))
+    store = Stores(connect(redis_url))
     sim.control.fault(CLUSTER, "slow", delay_s=0.2)
     slow = run_scan(store, cfg, spec, time.time())
     assert slow.outcome == "slow" and slow.sample is not None and len(slow.sample.nodes) == 3

@@ -20,7 +20,7 @@ from tests.configs import immediate
 from worker import clusters, settings
 from worker.model import Notification
 from worker.pipeline import ScanResult, run_scan
-from worker.state.store import Store
+from worker.state.store import Stores
 
 CLUSTER = "sim-1"
 N1, N2, N3 = (f"{CLUSTER}-pool-{i}" for i in (1, 2, 3))
@@ -28,7 +28,7 @@ NODEWATCH = str(Path(sys.executable).with_name("nodewatch"))
 
 
 class Pipeline:
-    def __init__(self, sim: Any, store: Store, **cfg: Any) -> None:
+    def __init__(self, sim: Any, store: Stores, **cfg: Any) -> None:
         self.sim = sim
         self.store = store
         self.cfg = settings.parse(immediate(cfg), env={})
@@ -41,7 +41,7 @@ class Pipeline:
         return run_scan(self.store, self.cfg, self.spec, self.now)
 
     def sent(self, result: ScanResult) -> list[Notification]:
-        out = [self.store.notification(CLUSTER, nid) for nid in result.sent]
+        out = [self.store.notifications.get(CLUSTER, nid) for nid in result.sent]
         return [n for n in out if n is not None]
 
     def active(self, result: ScanResult, node: str | None = None) -> dict[str, str]:
@@ -57,7 +57,7 @@ def pipeline(kubesim_factory: Callable[..., Any], redis_client: redis.Redis) -> 
     sim = kubesim_factory(clusters=1, nodes=3, pods_per_node=0)
     for node in (N1, N2, N3):
         sim.control.set_node(CLUSTER, node, cpu=0.1, memory=0.1, disk=0.3, ready="True")
-    return lambda **cfg: Pipeline(sim, Store(redis_client), **cfg)
+    return lambda **cfg: Pipeline(sim, Stores(redis_client), **cfg)
 
 
 def test_calm_cluster_sends_nothing(pipeline: Callable[..., Pipeline]) -> None:
