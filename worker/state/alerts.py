@@ -138,7 +138,7 @@ class AlertStore:
         if gone := [fp for fp, r in t.flaps.items() if r is None]:
             tx.call("HDEL", flaps, *gone)
         tx.call("EXPIRE", flaps, keys.ALERTS_TTL)
-        cd_ms = int(t.repeat_s * 1000)
+        cd_ms = max(1, int(t.repeat_s * 1000))  # alertCooldown 0: no cooldown (Redis refuses PX 0)
         for n in t.notifications:
             # a repeat goes out only if it can take the cooldown key: the shared "do not repeat yet"
             gate = (

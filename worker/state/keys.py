@@ -35,7 +35,8 @@ keys are deleted or expire (``store.Stores.commit_scan(forget=True)``).
 | nw:deadletters               | list   | LTRIM 1000                          | messages that could not be delivered        |
 | nw:stats                     | hash   | none (a few counters per receiver)  | delivered / failed / dead-lettered counts   |
 | nw:redbeat:*                 | (RedBeat) | RedBeat's own                    | the beat lock and beat's schedule           |
-| nw:{c}:rr:{receiver}:{fp}    | string | max(repeatInterval, 1 d)            | per-route repeat: when the receiver last got it |
+| nw:{c}:rr:{receiver}:{fp}    | string | max(longest repeatInterval, 1 d)    | when the receiver last got it, written      |
+|                              |        |                                     | after a send succeeded: repeatInterval      |
 | nw:{r:NAME}:bucket           | hash   | until refilled (<= one window)      | token bucket of receiver NAME (~60 B)       |
 | nw:{r:NAME}:waiting          | zset   | PAYLOAD_TTL, refreshed on add       | "cluster<TAB>id" held back by the rate      |
 |                              |        |                                     | limit; score: critical first, then oldest   |

@@ -4,6 +4,7 @@ scan's reads in one round trip and its writes in one script."""
 from __future__ import annotations
 
 import threading
+import time
 
 import redis
 
@@ -70,6 +71,18 @@ def test_repeat_is_held_back_by_the_cooldown_key(redis_client: redis.Redis) -> N
     assert commit(resolved) == ["res"]
     assert store.alerts.load("c1") == {}
     assert store.alerts.cooldowns("c1", [FP]) == set()
+
+
+def test_a_cooldown_of_zero_lets_every_repeat_through(redis_client: redis.Redis) -> None:
+    store = Stores(redis_client)
+    store.commit_scan(
+        "c1", Transitions(0, upsert={FP: firing_state()}, cooldown_start=[FP])
+    )  # alertCooldown: 0
+    time.sleep(0.01)
+    assert [
+        n.id
+        for n in store.commit_scan("c1", Transitions(0, notifications=[note(NotificationKind.REPEAT, "r")]))
+    ] == ["r"]
 
 
 def test_claim_due_hands_each_due_slot_to_one_caller(redis_client: redis.Redis) -> None:
