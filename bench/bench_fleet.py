@@ -47,8 +47,8 @@ from worker.state.store import Stores  # noqa: E402
 
 NODEWATCH = str(Path(sys.executable).with_name("nodewatch"))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-# Redis round trips of the task around run_scan (tasks/scan.py), not in the record's redis_rt: SET NX of the scan
-# lock, the unlock script, the record_scan pipeline. Routing a notification adds one read per message (not counted).
+# Redis round trips of the scan task around run_scan, not in the record's redis_rt: SET NX of the scan lock, the
+# unlock script, the record_scan pipeline. Routing a notification adds one read per message (not counted).
 TASK_ROUND_TRIPS = 3
 
 
