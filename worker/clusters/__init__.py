@@ -87,24 +87,44 @@ def _from_directory(settings: Settings, directory: str, out: Registry) -> list[C
     if not path.is_dir():
         # a missing (unmounted) directory is not "every cluster removed": the caller keeps what it had
         raise ClusterSourceError(f"clusters directory {directory} does not exist")
-    specs = []
+    files, problems = _listing(path)
+    out.problems.extend(problems)
+    return [
+        ClusterSpec(
+            f.stem,
+            settings.check_interval,
+            str(f),
+            source="directory",
+            origin=str(f),
+            scan_budget=settings.cluster_budget(),
+        )
+        for f in files
+    ]
+
+
+_listings: dict[str, tuple[int, list[Path], list[str]]] = {}
+
+
+def _listing(path: Path) -> tuple[list[Path], list[str]]:
+    """The directory's kubeconfig files and the names it skips, listed again only when the directory changed
+    (its mtime moves when a file is added, removed or renamed, and when a mounted Secret or ConfigMap swaps its
+    ``..data`` link): every scan looks its cluster up here, and listing 500 files cost 8 % of a worker's CPU
+    (bench/README.md, "fleet"). A file's content is read when its client is built, not here."""
+    mtime = path.stat().st_mtime_ns
+    hit = _listings.get(str(path))
+    if hit is not None and hit[0] == mtime:
+        return hit[1], hit[2]
+    files: list[Path] = []
+    problems: list[str] = []
     for f in sorted(path.iterdir()):
         if f.name.startswith(".") or not f.is_file() or f.suffix not in KUBECONFIG_SUFFIXES:
             continue
         if not secrets.NAME_RE.fullmatch(f.stem):
-            out.problems.append(f"{f}: file name is not a lowercase DNS-style cluster name; skipped")
+            problems.append(f"{f}: file name is not a lowercase DNS-style cluster name; skipped")
             continue
-        specs.append(
-            ClusterSpec(
-                f.stem,
-                settings.check_interval,
-                str(f),
-                source="directory",
-                origin=str(f),
-                scan_budget=settings.cluster_budget(),
-            )
-        )
-    return specs
+        files.append(f)
+    _listings[str(path)] = (mtime, files, problems)
+    return files, problems
 
 
 def _from_secrets(settings: Settings, hub: HubSettings, out: Registry) -> list[ClusterSpec]:
