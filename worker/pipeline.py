@@ -21,7 +21,7 @@ from worker.alerting import route, transitions
 from worker.collect import errors as collect_errors
 from worker.collect import reader
 from worker.collect.options import MIB, CollectOptions, ScanStats, seconds
-from worker.model import ClusterSample, Finding, NodeSample, Notification, Severity
+from worker.model import ClusterSample, Finding, NodeSample, Notification, Severity, history
 from worker.model.alerts import AlertState
 from worker.rules import cluster as cluster_rules
 from worker.rules.evaluate import evaluate
@@ -168,7 +168,10 @@ def run_scan(stores: Stores, cfg: settings.Settings, spec: clusters.ClusterSpec,
     """One scan of one cluster, end to end but without Celery: the scan task and the replay both call it.
 
     Redis: one round trip reads the state, one Lua script writes everything the scan decided (plus one read of
-    cooldowns and one of storm markers when something fires)."""
+    cooldowns and one of storm markers when something fires), then one more pipelined round trip records the
+    nodes' history (``Stores.record_history``: the history has a Lua script of its own, so it is not folded into
+    the commit's). Only a scan that read the cluster records history, and only its readable nodes (those in
+    ``sample.unreadable`` record nothing), at the scan's ``taken_at``; a failed scan records nothing."""
     rt_before = state_store.round_trips.count
     now_dt = datetime.fromtimestamp(now, UTC)
     result = ScanResult(spec.name, "ok")
@@ -233,8 +236,16 @@ def _scan(
     )
     result.messages = stores.commit_scan(spec.name, t, inventory=inv, scan_failed=inv is None)
     result.sent = [n.id for n in result.messages]
+    if result.sample is not None:
+        record_history(stores, result.sample)
     result.redis_round_trips = state_store.round_trips.count - rt_before
     return result
+
+
+def record_history(stores: Stores, sample: ClusterSample) -> None:
+    """The scanned nodes' history metrics (``model.history.values``) at the scan's time; unreadable nodes skipped."""
+    points = {n.name: history.values(n) for n in sample.nodes if n.name not in sample.unreadable}
+    stores.record_history(sample.cluster, sample.taken_at.timestamp(), points)
 
 
 def scan_failed(
@@ -324,7 +335,10 @@ def forget(
 ) -> Forgotten:
     """What the removal task runs: a cluster left the registry; its open alerts close as "cluster removed" (not
     firing forever) and none of its keys is left without a bound, in one commit under its scan lock (a scan
-    still running would write alert states after us)."""
+    still running would write alert states after us). Its nodes' history is deleted too (``History.forget``,
+    still under the lock). A node that leaves a cluster still scanned keeps its history until it expires
+    (keys.HISTORY_TTL, 8 days after its last sample): `nodewatch history` can still show what it did before it
+    went."""
     try:
         back = clusters.find(cfg, cluster) is not None
     except clusters.ClusterSourceError as err:
@@ -340,6 +354,7 @@ def forget(
         now = clock()
         state = stores.load_scan_state(cluster, now)
         t = transitions.advance(stores, cfg, cluster, state, [], None, now, removed_reason=REMOVED)
+        stores.history.forget(cluster)  # first: if it fails, the task retries before anything was closed
         closed = stores.commit_scan(cluster, t, forget=True)
     finally:
         stores.schedule.release_lock(cluster, token)

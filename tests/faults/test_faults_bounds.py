@@ -123,8 +123,11 @@ def churned(redis_client: redis.Redis) -> dict[str, Any]:
             state = store.load_scan_state(cluster, now)
             found, sample = _findings(cluster, nodes, scan), _sample(cluster, nodes, now)
             store.commit_scan(cluster, transitions.advance(store, cfg, cluster, state, found, sample, now))
-    # what the forget task (pipeline.forget) commits under the cluster's scan lock
+            # and the history every successful scan records after its commit (pipeline.record_history)
+            store.record_history(cluster, now, {n: {"cpu": float(scan % 100), "pods": 50.0} for n in nodes})
+    # what the forget task (pipeline.forget) does under the cluster's scan lock: history deleted, then the commit
     now += STEP
+    store.history.forget("gone-1")
     state = store.load_scan_state("gone-1", now)
     closed = transitions.advance(store, cfg, "gone-1", state, [], None, now, removed_reason="cluster removed")
     store.commit_scan("gone-1", closed, forget=True)
@@ -136,6 +139,8 @@ def test_every_key_has_a_ttl_or_is_one_documented_without(
 ) -> None:
     seen = sorted(redis_client.scan_iter("nw:*"))
     assert seen, "the churn wrote nothing"
+    # vanished nodes keep their history until its TTL: every node that ever was in live-1 has a key
+    assert len([k for k in seen if k.startswith("nw:{live-1}:h:")]) == churned["ever"]
     unbounded = [k for k in seen if redis_client.ttl(k) == -1 and not _without_ttl_allowed(k)]
     assert unbounded == [], f"keys without a TTL and not in keys.WITHOUT_TTL: {unbounded[:10]}"
 
@@ -180,6 +185,7 @@ def test_removed_cluster_leaves_only_keys_that_expire(
         keys.scans,
         keys.failures,
         keys.group_buffer,
+        keys.history_nodes,
     ):
         assert not redis_client.exists(key("gone-1")), key("gone-1")
     why = keys.why("gone-1")
@@ -187,3 +193,4 @@ def test_removed_cluster_leaves_only_keys_that_expire(
         0 < redis_client.ttl(why) <= keys.PAYLOAD_TTL
     )  # `alerts why` answers two more days, then it is gone
     assert redis_client.xrevrange(why, count=1)[0][1]["reason"] == "cluster removed"
+    assert not list(redis_client.scan_iter(keys.history("gone-1", "*")))

@@ -43,9 +43,13 @@ keys are deleted or expire (``store.Stores.commit_scan(forget=True)``).
 | nw:{r:NAME}:flush            | string | the flush's delay + FLUSH_SLACK     | a digest flush task is scheduled            |
 | nw:{c}:h:{node}              | hash   | HISTORY_TTL (8 d), refreshed each   | history (worker/state/history.py): scan     |
 |                              |        | write; scan tier 6 h, 5-min tier    | samples 6 h + 5-min mean/max 7 d of 8       |
-|                              |        | 7 d, each capped in bytes           | metrics (~16 KB/node measured, <= 24 KB)    |
+|                              |        | 7 d, each capped in bytes; a node   | metrics (~16 KB/node measured, <= 24 KB);   |
+|                              |        | gone from its cluster keeps it till | written by every scan that read the cluster |
+|                              |        | the TTL; deleted with the cluster   | (pipeline.run_scan), one pipelined round    |
+|                              |        | (pipeline.forget)                   | trip after the commit script, not in it     |
 | nw:{c}:hn                    | zset   | HISTORY_TTL; members not written    | nodes with history -> last sample time      |
-|                              |        | for 7 d are dropped                 |                                             |
+|                              |        | for 7 d are dropped; deleted with   |                                             |
+|                              |        | the cluster                         |                                             |
 """
 
 from __future__ import annotations

@@ -10,21 +10,26 @@ stores, and the keys each owns:
 - ``schedule``: due times, removed clusters, scan locks, scan records (``schedule.py``);
 - ``inventory``: the last scan's nodes and the failed scans in a row (``inventory.py``);
 - ``limits``: receivers' token buckets and digest queues (``ratelimit.py``);
-- ``epoch``: whether Redis lost the state (``epoch.py``); history has its own (``history.py``).
+- ``epoch``: whether Redis lost the state (``epoch.py``);
+- ``history``: per-node metric history (``history.py``); written by ``record_history`` after the commit, in one
+  pipelined round trip of its own (its Lua script, one call per 200 nodes), not inside ``commit_scan``.
 
 One scan reads its state in one round trip (``load_scan_state``) and writes everything it decided — alert
 transitions, flap records, notifications, cooldowns, storm markers and group buffer, why-entries, inventory and
-failure count — in one Lua script (``commit_scan``). What is written apart, on purpose: the scan record and the
-lock (they describe the scan, not its outcome, and are written even when it dies), and everything after a
-message is accepted (the delivery side: route repeat times once a receiver got it, the delivery log, rate
-limits, dead letters, why-entries of routing and delivery), which happens per receiver, later, elsewhere.
+failure count — in one Lua script (``commit_scan``). What is written apart, on purpose: the nodes' history (one
+more pipelined round trip after the commit: ``record_history``; a history that cannot be written never costs the
+scan its alerts), the scan record and the lock (they describe the scan, not its outcome, and are written even
+when it dies), and everything after a message is accepted (the delivery side: route repeat times once a receiver
+got it, the delivery log, rate limits, dead letters, why-entries of routing and delivery), which happens per
+receiver, later, elsewhere.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,11 +40,14 @@ from worker.model.alerts import AlertState, FlapRecord, Silence
 from worker.state import batch, keys
 from worker.state.alerts import AlertStore, Transitions
 from worker.state.epoch import EpochStore
+from worker.state.history import History
 from worker.state.inventory import Diff, InventoryStore
 from worker.state.notifications import NotificationStore
 from worker.state.ratelimit import RateLimiter
 from worker.state.schedule import ScheduleStore
 from worker.state.silences import SilenceStore
+
+log = logging.getLogger("nodewatch.state")
 
 
 class _RoundTrips(threading.local):
@@ -98,6 +106,7 @@ class Stores:
         self.inventory = InventoryStore(client)
         self.limits = RateLimiter(client)
         self.epoch = EpochStore(client)
+        self.history = History(client)
         self._tx = batch.script(client)
 
     def transaction(self) -> batch.Transaction:
@@ -151,6 +160,18 @@ class Stores:
             for n in t.notifications
             if n.id in accepted
         ]
+
+    def record_history(
+        self, cluster: str, t: float, samples: Mapping[str, Mapping[str, float | None]]
+    ) -> int | None:
+        """One scan's node values into the history (``History.record``: one pipelined round trip), after the scan's
+        commit. A Redis error is logged and answered None: the scan's alerts are committed and must still be
+        routed, so a history write that fails loses one point of history, never a message."""
+        try:
+            return self.history.record(cluster, t, samples)
+        except redis.RedisError as err:
+            log.warning("history not written: %s", err, extra={"cluster": cluster})
+            return None
 
     # --- what `cluster list` shows, in one round trip ---
     def cluster_summary(self, cluster: str) -> dict[str, Any]:

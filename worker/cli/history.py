@@ -1,0 +1,154 @@
+"""``nodewatch history CLUSTER NODE``: a node's recent history per metric, as the workers' scans recorded it
+(worker/state/history.py), over the workers' Redis.
+
+The table draws each metric as a unicode sparkline (``▁▂▃▄▅▆▇█``, scaled from the series' min to its max) with
+min, max, last and the warning/critical lines the config gives that node (``Settings.thresholds_for``: the node's
+labels from the last scan's inventory, the cluster's threshold profile). Scan samples cover the last 6 h; further
+back (``--since`` over 6 h) the 5-minute means fill in before the first scan sample. ``-o json|yaml``: the raw
+series, times in epoch seconds. Exit 1 with one line when the cluster or the node has no history.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from worker import clusters, settings
+from worker.cli import common, durations
+from worker.model.history import METRICS, Series
+from worker.model.thresholds import Thresholds
+from worker.state.history_codec import BUCKET_S
+
+BARS = "▁▂▃▄▅▆▇█"
+WIDTH = 60  # sparkline characters at most
+# a metric's warning/critical lines in Thresholds (requests alert on headroom in typical pods, not a percentage)
+LINES = {
+    "cpu": ("cpu_warning", "cpu_critical"),
+    "memory": ("memory_warning", "memory_critical"),
+    "nodefs": ("nodefs_warning", "nodefs_critical"),
+    "imagefs": ("imagefs_warning", "imagefs_critical"),
+    "inodes": ("inodes_warning", "inodes_critical"),
+    "pods": ("pods_warning", "pods_critical"),
+}
+
+
+def points(series: Series) -> list[tuple[float, float]]:
+    """(t, percent) oldest first: scan samples, and before the first of them the means of the 5-minute buckets
+    that ended by then (a bucket is dated at its middle)."""
+    first = series.fine[0][0] if series.fine else float("inf")
+    older = [(t, mean) for t, mean, _max in series.coarse if t + BUCKET_S / 2 <= first]
+    return older + list(series.fine)
+
+
+def sparkline(values: Sequence[float], width: int = WIDTH) -> str:
+    """``values`` in at most ``width`` bars (each the mean of its share), scaled from their min to their max."""
+    if not values:
+        return ""
+    if len(values) > width:
+        step = len(values) / width
+        values = [
+            sum(chunk) / len(chunk)
+            for i in range(width)
+            if (chunk := values[round(i * step) : round((i + 1) * step)])
+        ]
+    lo, hi = min(values), max(values)
+    if hi - lo < 1e-9:
+        return BARS[0] * len(values)
+    top = len(BARS) - 1
+    return "".join(BARS[round((v - lo) / (hi - lo) * top)] for v in values)
+
+
+def thresholds(cfg: settings.Settings, stores: Any, cluster: str, node: str) -> Thresholds:
+    """The node's thresholds: its labels from the last scan's inventory (none if it is gone), its cluster's
+    threshold profile (none if the cluster sources cannot be read)."""
+    nodes, _ = stores.inventory.load(cluster)
+    labels = nodes[node].labels if nodes and node in nodes else {}
+    try:
+        spec = clusters.find(cfg, cluster)
+    except clusters.ClusterSourceError:
+        spec = None
+    return cfg.thresholds_for(cluster, labels, spec.threshold_profile if spec else None)
+
+
+def span(seconds: float) -> str:
+    """``seconds`` in the flags' grammar: 6h, 1h30m, 2d."""
+    out, left = "", round(seconds)
+    for unit, size in durations.SECONDS.items():
+        if left >= size:
+            out += f"{left // int(size)}{unit}"
+            left %= int(size)
+    return out or "0s"
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{v:.1f}%"
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    cfg = common.load_config(args)
+    stores = common.stores()
+    cluster, node = args.cluster, args.node
+    since = time.time() - args.since
+    metrics = [args.metric] if args.metric else list(METRICS)
+    got = {m: stores.history.series(cluster, node, m, since) for m in metrics}
+    if not any(s.fine or s.coarse for s in got.values()):
+        known = stores.history.nodes(cluster)
+        if not known:
+            return common.fail(
+                f"no history of cluster {cluster!r} (scanned by the workers? named as configured?)"
+            )
+        if node not in known:
+            listed = ", ".join(known[:5]) + (f" (+{len(known) - 5} more)" if len(known) > 5 else "")
+            return common.fail(
+                f"no history of node {node!r} in cluster {cluster!r}; nodes with history: {listed}"
+            )
+        return common.fail(
+            f"no history of node {node!r} in cluster {cluster!r} in the last {span(args.since)}"
+            + (f" for {args.metric}" if args.metric else "")
+        )
+    limits = thresholds(cfg, stores, cluster, node)
+    rows: dict[str, dict[str, Any]] = {}
+    for m, s in got.items():
+        warn, crit = (getattr(limits, name) for name in LINES[m]) if m in LINES else (None, None)
+        rows[m] = {
+            "warning": warn,
+            "critical": crit,
+            "fine": [[t, v] for t, v in s.fine],
+            "coarse": [[t, mean, top] for t, mean, top in s.coarse],
+        }
+    doc = {"cluster": cluster, "node": node, "since": since, "unit": "percent", "metrics": rows}
+    if common.emit(args, doc):
+        return common.EXIT_OK
+    print(f"{cluster}/{node}, last {span(args.since)} (scan samples; 5-minute means before them)")
+    table_rows = []
+    for m, s in got.items():
+        values = [v for _t, v in points(s)]
+        warn, crit = rows[m]["warning"], rows[m]["critical"]
+        if not values:
+            table_rows.append([m, "(no data)", "-", "-", "-", _pct(warn), _pct(crit)])
+            continue
+        line = sparkline(values)
+        table_rows.append(
+            [m, line, _pct(min(values)), _pct(max(values)), _pct(values[-1]), _pct(warn), _pct(crit)]
+        )
+    common.table(["METRIC", "HISTORY", "MIN", "MAX", "LAST", "WARN", "CRIT"], table_rows)
+    return common.EXIT_OK
+
+
+def add_parsers(sub: Any, common_args: argparse.ArgumentParser) -> None:
+    h = sub.add_parser(
+        "history", parents=[common_args], help="a node's recent history per metric: sparkline, min/max/last"
+    )
+    h.add_argument("cluster", help="cluster name, as configured")
+    h.add_argument("node", help="node name")
+    h.add_argument("--metric", choices=METRICS, help="one metric (default: all)")
+    h.add_argument(
+        "--since",
+        type=durations.flag(),
+        default=6 * 3600.0,
+        help="how far back, e.g. 30m, 6h, 2d (default 6h)",
+    )
+    common.add_output(h)
+    h.set_defaults(func=cmd_history)
