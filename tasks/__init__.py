@@ -11,9 +11,6 @@ from typing import Any
 from celery import signals
 
 from worker import logs, settings
-from worker.app import app
-
-__all__ = ["app"]
 
 
 @signals.setup_logging.connect

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from worker.settings.receivers import BY_KIND, Endpoint, Receiver
+
 IMMEDIATE_THRESHOLDS: dict[str, float] = {
     "usageFor": 0,
     "usageWarningFor": 0,
@@ -25,3 +27,12 @@ def immediate(cfg: dict[str, Any]) -> dict[str, Any]:
     out["thresholds"] = IMMEDIATE_THRESHOLDS | dict(cfg.get("thresholds") or {})
     out["noise"] = IMMEDIATE_NOISE | dict(cfg.get("noise") or {})
     return out
+
+
+def endpoint(kind: str, url: str, lang: str = "zh", name: str = "", **options: Any) -> Endpoint[Any]:
+    """A receiver's endpoint from plain values, its options checked by the kind's settings model as a config
+    file's would be (``secret``, ``keyword``, ``atMobiles``, ``body``, ...): what a channel is made from."""
+    receiver: Receiver = BY_KIND[kind].model_validate(
+        {**options, "kind": kind, "name": name or kind, "url": url}
+    )
+    return Endpoint(receiver, url, lang)

@@ -22,6 +22,7 @@ from worker.collect import errors as collect_errors
 from worker.collect import reader
 from worker.collect.options import MIB, CollectOptions, ScanStats, seconds
 from worker.model import ClusterSample, Finding, NodeSample, Notification, Severity, history
+from worker.model import rules as registry
 from worker.model.alerts import AlertState
 from worker.rules import cluster as cluster_rules
 from worker.rules.evaluate import evaluate
@@ -31,8 +32,10 @@ from worker.state.store import ScanState, Stores
 
 log = logging.getLogger("nodewatch.scan")
 
-USAGE_RULES = frozenset({"cpu_usage", "memory_usage"})
-HEALTH_RULES = ("cluster_unreachable", "credentials_rejected", "cluster_scan_slow")
+# rules whose open alert makes the scan read the node's live pod usage (the top pods their message names)
+POD_USAGE_RULES = frozenset(r.name for r in registry.RULES if r.reads_pod_usage)
+# what cluster_health reports: the registry's rules of the scan's own outcome
+HEALTH_RULES = tuple(r.name for r in registry.RULES if r.reported_by == "scan")
 
 
 @dataclass
@@ -96,7 +99,7 @@ def top_pods_wanted(
 ) -> Callable[[NodeSample], bool]:
     """Which nodes are worth live pod usage (the top pods a usage message names): a usage alert pending or
     firing, or cpu/memory at its warning line now. Everyone else costs no pod usage read at all."""
-    open_nodes = {st.node for st in prev.values() if st.rule in USAGE_RULES}
+    open_nodes = {st.node for st in prev.values() if st.rule in POD_USAGE_RULES}
 
     def wanted(node: NodeSample) -> bool:
         if node.name in open_nodes:
@@ -130,21 +133,7 @@ def cluster_health(
     ``scanFailuresBeforeAlert`` failures; ``cluster_scan_slow`` as a warning when a scan worked but took longer
     than its interval (``slow`` says how long). Inactive findings when the scan works, so they resolve."""
     if outcome in ("ok", "slow"):
-        out = [Finding(name, "", r, None, summary=f"cluster {name} answers") for r in HEALTH_RULES[:2]]
-        if slow:
-            out.append(
-                Finding(
-                    name,
-                    "",
-                    "cluster_scan_slow",
-                    Severity.WARNING,
-                    summary=f"cluster {name}: {slow}",
-                    params={"reason": slow},
-                )
-            )
-        else:
-            out.append(Finding(name, "", "cluster_scan_slow", None, summary=f"cluster {name} scans in time"))
-        return out
+        return [_answers(name, r, slow) for r in HEALTH_RULES]
     if failures < cfg.scan_failures_before_alert:
         return []
     active = {"credentials_rejected": "credentials_rejected", "timeout": "cluster_scan_slow"}.get(
@@ -162,6 +151,17 @@ def cluster_health(
         )
         for r in HEALTH_RULES
     ]
+
+
+def _answers(name: str, rule: str, slow: str) -> Finding:
+    """A cluster-health rule once a scan worked: each resolves, but a scan slower than its interval warns."""
+    if rule != "cluster_scan_slow":
+        return Finding(name, "", rule, None, summary=f"cluster {name} answers")
+    if slow:
+        return Finding(
+            name, "", rule, Severity.WARNING, summary=f"cluster {name}: {slow}", params={"reason": slow}
+        )
+    return Finding(name, "", rule, None, summary=f"cluster {name} scans in time")
 
 
 def run_scan(stores: Stores, cfg: settings.Settings, spec: clusters.ClusterSpec, now: float) -> ScanResult:

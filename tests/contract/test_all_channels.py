@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from chatsim.testing import ChatSim
+from tests.configs import endpoint
 from tests.contract.helpers import assert_leaks_no_secret, assert_retries_as_expected, notification
 from worker.notify import errors, registry
 from worker.notify.channel import Channel
@@ -24,28 +25,26 @@ class Case:
     secrets: list[str]
 
 
-def make_case(kind: str, chat: ChatSim, session: requests.Session, timeout: float = 2.0) -> Case:
+def make_case(
+    kind: str, chat: ChatSim, session: requests.Session, timeout: float = 2.0, base: str | None = None
+) -> Case:
+    """The channel of ``kind`` for chatsim, or with the same path and query (tokens included) at ``base``."""
     if kind == "slack":
         token = "SlackTok3nSecretAll"
-        return Case(
-            kind,
-            registry.build("slack", url=chat.slack_url(token), session=session, timeout=timeout),
-            [token],
-        )
-    if kind == "dingtalk":
+        url, options, secrets = chat.slack_url(token), {}, [token]
+    elif kind == "dingtalk":
         token, secret = "dt-all-token-secret", "SECall-signing-secret"
-        url = chat.register_dingtalk(token, secret)
-        channel = registry.build("dingtalk", url=url, secret=secret, session=session, timeout=timeout)
-        return Case(kind, channel, [token, secret])
-    if kind == "wecom":
+        url, options, secrets = chat.register_dingtalk(token, secret), {"secret": secret}, [token, secret]
+    elif kind == "wecom":
         key = "wecom-all-key-secret"
-        return Case(
-            kind, registry.build("wecom", url=chat.wecom_url(key), session=session, timeout=timeout), [key]
-        )
-    secret = "hook-all-hmac-secret"
-    url = chat.webhook_url("all", secret=secret)
+        url, options, secrets = chat.wecom_url(key), {}, [key]
+    else:
+        secret = "hook-all-hmac-secret"
+        url, options, secrets = chat.webhook_url("all", secret=secret), {"secret": secret}, [secret]
+    if base is not None:
+        url = url.replace(chat.url, base)
     return Case(
-        kind, registry.build("webhook", url=url, secret=secret, session=session, timeout=timeout), [secret]
+        kind, registry.channel(endpoint(kind, url, **options), session=session, timeout=timeout), secrets
     )
 
 
@@ -102,9 +101,7 @@ def test_refused_connection_is_retryable_and_names_no_secret(case: Case, chat: C
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     # same path and query (tokens included), a port where nobody listens
-    dead = make_case(case.kind, chat, requests.Session())
-    url = dead.channel._url.replace(chat.url, f"http://127.0.0.1:{port}")  # type: ignore[attr-defined]
-    dead.channel._url = url  # type: ignore[attr-defined]
+    dead = make_case(case.kind, chat, requests.Session(), base=f"http://127.0.0.1:{port}")
     exc = assert_retries_as_expected(
         lambda: dead.channel.send(notification()), retryable=True, secrets=dead.secrets, reason="connection"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chatsim.testing import ChatSim
+from tests.configs import endpoint
 from tests.contract.helpers import assert_leaks_no_secret, assert_retries_as_expected, notification
 from worker.model import NotificationKind
 from worker.notify import registry
@@ -15,7 +16,7 @@ USER, PASSWORD = "nwuser", "apprise-pass-s3cret"
 
 def channel(chat: ChatSim, timeout: float = 2.0) -> Channel:
     url = chat.webhook_url("apprise").replace("http://", f"json://{USER}:{PASSWORD}@")
-    return registry.build("apprise", url=url, lang="en", timeout=timeout)
+    return registry.channel(endpoint("apprise", url, "en"), timeout=timeout)
 
 
 def test_delivers_title_body_and_type(chat: ChatSim) -> None:
@@ -57,4 +58,4 @@ def test_failures_are_retryable_with_a_redacted_reason(
 
 def test_unknown_scheme_is_a_config_error() -> None:
     with pytest.raises(ValueError, match="telex"):
-        registry.build("apprise", url="telex://secret-token-1234")
+        registry.channel(endpoint("apprise", "telex://secret-token-1234"))

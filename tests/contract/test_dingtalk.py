@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 import requests
 
 from chatsim.testing import ChatSim
+from tests.configs import endpoint
 from tests.contract.helpers import assert_leaks_no_secret, assert_retries_as_expected, notification
 from worker.model import NotificationKind
 from worker.notify.channels import dingtalk
@@ -17,9 +19,12 @@ SECRET = "SECdingtalk-signing-secret"
 SECRETS = [TOKEN, SECRET]
 
 
-def make(chat: ChatSim, session: requests.Session, **kw: object) -> dingtalk.DingTalkChannel:
-    url = chat.register_dingtalk(TOKEN, SECRET, keyword=kw.pop("robot_keyword", None))  # type: ignore[arg-type]
-    return dingtalk.DingTalkChannel(url, session=session, timeout=2, secret=SECRET, **kw)  # type: ignore[arg-type]
+def make(chat: ChatSim, session: requests.Session, **kw: Any) -> dingtalk.DingTalkChannel:
+    url = chat.register_dingtalk(TOKEN, SECRET, keyword=kw.pop("robot_keyword", None))
+    clock = kw.pop("clock", time.time)
+    return dingtalk.DingTalkChannel(
+        endpoint("dingtalk", url, secret=SECRET, **kw), session=session, timeout=2, clock=clock
+    )
 
 
 def test_signed_markdown_message_is_accepted(chat: ChatSim, session: requests.Session) -> None:
@@ -40,7 +45,9 @@ def test_signature_matches_dingtalk_reference_algorithm() -> None:
 
 def test_wrong_secret_is_permanent_with_dingtalk_reason(chat: ChatSim, session: requests.Session) -> None:
     url = chat.register_dingtalk(TOKEN, SECRET)
-    channel = dingtalk.DingTalkChannel(url, session=session, secret="SECsomething-else-entirely")
+    channel = dingtalk.DingTalkChannel(
+        endpoint("dingtalk", url, secret="SECsomething-else-entirely"), session=session
+    )
     assert_retries_as_expected(
         lambda: channel.send(notification()),
         retryable=False,
@@ -52,7 +59,7 @@ def test_wrong_secret_is_permanent_with_dingtalk_reason(chat: ChatSim, session: 
 
 def test_unsigned_request_to_signed_robot_is_rejected(chat: ChatSim, session: requests.Session) -> None:
     url = chat.register_dingtalk(TOKEN, SECRET)
-    channel = dingtalk.DingTalkChannel(url, session=session)
+    channel = dingtalk.DingTalkChannel(endpoint("dingtalk", url), session=session)
     assert_retries_as_expected(
         lambda: channel.send(notification()), retryable=False, secrets=SECRETS, reason="invalid timestamp"
     )
@@ -127,9 +134,8 @@ def test_errcodes_are_classified(
 
 
 def test_unknown_token_is_permanent(chat: ChatSim, session: requests.Session) -> None:
-    channel = dingtalk.DingTalkChannel(
-        f"{chat.url}/robot/send?access_token=never-registered-tok", session=session
-    )
+    url = f"{chat.url}/robot/send?access_token=never-registered-tok"
+    channel = dingtalk.DingTalkChannel(endpoint("dingtalk", url), session=session)
     assert_retries_as_expected(
         lambda: channel.send(notification()),
         retryable=False,

@@ -13,6 +13,7 @@ import requests
 
 from chatsim import server as chatsim_server
 from chatsim.testing import ChatSim
+from tests.configs import endpoint
 from tests.contract.helpers import notification
 from worker.model import Notification, Severity, limits
 from worker.notify import registry
@@ -49,7 +50,7 @@ def alert(request: pytest.FixtureRequest) -> Notification:
 def test_slack_fits_block_kit_and_is_delivered(
     chat: ChatSim, session: requests.Session, alert: Notification
 ) -> None:
-    slack.SlackChannel(chat.slack_url("SlackLimitTok"), session=session, lang="en").send(alert)
+    slack.SlackChannel(endpoint("slack", chat.slack_url("SlackLimitTok"), "en"), session=session).send(alert)
     [msg] = chat.wait_for(1, "slack")
     body = msg["body"]
     assert chatsim_server.slack_problem(body) == "" and chat.attempts("slack") == ["accepted"]
@@ -63,9 +64,8 @@ def test_dingtalk_fits_20000_bytes_with_keyword_and_mentions(
     chat: ChatSim, session: requests.Session, alert: Notification
 ) -> None:
     url = chat.register_dingtalk("dt-limit-token", "SEClimit", keyword="nodewatch")
-    channel = dingtalk.DingTalkChannel(
-        url, session=session, secret="SEClimit", keyword="nodewatch", at_mobiles=["13800000000"]
-    )
+    robot = endpoint("dingtalk", url, secret="SEClimit", keyword="nodewatch", at_mobiles=["13800000000"])
+    channel = dingtalk.DingTalkChannel(robot, session=session)
     channel.send(alert)
     [msg] = chat.wait_for(1, "dingtalk")
     assert chat.attempts("dingtalk") == ["accepted"]
@@ -81,7 +81,8 @@ def test_dingtalk_fits_20000_bytes_with_keyword_and_mentions(
 def test_wecom_fits_4096_bytes_with_the_headline_whole(
     chat: ChatSim, session: requests.Session, alert: Notification
 ) -> None:
-    wecom.WeComChannel(chat.wecom_url("wecom-limit-key"), session=session, mentions=["alice"]).send(alert)
+    group = endpoint("wecom", chat.wecom_url("wecom-limit-key"), mentions=["alice"])
+    wecom.WeComChannel(group, session=session).send(alert)
     [msg] = chat.wait_for(1, "wecom")
     content = msg["body"]["markdown"]["content"]
     assert len(content.encode()) <= wecom.MAX_BYTES and chat.attempts("wecom") == ["accepted"]
@@ -91,10 +92,12 @@ def test_wecom_fits_4096_bytes_with_the_headline_whole(
 
 @pytest.mark.parametrize("kind", ["nodewatch", "alertmanager"])
 def test_webhook_body_is_capped_and_delivered(
-    chat: ChatSim, session: requests.Session, alert: Notification, kind: webhook.Body
+    chat: ChatSim, session: requests.Session, alert: Notification, kind: str
 ) -> None:
-    channel = webhook.WebhookChannel(chat.webhook_url("limits", secret="hook-s3cret"), session=session,
-                                     secret="hook-s3cret", body=kind)  # fmt: skip
+    hook = endpoint(
+        "webhook", chat.webhook_url("limits", secret="hook-s3cret"), secret="hook-s3cret", body=kind
+    )
+    channel = webhook.WebhookChannel(hook, session=session)
     assert len(channel.encode(alert)) <= webhook.MAX_BODY  # was 4.4 MB
     channel.send(alert)
     [msg] = chat.wait_for(1, "webhook")
@@ -110,7 +113,7 @@ def test_webhook_body_is_capped_and_delivered(
 
 def test_apprise_title_and_body_fit_apprise_defaults(chat: ChatSim, alert: Notification) -> None:
     url = chat.webhook_url("apprise-limits").replace("http://", "json://")
-    registry.build("apprise", url=url, lang="en").send(alert)
+    registry.channel(endpoint("apprise", url, "en")).send(alert)
     [msg] = chat.wait_for(1, "webhook")
     assert len(msg["body"]["title"]) <= apprise.TITLE_MAX and len(msg["body"]["message"]) <= apprise.BODY_MAX
     assert "more" in msg["body"]["message"]

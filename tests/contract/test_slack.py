@@ -6,6 +6,7 @@ import pytest
 import requests
 
 from chatsim.testing import ChatSim
+from tests.configs import endpoint
 from tests.contract.helpers import assert_leaks_no_secret, assert_retries_as_expected, notification
 from worker.model import NotificationKind, Severity
 from worker.notify.channels import slack
@@ -15,7 +16,7 @@ TOKEN = "SlackTok3nSecretOne"
 
 @pytest.fixture
 def channel(chat: ChatSim, session: requests.Session) -> slack.SlackChannel:
-    return slack.SlackChannel(chat.slack_url(TOKEN), session=session, timeout=2)
+    return slack.SlackChannel(endpoint("slack", chat.slack_url(TOKEN)), session=session, timeout=2)
 
 
 @pytest.mark.parametrize(
@@ -40,7 +41,7 @@ def test_attachment_colour_follows_severity(
 
 
 def test_english_channel_and_pods_section(chat: ChatSim, session: requests.Session) -> None:
-    channel = slack.SlackChannel(chat.slack_url(TOKEN), session=session, lang="en")
+    channel = slack.SlackChannel(endpoint("slack", chat.slack_url(TOKEN), "en"), session=session)
     pods = [{"namespace": "web", "name": f"api-{i}", "cpu_m": 900} for i in range(3)]
     channel.send(notification(value=97.0, threshold=90.0, pods=pods))
     [msg] = chat.wait_for(1, "slack")
@@ -76,7 +77,7 @@ def test_4xx_is_permanent_with_slack_reason(
 def test_unknown_webhook_is_no_service(chat: ChatSim, session: requests.Session) -> None:
     chat.slack_url(TOKEN)  # registers one token; this one is not it
     url = f"{chat.url}/services/TCHATSIM/BCHATSIM/UnknownTokenSecret"
-    channel = slack.SlackChannel(url, session=session)
+    channel = slack.SlackChannel(endpoint("slack", url), session=session)
     assert_retries_as_expected(
         lambda: channel.send(notification()),
         retryable=False,

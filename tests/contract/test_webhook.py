@@ -9,6 +9,7 @@ import json
 import requests
 
 from chatsim.testing import ChatSim
+from tests.configs import endpoint
 from tests.contract.helpers import assert_retries_as_expected, notification
 from worker.model import NotificationKind
 from worker.notify.channels import webhook
@@ -17,7 +18,8 @@ SECRET = "hook-hmac-secret-0123"
 
 
 def test_nodewatch_body_is_signed_and_verified_by_receiver(chat: ChatSim, session: requests.Session) -> None:
-    channel = webhook.WebhookChannel(chat.webhook_url("ops", secret=SECRET), session=session, secret=SECRET)
+    hook = endpoint("webhook", chat.webhook_url("ops", secret=SECRET), secret=SECRET)
+    channel = webhook.WebhookChannel(hook, session=session)
     channel.send(notification())
     [msg] = chat.wait_for(1, "webhook")
     body = msg["body"]
@@ -35,7 +37,7 @@ def test_nodewatch_body_is_signed_and_verified_by_receiver(chat: ChatSim, sessio
 
 def test_wrong_secret_is_rejected_by_receiver(chat: ChatSim, session: requests.Session) -> None:
     url = chat.webhook_url("signed", secret=SECRET)
-    channel = webhook.WebhookChannel(url, session=session, secret="hook-other-secret-99")
+    channel = webhook.WebhookChannel(endpoint("webhook", url, secret="hook-other-secret-99"), session=session)
     assert_retries_as_expected(
         lambda: channel.send(notification()),
         retryable=False,
@@ -45,14 +47,11 @@ def test_wrong_secret_is_rejected_by_receiver(chat: ChatSim, session: requests.S
 
 
 def test_alertmanager_body(chat: ChatSim, session: requests.Session) -> None:
-    channel = webhook.WebhookChannel(
-        chat.webhook_url("am"),
-        session=session,
-        lang="en",
-        body="alertmanager",
-        receiver="ops-team",
+    hook = endpoint(
+        "webhook", chat.webhook_url("am"), "en", name="ops-team", body="alertmanager",
         external_url="http://nodewatch.example",
-    )
+    )  # fmt: skip
+    channel = webhook.WebhookChannel(hook, session=session)
     channel.send(notification())
     channel.send(notification(kind=NotificationKind.RESOLVED))
     firing, resolved = (m["body"] for m in chat.wait_for(2, "webhook"))
@@ -73,9 +72,8 @@ def test_alertmanager_body(chat: ChatSim, session: requests.Session) -> None:
 
 def test_authorization_header_value_is_treated_as_secret(chat: ChatSim, session: requests.Session) -> None:
     token = "Bearer abcdef-header-token"
-    channel = webhook.WebhookChannel(
-        chat.webhook_url("auth"), session=session, headers={"Authorization": token}
-    )
+    hook = endpoint("webhook", chat.webhook_url("auth"), headers={"Authorization": token})
+    channel = webhook.WebhookChannel(hook, session=session)
     chat.fault("webhook", status=403, body=f"bad credentials {token}")
     assert_retries_as_expected(
         lambda: channel.send(notification()), retryable=False, secrets=["abcdef-header-token"], reason="403"
@@ -84,7 +82,7 @@ def test_authorization_header_value_is_treated_as_secret(chat: ChatSim, session:
 
 def test_unknown_body_kind_fails_at_construction(session: requests.Session) -> None:
     try:
-        webhook.WebhookChannel("http://x", session=session, body="teams")  # type: ignore[arg-type]
+        webhook.WebhookChannel(endpoint("webhook", "http://x", body="teams"), session=session)
     except ValueError as exc:
         assert "teams" in str(exc)
     else:

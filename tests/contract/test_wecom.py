@@ -8,6 +8,7 @@ import pytest
 import requests
 
 from chatsim.testing import ChatSim
+from tests.configs import endpoint
 from tests.contract.helpers import assert_leaks_no_secret, assert_retries_as_expected, notification
 from worker.model import NotificationKind, Severity
 from worker.notify.channels import wecom
@@ -15,8 +16,8 @@ from worker.notify.channels import wecom
 KEY = "wecom-key-secret-0123"
 
 
-def make(chat: ChatSim, session: requests.Session, **kw: object) -> wecom.WeComChannel:
-    return wecom.WeComChannel(chat.wecom_url(KEY), session=session, timeout=2, **kw)  # type: ignore[arg-type]
+def make(chat: ChatSim, session: requests.Session, lang: str = "zh", **kw: object) -> wecom.WeComChannel:
+    return wecom.WeComChannel(endpoint("wecom", chat.wecom_url(KEY), lang, **kw), session=session, timeout=2)
 
 
 def test_markdown_with_coloured_headline(chat: ChatSim, session: requests.Session) -> None:
@@ -100,7 +101,8 @@ def test_errcodes_are_classified(
 
 
 def test_unknown_key_is_93000(chat: ChatSim, session: requests.Session) -> None:
-    channel = wecom.WeComChannel(f"{chat.url}/cgi-bin/webhook/send?key=never-registered-key", session=session)
+    url = f"{chat.url}/cgi-bin/webhook/send?key=never-registered-key"
+    channel = wecom.WeComChannel(endpoint("wecom", url), session=session)
     assert_retries_as_expected(
         lambda: channel.send(notification()),
         retryable=False,

@@ -19,7 +19,7 @@ import redis
 import requests
 
 from chatsim.testing import ChatSim
-from tests.configs import immediate
+from tests.configs import endpoint, immediate
 from worker import clusters, settings
 from worker.alerting import transitions
 from worker.model import ClusterSample, Finding, NodeSample, Severity, limits
@@ -54,19 +54,15 @@ def test_node_with_10000_taints_is_stored_capped_and_arrives_on_every_channel(
     with ChatSim() as chat, requests.Session() as session:
         chat.register_dingtalk("dt-taints", "SECtaints", keyword="nodewatch")
         channels = {
-            "slack": registry.build("slack", url=chat.slack_url("SlackTaints"), session=session),
-            "dingtalk": registry.build(
-                "dingtalk",
-                url=chat.dingtalk_url("dt-taints"),
-                secret="SECtaints",
-                keyword="nodewatch",
-                session=session,
-            ),  # fmt: skip
-            "wecom": registry.build("wecom", url=chat.wecom_url("wecom-taints"), session=session),
-            "webhook": registry.build("webhook", url=chat.webhook_url("taints"), session=session),
+            "slack": endpoint("slack", chat.slack_url("SlackTaints")),
+            "dingtalk": endpoint(
+                "dingtalk", chat.dingtalk_url("dt-taints"), secret="SECtaints", keyword="nodewatch"
+            ),
+            "wecom": endpoint("wecom", chat.wecom_url("wecom-taints")),
+            "webhook": endpoint("webhook", chat.webhook_url("taints")),
         }
-        for channel in channels.values():
-            channel.send(alert)  # raises when the service refuses it
+        for e in channels.values():
+            registry.channel(e, session=session).send(alert)  # raises when the service refuses it
         delivered = chat.wait_for(len(channels))
         assert sorted(m["channel"] for m in delivered) == sorted(channels)
         assert chat.attempts() == ["accepted"] * len(channels)  # nothing refused, nothing retried

@@ -20,19 +20,20 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import requests
 
-from worker import settings, settings_notify
+from worker import settings
 from worker.alerting.route import Job
 from worker.model import Notification, NotificationKind
 from worker.notify import delivery, redact, registry, stateloss
 from worker.notify import errors as notify_errors
 from worker.notify.channel import Channel
 from worker.notify.routing import longest_repeat
+from worker.settings.receivers import Endpoint, ReceiverPolicy
 from worker.state import ratelimit
 from worker.state.notifications import DeadLetter
 from worker.state.store import Stores
@@ -87,15 +88,18 @@ class Delivery:
     cfg: settings.Settings
     session: requests.Session | None = None
     clock: Callable[[], float] = time.time
-    channel: Callable[[str, Mapping[str, Any]], Channel] | None = None  # (receiver, its params) -> channel
-    receivers: Mapping[str, Mapping[str, Any]] | None = None
+    channel: Callable[[str], Channel] | None = None  # receiver name -> channel
+    receivers: Collection[str] | None = None  # the receivers sent to (default: the config's)
     rate_limits: bool = True
 
-    def _params(self, receiver: str) -> Mapping[str, Any] | None:
-        return (self.cfg.receivers() if self.receivers is None else self.receivers).get(receiver)
+    def _endpoint(self, receiver: str) -> tuple[bool, Endpoint[Any] | None]:
+        """Whether ``receiver`` is still one to send to, and its endpoint (None for a stand-in: the replay's
+        sink when the config has no receivers)."""
+        endpoint = self.cfg.endpoints().get(receiver)
+        return (endpoint is not None if self.receivers is None else receiver in self.receivers), endpoint
 
-    def _bucket(self, receiver: str) -> tuple[settings_notify.ReceiverPolicy | None, ratelimit.Bucket | None]:
-        policy = settings_notify.receiver_policies(self.cfg).get(receiver)
+    def _bucket(self, receiver: str) -> tuple[ReceiverPolicy | None, ratelimit.Bucket | None]:
+        policy = self.cfg.receiver_policies().get(receiver)
         if policy is None:
             return None, None
         return policy, ratelimit.Bucket.for_limit(policy.messages, policy.per) if self.rate_limits else None
@@ -122,8 +126,8 @@ class Delivery:
             log.info("already delivered; redelivered task skipped", extra=fields)
             return Outcome("duplicate")
         message = notes.get(job.cluster, job.notification)
-        params = self._params(receiver)
-        if message is None or params is None:
+        configured, endpoint = self._endpoint(receiver)
+        if message is None or not configured:
             reason = "payload expired before delivery" if message is None else "receiver no longer configured"
             self._lose(receiver, [(job.cluster, job.notification)], reason)
             log.error(reason, extra=fields)
@@ -142,8 +146,9 @@ class Delivery:
                 log.info("rate limited; held for the next digest in %.1fs", wait, extra=fields)
                 return Outcome("held", flush_in=wait if first else None)
         # made after Redis lost the state: it may repeat a message sent before, and says so
-        shown = stateloss.noted(message, self.stores.epoch.lost_at(), str(params.get("lang", "en")))
-        failed = self._send(receiver, params, [message], shown, tries, digest=False)
+        lang = endpoint.lang if endpoint is not None else "en"
+        shown = stateloss.noted(message, self.stores.epoch.lost_at(), lang)
+        failed = self._send(receiver, endpoint, [message], shown, tries, digest=False)
         if failed is None:
             log.info("delivered", extra={**fields, "rule": message.rule, "node": message.node})
             return Outcome("delivered")
@@ -156,14 +161,14 @@ class Delivery:
         return Outcome("retry", retry_in=failed.retry_in)
 
     def _send(
-        self, receiver: str, params: Mapping[str, Any], messages: list[Notification], shown: Notification,
+        self, receiver: str, endpoint: Endpoint[Any] | None, messages: list[Notification], shown: Notification,
         tries: int, digest: bool,
     ) -> Failure | None:  # fmt: skip
         """Send ``shown`` (``messages``, or their digest) once: record them, or dead-letter what is given up."""
         try:
-            self._build(receiver, params).send(shown)
+            self._build(receiver, endpoint).send(shown)
         except (notify_errors.RetryableError, notify_errors.PermanentError) as err:
-            secrets = redact.param_secrets(dict(params))
+            secrets = endpoint.secrets() if endpoint is not None else []
             f = failure(err, tries, messages, self.clock(), self.cfg.notify, secrets)
             of = " (digest)" if digest else ""
             if f.retry_in is None:
@@ -180,10 +185,11 @@ class Delivery:
         self.record(receiver, messages)
         return None
 
-    def _build(self, receiver: str, params: Mapping[str, Any]) -> Channel:
+    def _build(self, receiver: str, endpoint: Endpoint[Any] | None) -> Channel:
         if self.channel is not None:
-            return self.channel(receiver, params)
-        return registry.build(session=self.session, timeout=self.cfg.notify.http_timeout, **params)
+            return self.channel(receiver)
+        assert endpoint is not None  # a receiver without one is only ever a stand-in, with its own channel
+        return registry.channel(endpoint, session=self.session, timeout=self.cfg.notify.http_timeout)
 
     def record(self, receiver: str, messages: Sequence[Notification]) -> None:
         """The record stage: the delivery log, the counter, and — while a route sets a ``repeatInterval`` —
@@ -199,10 +205,10 @@ class Delivery:
         """Send what waits for ``receiver`` as one message when a token is there; flush again while more waits."""
         lim, notes = self.stores.limits, self.stores.notifications
         fields = {"receiver": receiver, "cluster": "", "notification": "digest"}
-        params = self._params(receiver)
+        configured, endpoint = self._endpoint(receiver)
         policy, bucket = self._bucket(receiver)
-        items = lim.waiting(receiver, policy.digest_max if params is not None and policy else 1000)
-        if params is None or policy is None:
+        items = lim.waiting(receiver, policy.digest_max if configured and policy else 1000)
+        if not configured or policy is None:
             self._lose(receiver, items, "receiver no longer configured")
             lim.release(receiver, items)
             lim.finish_flush(receiver)
@@ -226,7 +232,7 @@ class Delivery:
             lim.keep_flush(receiver, wait)
             return Outcome("waiting", flush_in=wait)
         shown = messages[0] if len(messages) == 1 else delivery.digest(messages, self.clock())
-        failed = self._send(receiver, params, messages, shown, tries, digest=True)
+        failed = self._send(receiver, endpoint, messages, shown, tries, digest=True)
         held = [(m.cluster, m.id) for m in messages]
         if failed is None:
             lim.release(receiver, held)

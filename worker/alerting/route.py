@@ -71,7 +71,7 @@ def route(
 ) -> list[Job]:
     """Route one cluster's accepted messages; ``labels`` are the cluster's, ``receivers`` the configured ones
     (default: the config's). Returns one job per (message, receiver)."""
-    names = list(cfg.receivers()) if receivers is None else list(receivers)
+    names = list(cfg.endpoints()) if receivers is None else list(receivers)
     chosen = [(n, targets(cfg, n, labels, names)) for n in messages]
     # only a repeat can be held by a route's repeat interval: read when its receivers last got the alert
     asked = [

@@ -15,7 +15,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     doc: dict[str, Any] = {
         "ok": True,
         "clusters_in_file": len(cfg.clusters),
-        "receivers": list(cfg.receivers()),
+        "receivers": list(cfg.endpoints()),
         "interval_s": cfg.check_interval,
         "cooldown_min": cfg.alert_cooldown,
         "language": cfg.language,

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 
 import redis
 
-from worker import settings, settings_notify
+from worker import settings
 from worker.cli import common, durations
 from worker.notify import delivery, errors, registry
-from worker.notify.redact import param_secrets, redact
+from worker.notify.redact import redact
+from worker.settings import notify as notify_settings
 from worker.state import ratelimit
 
 
@@ -63,15 +64,15 @@ def try_receiver(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.time,
 ) -> Outcome:
-    params = cfg.receivers()[name]
-    policy = settings_notify.receiver_policies(cfg)[name]
+    endpoint = cfg.endpoints()[name]
+    policy = cfg.receiver_policies()[name]
     bucket = ratelimit.Bucket.for_limit(policy.messages, policy.per)
-    secrets = param_secrets(params)
+    secrets = endpoint.secrets()
     start = clock()
     try:
-        channel = registry.build(timeout=cfg.notify.http_timeout, **params)
+        channel = registry.channel(endpoint, timeout=cfg.notify.http_timeout)
     except ValueError as err:
-        return Outcome(name, params["kind"], reasons=[redact(f"bad receiver config: {err}", secrets)])
+        return Outcome(name, endpoint.kind, reasons=[redact(f"bad receiver config: {err}", secrets)])
     out = Outcome(name, channel.target)
     message = delivery.probe(name, start)
     retries = 0
@@ -102,10 +103,10 @@ def try_receiver(
 def cmd_notify_test(args: argparse.Namespace) -> int:
     cfg = common.load_config(args)
     try:
-        settings_notify.validate(cfg)
+        notify_settings.validate(cfg)
     except ValueError as err:
         raise common.CliError(f"config error: {err}", common.EXIT_CONFIG) from None
-    configured = cfg.receivers()
+    configured = cfg.endpoints()
     names = [args.receiver] if args.receiver else list(configured)
     if args.receiver and args.receiver not in configured:
         known = ", ".join(configured) or "none"

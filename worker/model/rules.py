@@ -39,6 +39,9 @@ class Rule:
     resolved_phrase: bool = False  # and its own `resolved.<name>` phrase
     # who reports it: worker/rules, or the scan's own outcome (worker/pipeline.py's cluster health)
     reported_by: Literal["rules", "scan"] = "rules"
+    # while it is open on a node, the scan reads that node's live pod usage, so that its message names the pods
+    # using the most (worker/pipeline.py's top_pods_wanted); other nodes cost no pod usage read
+    reads_pod_usage: bool = False
 
     def defaults(self) -> dict[str, object]:
         """The default of every threshold this rule reads (Thresholds' field defaults)."""
@@ -49,10 +52,9 @@ class Rule:
 _USAGE_FOR = ("hysteresis", "usage_for", "usage_warning_for")
 
 
-def _usage(name: str, prefix: str, metric: str = "") -> Rule:
-    return Rule(
-        name, "node", "pct", (f"{prefix}_warning", f"{prefix}_critical", *_USAGE_FOR), metric, node_load=True
-    )
+def _usage(name: str, prefix: str, metric: str = "", reads_pod_usage: bool = False) -> Rule:
+    keys = (f"{prefix}_warning", f"{prefix}_critical", *_USAGE_FOR)
+    return Rule(name, "node", "pct", keys, metric, node_load=True, reads_pod_usage=reads_pod_usage)
 
 
 def _disk(name: str, prefix: str, metric: str = "", extra: tuple[str, ...] = ()) -> Rule:
@@ -74,8 +76,8 @@ def _health(name: str) -> Rule:
 
 
 RULES: tuple[Rule, ...] = (
-    _usage("cpu_usage", "cpu", metric="cpu"),
-    _usage("memory_usage", "memory", metric="memory"),
+    _usage("cpu_usage", "cpu", metric="cpu", reads_pod_usage=True),
+    _usage("memory_usage", "memory", metric="memory", reads_pod_usage=True),
     _usage("pods_usage", "pods"),
     Rule("node_not_ready", "node", "duration", ("not_ready_for",), "ready", resolved_phrase=True),
     Rule("node_unknown", "node", "duration", ("not_ready_for",), "ready", resolved_phrase=True),

@@ -1,10 +1,12 @@
-"""HTTP plumbing shared by the channels as plain functions: one POST, transport errors and status classified."""
+"""HTTP plumbing shared by the channels: one POST, transport errors, status and errcode classified; ``Service``
+puts them together for one channel's endpoint."""
 
 from __future__ import annotations
 
 import email.utils
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 import requests
 
@@ -117,3 +119,40 @@ def raise_for_errcode(
     if code in retry_later:
         raise errors.RetryableError(reason, retry_later[code])
     raise errors.PermanentError(reason)
+
+
+@dataclass(frozen=True)
+class Service:
+    """Where one channel sends and how the answer reads: the session, URL and timeout of its POSTs, the secrets
+    masked in what a failure says, and the service's name in those reasons. Each channel holds one (composed, not
+    inherited) and keeps only what is its own: the body, a signature, what success looks like beyond the status."""
+
+    name: str
+    session: requests.Session
+    url: str = field(repr=False)
+    timeout: float
+    secrets: tuple[str, ...]
+
+    def send(
+        self,
+        body: bytes,
+        *,
+        url: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        errcodes: Mapping[int, float | None] | None = None,
+    ) -> requests.Response:
+        """POST ``body`` (to ``url`` when a signature goes into it) and raise unless it was accepted: a transport
+        failure or a status that is no 2xx (``post``, ``raise_for_status``); with ``errcodes``, an answer whose
+        errcode is not 0 (``raise_for_errcode``: DingTalk and WeCom answer HTTP 200 for their own errors)."""
+        response = post(
+            self.session,
+            url or self.url,
+            body=body,
+            timeout=self.timeout,
+            secrets=self.secrets,
+            headers=headers,
+        )
+        raise_for_status(response, self.secrets, self.name)
+        if errcodes is not None:
+            raise_for_errcode(response, self.secrets, self.name, errcodes)
+        return response

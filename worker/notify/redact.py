@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 import urllib.parse
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
 MASK = "***"
 
@@ -39,10 +38,3 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     text = _TELEGRAM.sub(lambda m: m.group(1) + MASK, text)
     text = _USERINFO.sub(lambda m: m.group(1) + MASK + m.group(2), text)
     return text
-
-
-def param_secrets(params: Mapping[str, Any]) -> list[str]:
-    """The secret values of a receiver's plain params (``Settings.receivers()``): its endpoint's secrets."""
-    endpoint = params.get("endpoint")
-    found: list[str] = endpoint.secrets() if endpoint is not None else [str(params.get("url") or "")]
-    return [s for s in found if s]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from worker.predict import robust
 from worker.predict.clean import Drop, Point
-from worker.predict.fit import predicted
+from worker.predict.fit import predicted, rising_peaks
 from worker.predict.kubelet import Limit
 from worker.predict.outcome import (
     DAILY_CYCLE,
@@ -100,16 +100,13 @@ def seasonal(
         return Refusal(
             DAILY_CYCLE, f"a daily cycle, {len(peaks)} days of peaks: too few to tell if they rise"
         )
-    fit = robust.theil_sen(peaks, p.level)
-    if fit is None or fit.slope_low <= 0:
-        per_day = (fit.slope if fit else 0.0) * DAY
-        return Refusal(
-            DAILY_CYCLE,
-            f"a daily cycle whose daily peaks do not rise ({per_day:+.1f} pt/day over {len(peaks)} days): "
-            f"the day's up-slope is not extrapolated",
-        )
-    why = f"a daily cycle whose peaks rise {fit.slope * DAY:+.2f} pt/day over {len(peaks)} days"
-    return predicted(fit, limit, now, p, "daily peaks", why)
+    n = len(peaks)
+    return rising_peaks(
+        robust.theil_sen(peaks, p.level), limit, now, p, model="daily peaks", refusal=DAILY_CYCLE, per=DAY,
+        flat=f"a daily cycle whose daily peaks do not rise ({{rate:+.1f}} pt/day over {n} days): "
+        "the day's up-slope is not extrapolated",
+        rising=f"a daily cycle whose peaks rise {{rate:+.2f}} pt/day over {n} days",
+    )  # fmt: skip
 
 
 # --- recurring drops (log rotation) -----------------------------------------------------------------------------
@@ -135,12 +132,9 @@ def rotation(means: list[Point], drops: list[Drop], limit: Limit, now: float, p:
             )
             return predicted(fit, limit, now, p, "tooth", why)
     peaks = robust.theil_sen([(d.peak_t, d.peak) for d in drops[-p.bins :]], p.level)
-    if peaks is None or peaks.slope_low <= 0:
-        rate = (peaks.slope if peaks else 0.0) * HOUR
-        return Refusal(
-            NOT_RISING,
-            f"falls every ~{human(period)} (log rotation, GC, evictions) keep it down: the peaks before them "
-            f"do not rise ({rate:+.2f} pt/h)",
-        )
-    why = f"falls every ~{human(period)}, but the peaks before them rise {peaks.slope * HOUR:+.2f} pt/h"
-    return predicted(peaks, limit, now, p, "rotation peaks", why)
+    every = f"falls every ~{human(period)}"
+    return rising_peaks(
+        peaks, limit, now, p, model="rotation peaks", refusal=NOT_RISING, per=HOUR,
+        flat=every + " (log rotation, GC, evictions) keep it down: the peaks before them do not rise ({rate:+.2f} pt/h)",
+        rising=every + ", but the peaks before them rise {rate:+.2f} pt/h",
+    )  # fmt: skip

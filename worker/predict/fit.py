@@ -150,6 +150,27 @@ def _step(points: list[Point], rise: float, threshold: float, p: Params) -> str:
     return f"one rise of {best:+.1f} pt within {human(p.step_window_s)}, flat after it: a step, not a fill"
 
 
+def rising_peaks(
+    peaks: robust.Fit | None,
+    limit: Limit,
+    now: float,
+    p: Params,
+    *,
+    model: str,
+    refusal: str,
+    per: float,
+    flat: str,
+    rising: str,
+) -> Outcome:
+    """What comes back (a daily cycle, recurring drops) is forecast by the line through its peaks alone: peaks
+    that do not rise within their bounds are refused with ``refusal``, rising ones are ``predicted``; ``flat`` and
+    ``rising`` say which, ``{rate}`` in them the peaks' slope per ``per`` seconds."""
+    rate = (peaks.slope if peaks else 0.0) * per
+    if peaks is None or peaks.slope_low <= 0:
+        return Refusal(refusal, flat.format(rate=rate))
+    return predicted(peaks, limit, now, p, model, rising.format(rate=rate))
+
+
 def predicted(
     fit: robust.Fit, limit: Limit, now: float, p: Params, model: str, why: str, line: float | None = None
 ) -> Outcome:

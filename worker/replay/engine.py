@@ -260,7 +260,7 @@ def run(
     seconds per wall-clock second."""
     from kubesim.testing import KubesimProcess
 
-    receivers = cfg.receivers() or {SINK: {"kind": "sink"}}
+    receivers = list(cfg.endpoints()) or [SINK]
     sink, clock = Sink(), Clock()
     delivery = Delivery(
         stores, cfg, clock=clock, channel=sink.channel, receivers=receivers, rate_limits=False

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from worker.model import Notification
 from worker.notify.channel import Channel
 
@@ -15,7 +12,7 @@ class Sink:
     def __init__(self) -> None:
         self.got: list[tuple[str, Notification]] = []
 
-    def channel(self, receiver: str, params: Mapping[str, Any]) -> Channel:
+    def channel(self, receiver: str) -> Channel:
         sink = self
 
         class Kept:

@@ -113,6 +113,33 @@ def firing_of(firing: Mapping[str, Severity], sample: ClusterSample, node: str, 
     return firing.get(fingerprint(sample.cluster, node, rule))
 
 
+def percent(
+    sample: ClusterSample,
+    node: str,
+    rule: str,
+    value: float,
+    lines: tuple[float, float],
+    *,
+    firing: Mapping[str, Severity],
+    margin: float,
+    said: tuple[str, str, str],
+    hold_for: tuple[float, float],
+    params: Mapping[str, object],
+) -> Finding:
+    """A percentage against its warning and critical ``lines``, with hysteresis (``level``), as the finding that
+    says so: ``said`` = (what, how, after) reads "<node>: <what> 93.0% <how> (critical >= 90%)<after>";
+    ``hold_for`` = (critical, warning) for-durations."""
+    warning, critical = lines
+    severity, threshold = level(value, warning, critical, firing_of(firing, sample, node, rule), margin)
+    state = f"{severity.label} >= {threshold:g}%" if severity else f"below {warning:g}%"
+    what, how, after = said
+    summary = f"{node}: {what} {value:.1f}% {how} ({state}){after}"
+    hold = hold_for[0] if severity == Severity.CRITICAL else hold_for[1]
+    return make(
+        sample, node, rule, severity, summary, value=value, threshold=threshold, hold_for=hold, params=params
+    )
+
+
 # --- pending pods --------------------------------------------------------------------------------------
 
 _INSUFFICIENT = re.compile(r"Insufficient ([A-Za-z0-9./_-]+)")

@@ -47,24 +47,16 @@ def ready_rules(sample: ClusterSample, node: NodeSample, t: Thresholds, now: dat
             summary += f"; last heartbeat {heartbeat.isoformat()}"
         if expected:
             summary += f"; {expected}"
-        out.append(
-            make(
-                sample,
-                node.name,
-                rule,
-                sev,
-                summary,
-                value=(now - since).total_seconds() if since else None,
-                hold_for=0.0 if expected else t.not_ready_for,
-                params={
-                    "reason": reason,
-                    "message": message,
-                    "last_heartbeat": common.iso_time(heartbeat),
-                    "last_transition": common.iso_time(since),
-                    "expected": expected,
-                },
-            )
-        )
+        params: dict[str, object] = {
+            "reason": reason,
+            "message": message,
+            "last_heartbeat": common.iso_time(heartbeat),
+            "last_transition": common.iso_time(since),
+            "expected": expected,
+        }
+        silent_s = (now - since).total_seconds() if since else None
+        hold = 0.0 if expected else t.not_ready_for
+        out.append(make(sample, node.name, rule, sev, summary, value=silent_s, hold_for=hold, params=params))
     return out
 
 
@@ -95,15 +87,8 @@ def condition_rules(sample: ClusterSample, node: NodeSample, t: Thresholds) -> l
             elif node.disk_unavailable:
                 extra += f"; disk figures unavailable ({node.disk_unavailable})"
         sev = Severity.INFO if deliberate else Severity.CRITICAL
-        out.append(
-            make(
-                sample,
-                node.name,
-                rule,
-                sev,
-                f"{node.name}: {ctype} ({cond.reason or 'no reason'}: {cond.message or 'no message'}){extra}",
-                hold_for=t.pressure_for,
-                params=params,
-            )
+        summary = (
+            f"{node.name}: {ctype} ({cond.reason or 'no reason'}: {cond.message or 'no message'}){extra}"
         )
+        out.append(make(sample, node.name, rule, sev, summary, hold_for=t.pressure_for, params=params))
     return out

@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from worker.model import ClusterSample, Finding, FsStats, NodeSample, Severity
 from worker.model.thresholds import Thresholds
 from worker.rules import common
-from worker.rules.common import make
 
 
 def usage_rules(
@@ -20,12 +19,11 @@ def usage_rules(
         ("memory_usage", "memory", node.memory_pct, t.memory_warning, t.memory_critical),
         ("pods_usage", "pod slots", node.pods_pct, t.pods_warning, t.pods_critical),
     ]
+    # a warning is a working-hours notice: it may wait longer before it fires than a critical
+    hold_for = (t.usage_for, max(t.usage_for, t.usage_warning_for))
     for rule, what, value, warning, critical in checks:
         if value is None:
             continue  # metrics absent (the reason is node.usage_unavailable) or no allocatable pods: not evaluated
-        sev, threshold = common.level(
-            value, warning, critical, common.firing_of(firing, sample, node.name, rule), t.hysteresis
-        )
         params: dict[str, object] = {"warning": warning, "critical": critical}
         extra = ""
         if rule != "pods_usage":
@@ -39,21 +37,13 @@ def usage_rules(
             evicted, text = common.evicted_pods(sample, node)
             params["evicted"] = evicted
             extra += text
-        state = f"{sev.label} >= {threshold:g}%" if sev else f"below {warning:g}%"
+        said = (what, "of allocatable", extra)
         out.append(
-            make(
-                sample,
-                node.name,
-                rule,
-                sev,
-                f"{node.name}: {what} {value:.1f}% of allocatable ({state}){extra}",
-                value=value,
-                threshold=threshold,
-                # a warning is a working-hours notice: it may wait longer before it fires than a critical
-                hold_for=t.usage_for if sev == Severity.CRITICAL else max(t.usage_for, t.usage_warning_for),
-                params=params,
+            common.percent(
+                sample, node.name, rule, value, (warning, critical), firing=firing, margin=t.hysteresis,
+                said=said, hold_for=hold_for, params=params,
             )
-        )
+        )  # fmt: skip
     return out
 
 
@@ -86,31 +76,21 @@ def disk_rules(
         )
     for rule, what, fs, warning, critical in checks:
         assert fs is not None
-        value = fs.used_pct
-        sev, threshold = common.level(
-            value, warning, critical, common.firing_of(firing, sample, node.name, rule), t.hysteresis
-        )
-        state = f"{sev.label} >= {threshold:g}%" if sev else f"below {warning:g}%"
+        said = (what, f"used, {common.gib(fs.available)} free", evicted_text)
+        params: dict[str, object] = {
+            "warning": warning,
+            "critical": critical,
+            "capacity": fs.capacity,
+            "available": fs.available,
+            "shared": shared,
+            "evicted": evicted,
+        }
         out.append(
-            make(
-                sample,
-                node.name,
-                rule,
-                sev,
-                f"{node.name}: {what} {value:.1f}% used, {common.gib(fs.available)} free ({state}){evicted_text}",
-                value=value,
-                threshold=threshold,
-                hold_for=t.disk_for,
-                params={
-                    "warning": warning,
-                    "critical": critical,
-                    "capacity": fs.capacity,
-                    "available": fs.available,
-                    "shared": shared,
-                    "evicted": evicted,
-                },
+            common.percent(
+                sample, node.name, rule, fs.used_pct, (warning, critical), firing=firing, margin=t.hysteresis,
+                said=said, hold_for=(t.disk_for, t.disk_for), params=params,
             )
-        )
+        )  # fmt: skip
     inode_values = [
         (name, fs.inodes_used_pct)
         for name, fs in (("nodefs", disk.nodefs), ("imagefs", None if shared else disk.imagefs))
@@ -119,28 +99,14 @@ def disk_rules(
     if inode_values:
         which, value = max(inode_values, key=lambda item: item[1] or 0.0)
         assert value is not None
-        rule = "disk_inodes"
-        sev, threshold = common.level(
-            value,
-            t.inodes_warning,
-            t.inodes_critical,
-            common.firing_of(firing, sample, node.name, rule),
-            t.hysteresis,
-        )
-        state = f"{sev.label} >= {threshold:g}%" if sev else f"below {t.inodes_warning:g}%"
+        lines = (t.inodes_warning, t.inodes_critical)
         out.append(
-            make(
-                sample,
-                node.name,
-                rule,
-                sev,
-                f"{node.name}: {which} inodes {value:.1f}% used ({state}){evicted_text}",
-                value=value,
-                threshold=threshold,
-                hold_for=t.disk_for,
+            common.percent(
+                sample, node.name, "disk_inodes", value, lines, firing=firing, margin=t.hysteresis,
+                said=(f"{which} inodes", "used", evicted_text), hold_for=(t.disk_for, t.disk_for),
                 params={"filesystem": which, "warning": t.inodes_warning, "critical": t.inodes_critical},
             )
-        )
+        )  # fmt: skip
     return out
 
 

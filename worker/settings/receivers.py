@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import typing
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
@@ -206,20 +206,3 @@ class Endpoint(Generic[R]):
     def secrets(self) -> list[str]:
         """Every credential of this receiver, unwrapped, for redaction."""
         return [self.url, *self.receiver.credentials()]
-
-    def params(self) -> dict[str, Any]:
-        """The plain form callers from before the endpoints pass around (``Settings.receivers()``)."""
-        return {"kind": self.kind, "url": self.url, "lang": self.lang, "endpoint": self}
-
-
-def endpoint(kind: str, url: str, lang: str = "zh", name: str = "", **options: Any) -> Endpoint[Receiver]:
-    """An endpoint from plain values (tests, ``nodewatch notify test`` of an ad-hoc URL): the options are checked
-    by the kind's settings model as a config file's would be. Unknown kinds name the known ones."""
-    try:
-        model = BY_KIND[kind]
-    except KeyError:
-        raise ValueError(
-            f"unknown channel kind {kind!r}, expected one of {', '.join(sorted(BY_KIND))}"
-        ) from None
-    receiver = model.model_validate({**options, "kind": kind, "name": name or kind, "url": url})
-    return Endpoint(receiver, url, lang)

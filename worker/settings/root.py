@@ -4,7 +4,7 @@ between sections, and the views the rest of nodewatch reads (thresholds per node
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 
@@ -134,12 +134,6 @@ class Settings(Strict):
         An endpoint holds the plain URL and reads the receiver's secrets: never log it.
         """
         return notify.endpoints(self)
-
-    def receivers(self) -> dict[str, dict[str, Any]]:
-        """The usable receivers by name in their plain form: ``kind``, ``url``, ``lang`` and the ``endpoint``
-        itself, which ``registry.build(**params)`` and ``redact.param_secrets`` read. Kept while callers move
-        to ``endpoints()``; never log it."""
-        return {name: e.params() for name, e in self.endpoints().items()}
 
     def receiver_policies(self) -> dict[str, ReceiverPolicy]:
         """Every receiver's rate limit and digest size."""

@@ -134,9 +134,6 @@ class RateLimiter:
         """End this receiver's flush cycle when nothing waits; False when messages wait (flush again)."""
         return bool(int(self._finish(keys=[keys.waiting(receiver), keys.flush(receiver)])))
 
-    def flush_scheduled(self, receiver: str) -> bool:
-        return bool(self.r.exists(keys.flush(receiver)))
-
     def wait_hint(self, receiver: str, bucket: Bucket | None) -> float:
         """Seconds until the next token, without taking one (for scheduling a flush)."""
         if bucket is None:

@@ -77,9 +77,6 @@ class ScheduleStore:
         flat = list(self._claim(keys=[keys.SCHEDULE, keys.REMOVED], args=args))
         return [Due(flat[i], float(flat[i + 1])) for i in range(0, len(flat), 2)]
 
-    def next_due(self) -> dict[str, float]:
-        return {m: s for m, s in self.r.zrange(keys.SCHEDULE, 0, -1, withscores=True)}
-
     def take_removed(self, count: int = 100) -> list[str]:
         """Clusters ``claim_due`` dropped from the schedule since the last call; each is handed out once."""
         return list(self.r.spop(keys.REMOVED, count) or [])

@@ -4,14 +4,14 @@ worker's, on the same simulated clock, gives the same (receiver, cluster, node, 
 The worker's path is what its Celery tasks call: the scan task's ``pipeline.scan_cluster`` (the cluster from the
 config with its labels, lock, scan, routing), then for each job the notify task's ``Delivery.one`` with the real
 webhook channels to chatsim over HTTP. The config routes critical alerts of clusters labelled ``tier: gold`` to
-``pager`` with a 5-minute ``repeatInterval`` and everything to ``ops``; repeats come every scan (a cooldown of a
-few milliseconds), so the cluster labels and the route's repeat interval both shape what each receiver gets.
+``pager`` with a 5-minute ``repeatInterval`` and everything to ``ops``; repeats come every scan (a cooldown of
+0: its key lives 1 ms, far less than one step of either path), so the cluster labels and the route's repeat
+interval both shape what each receiver gets.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import redis
 import requests
@@ -35,7 +35,7 @@ def config(chat: ChatSim, kubeconfig: str) -> settings.Settings:
     return settings.parse(
         immediate(
             {
-                "alertCooldown": 0.0001,  # minutes: a still-firing alert repeats at every scan
+                "alertCooldown": 0,  # a still-firing alert repeats at every scan (its cooldown key lives 1 ms)
                 "language": "en",
                 "clusters": [{"name": "rt", "kubeconfig": kubeconfig, "labels": {"tier": "gold"}}],
                 "receivers": [
@@ -69,8 +69,8 @@ def test_replay_and_worker_send_the_same_messages(tmp_path: Path, redis_client: 
         # the worker: what tasks.scan_cluster and tasks.notify run, the clock simulated as the replay's
         got: list[tuple[str, Notification]] = []
 
-        def channel(receiver: str, params: Any) -> Channel:
-            real = registry.build(session=session, timeout=10.0, **params)
+        def channel(receiver: str) -> Channel:
+            real = registry.channel(cfg.endpoints()[receiver], session=session, timeout=10.0)
 
             class Recorded:
                 target = real.target

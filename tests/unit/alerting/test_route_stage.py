@@ -68,7 +68,7 @@ def test_receivers_of(
 ) -> None:
     c = cfg(**raw)
     n = notification(kind=kind, severity=severity)
-    names = list(c.receivers())
+    names = list(c.endpoints())
     got, reasons = route.receivers_of(n, route.targets(c, n, labels, names), names, last, now)
     assert got == to
     assert len(reasons) == len(why) and all(r.startswith(w) for r, w in zip(reasons, why, strict=True)), (

@@ -7,7 +7,7 @@ import dataclasses
 
 import pytest
 
-from worker import pipeline
+from worker import pipeline, settings
 from worker.model import policies, rules
 from worker.model.thresholds import Thresholds
 from worker.notify import templates
@@ -32,7 +32,20 @@ def test_defaults_come_from_thresholds() -> None:
 
 def test_the_rules_and_the_scan_report_exactly_the_registry() -> None:
     assert evaluate.RULES == tuple(r.name for r in rules.RULES if r.reported_by == "rules")
-    assert set(pipeline.HEALTH_RULES) == {r.name for r in rules.RULES if r.reported_by == "scan"}
+    scan_rules = {r.name for r in rules.RULES if r.reported_by == "scan"}
+    cfg = settings.parse({}, env={})
+    for outcome, slow, failures in (
+        ("ok", "", 0),
+        ("slow", "took 70s", 0),
+        ("timeout", "", 9),
+        ("unreachable", "", 9),
+    ):
+        reported = pipeline.cluster_health(cfg, "c", outcome, "down", failures, slow)
+        assert {f.rule for f in reported} == scan_rules, outcome
+
+
+def test_the_scan_reads_pod_usage_for_the_rules_whose_message_names_top_pods() -> None:
+    assert pipeline.POD_USAGE_RULES == {"cpu_usage", "memory_usage"}
 
 
 def test_every_unit_has_a_template_filter() -> None:

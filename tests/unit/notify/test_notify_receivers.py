@@ -64,13 +64,7 @@ def test_every_kind_becomes_a_typed_endpoint_and_its_channel(
     assert isinstance(e["wc"].receiver, receivers.WeComReceiver) and e["wc"].receiver.mentions == ["zhangsan"]
     for endpoint in e.values():  # each becomes its kind's channel
         assert registry.channel(endpoint).target.startswith(endpoint.kind)
-    # the plain form older callers pass to registry.build(**params) carries the endpoint
-    assert cfg.receivers()["lark"] == {
-        "kind": "apprise",
-        "url": e["lark"].url,
-        "lang": "en",
-        "endpoint": e["lark"],
-    }
+    assert e["lark"].lang == "en"
     policies = cfg.receiver_policies()
     assert (policies["dingtalk"].messages, policies["dingtalk"].per) == (20, 60)
     assert (policies["team-slack"].messages, policies["team-slack"].per) == (1, 1)

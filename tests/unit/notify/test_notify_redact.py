@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 import requests
 
+from tests.configs import endpoint
 from worker.notify import errors, http, registry
 from worker.notify.redact import redact
 from worker.settings import receivers
@@ -55,12 +58,12 @@ def test_retry_after_forms() -> None:
 def test_registry_builds_every_kind_and_names_unknown_ones() -> None:
     assert set(registry.CHANNELS) == {"slack", "dingtalk", "wecom", "webhook", "apprise"}
     assert set(registry.CHANNELS) == set(receivers.BY_KIND)  # a channel for every kind the config accepts
-    channel = registry.build("wecom", url="http://127.0.0.1:1/cgi-bin/webhook/send?key=abcd1234")
+    channel = registry.channel(endpoint("wecom", "http://127.0.0.1:1/cgi-bin/webhook/send?key=abcd1234"))
     assert channel.target == "wecom http://127.0.0.1:1/cgi-bin/webhook/send?key=***"
     with pytest.raises(ValueError, match="dingtalk, slack, webhook, wecom"):
-        registry.build("pager", url="x")
+        registry.channel(SimpleNamespace(kind="pager"))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="klingon"):
-        registry.build("slack", url="x", lang="klingon")
+        registry.channel(endpoint("slack", "x", lang="klingon"))
 
 
 def test_error_messages() -> None:

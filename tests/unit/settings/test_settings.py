@@ -29,7 +29,7 @@ def test_seed_config_loads_unchanged() -> None:
 def test_defaults_without_a_file() -> None:
     cfg = settings.load(None, env={})
     assert cfg.base_thresholds.cpu_warning == 70
-    assert cfg.receivers() == {}
+    assert cfg.endpoints() == {}
     assert cfg.language == "zh"
 
 

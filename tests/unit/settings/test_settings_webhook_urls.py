@@ -94,7 +94,7 @@ def test_allowed_hosts(url: str, ok: bool) -> None:
 
 def test_no_allowed_hosts_means_any_host() -> None:
     raw = {"receivers": [{"name": "hook", "kind": "webhook", "url": "https://anywhere.example/x"}]}
-    assert "hook" in parse(raw).receivers()
+    assert "hook" in parse(raw).endpoints()
 
 
 @pytest.mark.parametrize("pattern", ["https://hooks.slack.com", "hooks.slack.com/services", "*", "a b", ""])
@@ -109,10 +109,10 @@ def test_a_url_file_changed_after_load_is_not_used(tmp_path: Path, caplog: pytes
     f = tmp_path / "url"
     f.write_text("https://hooks.slack.com/services/ok\n")
     cfg = parse(ALLOWED | {"receivers": [{"name": "s", "kind": "slack", "urlFile": str(f)}]})
-    assert "s" in cfg.receivers()
+    assert "s" in cfg.endpoints()
     f.write_text(f"https://attacker.example/{TOKEN}\n")
     with caplog.at_level(logging.ERROR, logger="nodewatch.config"):
-        assert "s" not in cfg.receivers()
+        assert "s" not in cfg.endpoints()
     assert (
         "receiver s: webhook URL points at host attacker.example" in caplog.text and TOKEN not in caplog.text
     )

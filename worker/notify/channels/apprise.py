@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import urllib.parse
-from collections.abc import Mapping
 
 import apprise
 import requests
@@ -48,16 +47,13 @@ class AppriseChannel:
 
     def __init__(
         self,
-        url: str,
+        e: Endpoint[AppriseReceiver],
         *,
         session: requests.Session | None = None,  # unused: Apprise brings its own HTTP
         timeout: float = 10.0,
-        lang: str = "zh",
-        template: Mapping[str, str | None] | None = None,
     ) -> None:
-        templates.language(lang)
-        self._custom = templates.custom(template)
-        self._lang = lang
+        self._voice = templates.Voice.of(e.lang, e.template())
+        url = e.url
         self._secrets = url_secrets(url)
         scheme = urllib.parse.urlsplit(url).scheme
         self.target = f"apprise {scheme}://***"
@@ -75,7 +71,7 @@ class AppriseChannel:
             raise ValueError(f"apprise does not understand the URL of scheme {scheme!r}")
 
     def send(self, notification: Notification) -> None:
-        r = templates.render(notification, self._lang, "markdown", self._custom)
+        r = templates.render(notification, self._voice.lang, "markdown", self._voice.custom)
         kind = (
             apprise.NotifyType.SUCCESS
             if notification.kind is NotificationKind.RESOLVED
@@ -94,7 +90,3 @@ class AppriseChannel:
         lines = [line.split(" - ", 2)[-1] for line in log_text.strip().splitlines() if line.strip()]
         reason = redact("; ".join(lines) or "apprise reported a failure", self._secrets)[:REASON_MAX]
         raise errors.RetryableError(f"{self.target}: {reason}")
-
-
-def from_endpoint(e: Endpoint[AppriseReceiver], session: requests.Session, timeout: float) -> AppriseChannel:
-    return AppriseChannel(e.url, session=session, timeout=timeout, lang=e.lang, template=e.template())

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
 import time
 import urllib.parse
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 
 import requests
 
@@ -25,7 +26,6 @@ MAX_BYTES = 19000
 # own, so it gets a headline's length (a title of 10,000 taints once made an 899 KB body, rejected and lost).
 TITLE_MAX = 512
 TOO_FAST = 130101  # more than 20 messages a minute
-BAD_SIGN = 310000  # signature, timestamp window, keyword or IP whitelist
 SYSTEM_BUSY = -1
 THROTTLE_DELAY = 60.0
 
@@ -77,74 +77,42 @@ def payload(
 
 
 class DingTalkChannel:
-    """POST to ``https://oapi.dingtalk.com/robot/send?access_token=…`` (signed when ``secret`` is set)."""
+    """POST to ``https://oapi.dingtalk.com/robot/send?access_token=…`` (signed when the receiver has a secret)."""
 
     def __init__(
         self,
-        url: str,
+        e: Endpoint[DingTalkReceiver],
         *,
         session: requests.Session,
         timeout: float = 10.0,
-        lang: str = "zh",
-        secret: str | None = None,
-        keyword: str | None = None,
-        at_mobiles: Sequence[str] = (),
-        at_all: bool = False,
-        template: Mapping[str, str | None] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        templates.language(lang)
-        self._custom = templates.custom(template)
-        self._url = url
-        self._secret = secret
-        self._keyword = keyword
-        self._at_mobiles = tuple(at_mobiles)
-        self._at_all = at_all
-        self._session = session
-        self._timeout = timeout
-        self._lang = lang
+        voice, r = templates.Voice.of(e.lang, e.template()), e.receiver
+        # what every message of this robot carries: its keyword, whom it mentions, the receiver's templates
+        self._payload = functools.partial(
+            payload,
+            lang=voice.lang,
+            keyword=r.keyword,
+            at_mobiles=r.at_mobiles,
+            at_all=r.at_all,
+            custom=voice.custom,
+        )
+        self._secret = r.signing_secret()
         self._clock = clock
-        self._secrets = [s for s in (secret, _token(url)) if s]
-        self.target = "dingtalk " + redact(url, self._secrets)
+        secrets = tuple(s for s in (self._secret, _token(e.url)) if s)
+        self._service = http.Service("dingtalk", session, e.url, timeout, secrets)
+        self.target = "dingtalk " + redact(e.url, secrets)
 
     def send(self, notification: Notification) -> None:
-        body = payload(
-            notification,
-            self._lang,
-            keyword=self._keyword,
-            at_mobiles=self._at_mobiles,
-            at_all=self._at_all,
-            custom=self._custom,
-        )
-        url = self._url
+        body = self._payload(notification)
+        url = self._service.url
         if self._secret:
             url = signed_url(url, self._secret, int(self._clock() * 1000))
         data = json.dumps(body, ensure_ascii=False).encode()
-        response = http.post(self._session, url, body=data, timeout=self._timeout, secrets=self._secrets)
-        http.raise_for_status(response, self._secrets, "dingtalk")
         # the robot is throttled for a while after 130101; one minute is the shortest wait that can succeed
-        http.raise_for_errcode(
-            response, self._secrets, "dingtalk", {TOO_FAST: THROTTLE_DELAY, SYSTEM_BUSY: None}
-        )
+        self._service.send(data, url=url, errcodes={TOO_FAST: THROTTLE_DELAY, SYSTEM_BUSY: None})
 
 
 def _token(url: str) -> str | None:
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
     return query.get("access_token", [None])[0]
-
-
-def from_endpoint(
-    e: Endpoint[DingTalkReceiver], session: requests.Session, timeout: float
-) -> DingTalkChannel:
-    r = e.receiver
-    return DingTalkChannel(
-        e.url,
-        session=session,
-        timeout=timeout,
-        lang=e.lang,
-        secret=r.signing_secret(),
-        keyword=r.keyword,
-        at_mobiles=r.at_mobiles,
-        at_all=r.at_all,
-        template=e.template(),
-    )

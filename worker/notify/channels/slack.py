@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 
 import requests
 
@@ -70,34 +69,18 @@ class SlackChannel:
     """POST to ``https://hooks.slack.com/services/T…/B…/<token>``."""
 
     def __init__(
-        self,
-        url: str,
-        *,
-        session: requests.Session,
-        timeout: float = 10.0,
-        lang: str = "zh",
-        template: Mapping[str, str | None] | None = None,
+        self, e: Endpoint[SlackReceiver], *, session: requests.Session, timeout: float = 10.0
     ) -> None:
-        templates.language(lang)  # an unknown language fails at construction, not at send
-        self._custom = templates.custom(template)
-        self._url = url
-        self._session = session
-        self._timeout = timeout
-        self._lang = lang
-        self.target = "slack " + redact(url, [url.rsplit("/", 1)[-1]])
+        self._voice = templates.Voice.of(e.lang, e.template())
+        token = e.url.rsplit("/", 1)[-1]
+        self._service = http.Service("slack", session, e.url, timeout, (e.url, token))
+        self.target = "slack " + redact(e.url, [token])
 
     def send(self, notification: Notification) -> None:
-        secrets = [self._url, self._url.rsplit("/", 1)[-1]]
-        body = json.dumps(payload(notification, self._lang, self._custom), ensure_ascii=False).encode()
-        response = http.post(self._session, self._url, body=body, timeout=self._timeout, secrets=secrets)
+        voice = self._voice
+        body = json.dumps(payload(notification, voice.lang, voice.custom), ensure_ascii=False).encode()
         # Slack explains 4xx in a one-word body (invalid_payload, no_service, channel_not_found, ...)
-        http.raise_for_status(response, secrets, "slack")
-        text = response.text.strip()
-        if response.status_code != 200 or text != "ok":
-            raise errors.PermanentError(
-                f"slack answered HTTP {response.status_code}: {http.snippet(response, secrets)}"
-            )
-
-
-def from_endpoint(e: Endpoint[SlackReceiver], session: requests.Session, timeout: float) -> SlackChannel:
-    return SlackChannel(e.url, session=session, timeout=timeout, lang=e.lang, template=e.template())
+        response = self._service.send(body)
+        if response.status_code != 200 or response.text.strip() != "ok":
+            snippet = http.snippet(response, self._service.secrets)
+            raise errors.PermanentError(f"slack answered HTTP {response.status_code}: {snippet}")

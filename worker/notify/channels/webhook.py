@@ -5,9 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Literal
 
 import requests
 
@@ -19,7 +17,6 @@ from worker.settings.receivers import Endpoint, WebhookReceiver
 SCHEMA_VERSION = "1"
 SIGNATURE_HEADER = "X-Nodewatch-Signature"
 ZERO_TIME = "0001-01-01T00:00:00Z"  # Alertmanager's "not ended"
-Body = Literal["nodewatch", "alertmanager"]
 # A generic receiver documents no limit of its own, so nodewatch sets one: 256 KiB a POST, well under the 1 MB
 # that common proxies refuse by default (nginx client_max_body_size); a node with 10,000 taints once made a 4.4 MB
 # POST. Lists and strings are cut with "… +N more"; the total is checked on the encoded body.
@@ -117,52 +114,34 @@ class WebhookChannel:
     """POST JSON to any URL; 2xx is success, 408/429/5xx retryable, other statuses permanent."""
 
     def __init__(
-        self,
-        url: str,
-        *,
-        session: requests.Session,
-        timeout: float = 10.0,
-        lang: str = "zh",
-        secret: str | None = None,
-        body: Body = "nodewatch",
-        receiver: str = "nodewatch",
-        external_url: str = "",
-        headers: Mapping[str, str] | None = None,
-        template: Mapping[str, str | None] | None = None,
+        self, e: Endpoint[WebhookReceiver], *, session: requests.Session, timeout: float = 10.0
     ) -> None:
-        templates.language(lang)
-        self._custom = templates.custom(template)
-        if body not in ("nodewatch", "alertmanager"):
-            raise ValueError(f"unknown webhook body {body!r}, expected nodewatch or alertmanager")
-        self._url = url
-        self._session = session
-        self._timeout = timeout
-        self._lang = lang
-        self._secret = secret
-        self._body = body
-        self._receiver = receiver
-        self._external_url = external_url
-        self._headers = dict(headers or {})
+        self._voice = templates.Voice.of(e.lang, e.template())
+        self._receiver = e.receiver
+        self._secret = e.receiver.signing_secret()
+        self._headers = e.receiver.header_values()
         # header values (e.g. Authorization) are credentials too
-        self._secrets = [s for s in (secret, *self._headers.values()) if s]
-        self.target = f"webhook({body}) " + redact(url, self._secrets)
+        secrets = tuple(s for s in (self._secret, *self._headers.values()) if s)
+        self._service = http.Service("webhook", session, e.url, timeout, secrets)
+        self.target = f"webhook({e.receiver.body}) " + redact(e.url, secrets)
 
     def encode(self, notification: Notification) -> bytes:
         """The POST body, at most MAX_BODY bytes: text and params are cut harder until it fits (JSON escaping can
         make a text several times longer than its UTF-8 form)."""
+        r, voice = self._receiver, self._voice
         text_max = TEXT_MAX
         while True:
-            if self._body == "alertmanager":
+            if r.body == "alertmanager":
                 doc = alertmanager_body(
                     notification,
-                    self._lang,
-                    receiver=self._receiver,
-                    external_url=self._external_url,
-                    custom=self._custom,
+                    voice.lang,
+                    receiver=r.name,
+                    external_url=r.external_url,
+                    custom=voice.custom,
                     text_max=text_max,
                 )
             else:
-                doc = nodewatch_body(notification, self._lang, self._custom, text_max)
+                doc = nodewatch_body(notification, voice.lang, voice.custom, text_max)
             data = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
             if len(data) <= MAX_BODY or text_max <= 256:
                 return data
@@ -173,23 +152,4 @@ class WebhookChannel:
         headers = dict(self._headers)
         if self._secret:
             headers[SIGNATURE_HEADER] = signature(self._secret, data)
-        response = http.post(
-            self._session, self._url, body=data, timeout=self._timeout, secrets=self._secrets, headers=headers
-        )
-        http.raise_for_status(response, self._secrets, "webhook")
-
-
-def from_endpoint(e: Endpoint[WebhookReceiver], session: requests.Session, timeout: float) -> WebhookChannel:
-    r = e.receiver
-    return WebhookChannel(
-        e.url,
-        session=session,
-        timeout=timeout,
-        lang=e.lang,
-        secret=r.signing_secret(),
-        body=r.body,
-        receiver=r.name,
-        external_url=r.external_url,
-        headers=r.header_values(),
-        template=e.template(),
-    )
+        self._service.send(data, headers=headers)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import urllib.parse
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import requests
 
@@ -47,46 +47,17 @@ class WeComChannel:
     """POST to ``https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…``."""
 
     def __init__(
-        self,
-        url: str,
-        *,
-        session: requests.Session,
-        timeout: float = 10.0,
-        lang: str = "zh",
-        mentions: Sequence[str] = (),
-        template: Mapping[str, str | None] | None = None,
+        self, e: Endpoint[WeComReceiver], *, session: requests.Session, timeout: float = 10.0
     ) -> None:
-        templates.language(lang)
-        self._custom = templates.custom(template)
-        self._url = url
-        self._mentions = tuple(mentions)
-        self._session = session
-        self._timeout = timeout
-        self._lang = lang
-        key = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query).get("key", [None])[0]
-        self._secrets = [s for s in (key,) if s]
-        self.target = "wecom " + redact(url, self._secrets)
+        self._voice = templates.Voice.of(e.lang, e.template())
+        self._mentions = tuple(e.receiver.mentions)
+        key = urllib.parse.parse_qs(urllib.parse.urlsplit(e.url).query).get("key", [None])[0]
+        secrets = tuple(s for s in (key,) if s)
+        self._service = http.Service("wecom", session, e.url, timeout, secrets)
+        self.target = "wecom " + redact(e.url, secrets)
 
     def send(self, notification: Notification) -> None:
-        data = json.dumps(
-            payload(notification, self._lang, mentions=self._mentions, custom=self._custom),
-            ensure_ascii=False,
-        ).encode()
-        response = http.post(
-            self._session, self._url, body=data, timeout=self._timeout, secrets=self._secrets
-        )
-        http.raise_for_status(response, self._secrets, "wecom")
-        http.raise_for_errcode(
-            response, self._secrets, "wecom", {FREQUENCY: THROTTLE_DELAY, SYSTEM_BUSY: None}
-        )
-
-
-def from_endpoint(e: Endpoint[WeComReceiver], session: requests.Session, timeout: float) -> WeComChannel:
-    return WeComChannel(
-        e.url,
-        session=session,
-        timeout=timeout,
-        lang=e.lang,
-        mentions=e.receiver.mentions,
-        template=e.template(),
-    )
+        voice = self._voice
+        body = payload(notification, voice.lang, mentions=self._mentions, custom=voice.custom)
+        data = json.dumps(body, ensure_ascii=False).encode()
+        self._service.send(data, errcodes={FREQUENCY: THROTTLE_DELAY, SYSTEM_BUSY: None})

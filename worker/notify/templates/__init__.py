@@ -8,6 +8,9 @@ files are loaded, no clock.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+
 from worker.model import Notification
 from worker.notify.templates import builtin, overrides
 from worker.notify.templates.builtin import DIGEST_RULE, LANGUAGES, MAX_GROUP, Format, Rendered, language
@@ -22,7 +25,7 @@ __all__ = [
     "MAX_GROUP",
     "Custom",
     "Format",
-    "Rendered",
+    "Voice",
     "check_custom",
     "clip",
     "custom",
@@ -44,3 +47,17 @@ def render(
     if custom is None or notification.rule == DIGEST_RULE:
         return rendered
     return overrides.apply(notification, rendered, custom, fmt)
+
+
+@dataclass(frozen=True)
+class Voice:
+    """How one receiver's messages read: its language and its own templates. Made with the receiver's channel
+    (``of``), so an unknown language or a template that does not compile fails there, not at the first alert."""
+
+    lang: str
+    custom: Custom | None = None
+
+    @classmethod
+    def of(cls, lang: str, template: Mapping[str, str | None] | None = None) -> Voice:
+        language(lang)
+        return cls(lang, custom(template))
