@@ -21,6 +21,7 @@ from chatsim.testing import ChatSim
 from kubesim.testing import KubesimProcess
 from tests.configs import immediate
 from tests.conftest import Proc, start_worker
+from tests.polling import status, wait
 from worker.state.store import Stores
 
 pytestmark = pytest.mark.slow
@@ -61,22 +62,8 @@ def base_config(sim: KubesimProcess, chat: ChatSim, **extra: Any) -> dict[str, A
     return immediate(data)
 
 
-def status(r: redis.Redis, cluster: str) -> dict[str, str]:
-    return Stores(r).schedule.scan_status(cluster)
-
-
 def history(r: redis.Redis, cluster: str) -> list[dict[str, Any]]:
     return Stores(r).schedule.scan_history(cluster)
-
-
-def wait(pred: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.time() + timeout
-    while True:
-        got = pred()
-        if got:
-            return got
-        assert time.time() < deadline, f"{what}: not within {timeout}s"
-        time.sleep(0.1)
 
 
 def texts(chat: ChatSim) -> list[str]:

@@ -25,6 +25,7 @@ import redis
 from chatsim.testing import ChatSim
 from tests.configs import immediate
 from tests.conftest import Proc, start_worker
+from tests.polling import wait
 from worker.app import VISIBILITY_TIMEOUT_ENV
 from worker.state.store import Stores
 
@@ -37,16 +38,6 @@ SLACK_TOKEN = "e2eslackdeliverytok"
 
 def node(i: int) -> str:
     return f"{CLUSTER}-pool-{i}"
-
-
-def wait_until(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.time() + timeout
-    while True:
-        got = check()
-        if got:
-            return got
-        assert time.time() < deadline, f"{what}: not within {timeout}s"
-        time.sleep(0.1)
 
 
 def scans(r: redis.Redis) -> int:
@@ -77,7 +68,7 @@ def start(
         cfg = write_config(data)
         worker = start_worker(nodewatch_proc, cfg, concurrency=concurrency, env=env)
         nodewatch_proc("beat", config=cfg, env=env)
-        wait_until(lambda: scans(redis_client), 30, "first scan")
+        wait(lambda: scans(redis_client), 30, "first scan")
         return cfg, worker
 
     return run
@@ -164,7 +155,7 @@ def test_storm_of_60_alerts_in_10s_stays_under_20_a_minute_and_every_alert_arriv
         return {i for i in range(1, STORM_NODES + 1) if re.search(rf"storm-1-pool-{i}(?!\d)", text)}
 
     try:
-        wait_until(lambda: len(seen()) == STORM_NODES, 45, f"all {STORM_NODES} alerts delivered")
+        wait(lambda: len(seen()) == STORM_NODES, 45, f"all {STORM_NODES} alerts delivered")
     except AssertionError as err:
         notify_lines = [x for x in worker.output().splitlines() if "nodewatch.notify" in x]
         raise AssertionError(
@@ -214,7 +205,7 @@ def _children(pid: int) -> list[int]:
 def _assert_sent_once_more_scans_later(chat: ChatSim, redis_client: redis.Redis, name: str) -> None:
     """Three more scans of the still-hot node, then exactly one message about it reached the robot."""
     done = scans(redis_client)
-    wait_until(lambda: scans(redis_client) >= done + 3, 30, "more scans")
+    wait(lambda: scans(redis_client) >= done + 3, 30, "more scans")
     accepted = [m for m in chat.messages("dingtalk") if name in json.dumps(m["body"], ensure_ascii=False)]
     assert len(accepted) == 1
 
@@ -231,7 +222,7 @@ def test_worker_killed_while_sending_delivers_after_restart_at_most_once_more(
         chat.fault("dingtalk", hang=20)  # the first send stalls: the task is in flight, not acked
         _, worker = start(base_config(sim, chat), concurrency=1)
         sim.control.set_node(CLUSTER, node(1), cpu=0.97)
-        wait_until(lambda: "fault:hang" in chat.attempts("dingtalk"), 30, "a send in flight")
+        wait(lambda: "fault:hang" in chat.attempts("dingtalk"), 30, "a send in flight")
         (child,) = _children(worker.proc.pid)  # concurrency 1: the one pool process runs the notify task
         os.kill(child, signal.SIGKILL)
         worker.wait_for_line("SIGKILL", timeout=20)  # the main process saw its pool process die
@@ -259,7 +250,7 @@ def test_whole_worker_killed_while_sending_another_worker_delivers_after_the_vis
         chat.fault("dingtalk", hang=30)  # the first send stalls: the task is in flight, not acked
         cfg, w1 = start(base_config(sim, chat), concurrency=1, env=env)
         sim.control.set_node(CLUSTER, node(1), cpu=0.97)
-        wait_until(lambda: "fault:hang" in chat.attempts("dingtalk"), 30, "a send in flight")
+        wait(lambda: "fault:hang" in chat.attempts("dingtalk"), 30, "a send in flight")
         w1.stop(signal.SIGKILL)  # the whole process group: main process and pool
         assert chat.messages("dingtalk") == []
         w2 = start_worker(nodewatch_proc, cfg, name="w2", concurrency=1, env=env)
@@ -296,7 +287,7 @@ def test_receiver_down_then_back_within_the_window_gets_the_message(
         chat.fault("dingtalk", status=503, body="upstream down", times=10_000)
         start(base_config(sim, chat, notify={"minRetryDelay": 0.5, "maxRetryDelay": 2, "retryWindow": 30}))
         sim.control.set_node(CLUSTER, node(2), cpu=0.97)
-        wait_until(lambda: len(chat.attempts("dingtalk")) >= 3, 30, "three failed tries")
+        wait(lambda: len(chat.attempts("dingtalk")) >= 3, 30, "three failed tries")
         down_for = 6.0
         time.sleep(down_for)  # the outage itself: the receiver keeps failing for a while
         _clear_faults(chat)
@@ -322,7 +313,7 @@ def test_receiver_down_past_the_window_dead_letters_with_the_reason_then_retry_d
         )
         sim.control.set_node(CLUSTER, node(3), cpu=0.97)
         notes = Stores(redis_client).notifications
-        wait_until(lambda: notes.dead_letters(), 40, "a dead letter")
+        wait(lambda: notes.dead_letters(), 40, "a dead letter")
         listing = cli(nodewatch_proc, cfg, "deadletters", "list")  # what the operator sees
         line = next(x for x in listing.splitlines() if "gave up after" in x)
         assert "dingtalk" in line and "connection" in line.lower()

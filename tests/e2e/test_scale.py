@@ -8,10 +8,8 @@ took too long, instead of going quiet. Waits are polls with deadlines on scan re
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import redis
@@ -19,6 +17,7 @@ import redis
 from chatsim.testing import ChatSim
 from kubesim.testing import KubesimProcess
 from tests.conftest import Proc, start_worker
+from tests.polling import status, wait
 from worker.state.store import Stores
 
 pytestmark = pytest.mark.slow
@@ -30,20 +29,6 @@ SLACK_TOKEN = "scaleE2eSlackToken00000001"
 def chat() -> Iterator[ChatSim]:
     with ChatSim() as c:
         yield c
-
-
-def status(r: redis.Redis, cluster: str) -> dict[str, str]:
-    return Stores(r).schedule.scan_status(cluster)
-
-
-def wait(pred: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.time() + timeout
-    while True:
-        got = pred()
-        if got:
-            return got
-        assert time.time() < deadline, f"{what}: not within {timeout}s"
-        time.sleep(0.2)
 
 
 def test_a_5000_node_cluster_is_scanned_to_completion_and_a_scan_past_its_budget_alerts(

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ import yaml
 from kubesim.testing import KubesimProcess
 from tests.conftest import NODEWATCH, ROOT, Proc, start_worker
 from tests.faults.recording_server import RecordingServer
-from worker.state.store import Stores
+from tests.polling import status, wait
 
 pytestmark = pytest.mark.slow
 
@@ -54,20 +53,6 @@ def kubeconfig_text(server: str, token_file: Path) -> str:
             "current-context": "ctx",
         }
     )
-
-
-def status(r: redis.Redis, cluster: str) -> dict[str, str]:
-    return Stores(r).schedule.scan_status(cluster)
-
-
-def wait(pred: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.time() + timeout
-    while True:
-        got = pred()
-        if got:
-            return got
-        assert time.time() < deadline, f"{what}: not within {timeout}s"
-        time.sleep(0.1)
 
 
 def redis_text(r: redis.Redis) -> str:
