@@ -288,11 +288,14 @@ def scan_cluster(
     started = clock()
     cost: dict[str, object] = {}
     nodes: object = ""
+    ready: object = ""
     try:
         result = run_scan(stores, cfg, spec, started)
         jobs = route.route(stores, cfg, cluster, spec.labels, result.messages, clock())
         outcome, error = result.outcome, result.error
-        nodes = len(result.sample.nodes) if result.sample else ""
+        if result.sample:
+            nodes = len(result.sample.nodes)
+            ready = sum(1 for n in result.sample.nodes if n.ready == "True")
         cost = result.record()
     except interrupted:
         outcome = "timeout"
@@ -309,7 +312,7 @@ def scan_cluster(
     stores.schedule.record_scan(
         cluster,
         {"started": started, "ended": ended, "duration_s": duration, "lag_s": lag, "outcome": outcome,
-         "error": error, "nodes": nodes, **cost},
+         "error": error, "nodes": nodes, "ready": ready, "interval_s": spec.interval, **cost},
     )  # fmt: skip
     level = logging.INFO if outcome == "ok" else logging.WARNING
     log.log(

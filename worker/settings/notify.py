@@ -142,6 +142,10 @@ def validate(cfg: Settings) -> None:
         )
     check_urls(cfg)
     _check_route(cfg, set(names))
+    for i, name in enumerate(cfg.watchdog.receivers):
+        if name not in names:
+            known = ", ".join(sorted(names)) or "none"
+            raise ValueError(f"watchdog.receivers.{i}: unknown receiver {name[:60]!r} (receivers: {known})")
     from worker.notify import templates  # lazy: settings must load without the notify room's imports
 
     for i, r in enumerate(cfg.receivers_):

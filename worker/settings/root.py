@@ -18,6 +18,7 @@ from worker.settings.notify import NotifySettings
 from worker.settings.receivers import Endpoint, Receiver, ReceiverPolicy, ReceiverSettings
 from worker.settings.routes import RouteSettings
 from worker.settings.thresholds import ThresholdOverrides, apply
+from worker.settings.watch import MetricsSettings, WatchdogSettings
 
 
 class Settings(Strict):
@@ -50,6 +51,10 @@ class Settings(Strict):
     allow_local_credential_files: bool = False
     scan_failures_before_alert: int = Field(default=3, ge=1)
     dispatch_tick: float = Field(default=5.0, gt=0, validation_alias=AliasChoices("dispatchTick"))
+    # the seed's key: a worker serves /metrics on this port (as `nodewatch worker --metrics-port`); None: it does not
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics: MetricsSettings = MetricsSettings()
+    watchdog: WatchdogSettings = WatchdogSettings()
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -114,3 +114,20 @@ def _decode(stream: bytes, count: int) -> list[int | None]:
                 out.append(prev)
             i += 3
     return out[:count]
+
+
+def last_values(state: bytes) -> tuple[float, dict[str, float]]:
+    """(time of the last scan sample, each metric's last value in percent) from a node's ``s`` field alone: what
+    /metrics shows without decoding any stream. A metric the node never had is left out; one missing from the
+    last scans keeps its last known value (the state holds the last value written, not whether it was missing)."""
+    if len(state) < _STATE.size:
+        return 0.0, {}
+    fields = _STATE.unpack(state[: _STATE.size])
+    if fields[0] != VERSION or fields[1] != len(METRICS):
+        return 0.0, {}
+    out = {}
+    for m, metric in enumerate(METRICS):
+        last = fields[8 + 6 * m]
+        if last != NONE:
+            out[metric] = last / SCALE
+    return float(fields[3]), out

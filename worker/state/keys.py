@@ -17,6 +17,8 @@ keys are deleted or expire (``store.Stores.commit_scan(forget=True)``).
 | nw:{c}:lock                  | string | scan time limit                     | scan lock: one scan of a cluster at a time  |
 | nw:{c}:status                | hash   | 7 d; deleted with the cluster       | last scan start/end/duration/lag/outcome    |
 | nw:{c}:scans                 | list   | LTRIM 200, 7 d; deleted with it     | recent scans: start, end, lag, outcome      |
+| nw:{c}:counts                | hash   | 7 d; deleted with the cluster; ~30  | scan counters for /metrics: outcomes,       |
+|                              |        | fields                              | duration and lag histogram buckets, sums    |
 | nw:{c}:flap                  | hash   | 7 d, refreshed each scan; one entry | fingerprint -> recent transitions, flapping |
 |                              |        | per (present node, rule) with a     | since, node (~90 B/entry)                   |
 |                              |        | transition in flapWindow (flapping: |                                             |
@@ -118,6 +120,10 @@ def scans(cluster: str) -> str:
 
 
 SCANS_MAX = 200
+
+
+def counts(cluster: str) -> str:
+    return f"{_c(cluster)}:counts"
 
 
 def flaps(cluster: str) -> str:

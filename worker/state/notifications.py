@@ -16,6 +16,46 @@ from worker.model import Notification
 from worker.state import keys
 from worker.state.batch import Transaction
 
+# why-entries that say a message was held back, by the start of their reason (worker/rules/lifecycle.py, muting.py,
+# storms.py, worker/notify/routing.py): each one counted in the cluster's ``counts`` as ``suppressed:{class}:
+# {receiver}`` (/metrics: nodewatch_notifications_suppressed_total), in the write that records the entry. Pending,
+# cleared and resolved entries are not suppressions and are not counted.
+SUPPRESSED = (
+    ("silenced by ", "silenced"),
+    ("inhibited by ", "inhibited"),
+    ("in maintenance window ", "maintenance"),
+    ("flapping", "flapping"),
+    ("grouped ", "storm"),
+    ("in cooldown", "cooldown"),
+    ("acknowledged", "acknowledged"),
+    ("info is reported once", "info_once"),
+    ("resolved notices are off", "resolved_off"),
+    ("resolved messages are off for ", "resolved_off"),
+    ("repeat to ", "repeat_interval"),
+)
+
+
+def suppressed(reason: str) -> tuple[str, str] | None:
+    """(class, receiver) of a why-entry that held a message back, else None. A receiver is named only by the
+    routing stage's reasons ("repeat to R held by ...", "resolved messages are off for R (...)")."""
+    for prefix, cls in SUPPRESSED:
+        if reason.startswith(prefix):
+            receiver = ""
+            if cls == "repeat_interval" or prefix.endswith("for "):
+                receiver = reason[len(prefix) :].split(" ", 1)[0]
+            return cls, receiver
+    return None
+
+
+def _suppressed_counts(entries: Iterable[tuple[str, str]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for _, reason in entries:
+        got = suppressed(reason)
+        if got is not None:
+            field = f"suppressed:{got[0]}:{got[1]}"
+            out[field] = out.get(field, 0) + 1
+    return out
+
 
 @dataclass(frozen=True)
 class DeadLetter:
@@ -71,20 +111,33 @@ class NotificationStore:
 
     # --- why a notification was not sent, or was delayed ---
     def note_why(self, cluster: str, entries: Iterable[tuple[str, str]]) -> None:
-        """(fingerprint, reason) entries for "why wasn't I paged?" (``nodewatch alerts why``)."""
+        """(fingerprint, reason) entries for "why wasn't I paged?" (``nodewatch alerts why``), and the count of
+        those that held a message back (``suppressed``), in one round trip."""
+        entries = list(entries)
         pipe = self.r.pipeline(transaction=False)
         for fp, reason in entries:
             pipe.xadd(
                 keys.why(cluster), {"fp": fp, "reason": reason}, maxlen=keys.WHY_MAXLEN, approximate=True
             )
+        counted = _suppressed_counts(entries)
+        for name, n in counted.items():
+            pipe.hincrby(keys.counts(cluster), name, n)
+        if counted:
+            pipe.expire(keys.counts(cluster), keys.ALERTS_TTL)
         if len(pipe):
             pipe.execute()
 
     def stage_why(self, tx: Transaction, cluster: str, entries: Iterable[tuple[str, str]]) -> None:
+        entries = list(entries)
         for fp, reason in entries:
             tx.call(
                 "XADD", keys.why(cluster), "MAXLEN", "~", keys.WHY_MAXLEN, "*", "fp", fp, "reason", reason
             )
+        counted = _suppressed_counts(entries)
+        for name, n in counted.items():
+            tx.call("HINCRBY", keys.counts(cluster), name, n)
+        if counted:
+            tx.call("EXPIRE", keys.counts(cluster), keys.ALERTS_TTL)
 
     def why(self, cluster: str, count: int = 100) -> list[dict[str, str]]:
         rows = self.r.xrevrange(keys.why(cluster), count=count)

@@ -1,7 +1,10 @@
 """Scheduling in Redis: when each cluster is due, which left the registry, the scan lock, and the scan records.
 
-Keys (keys.py): ``nw:sched``, ``nw:removed``; ``lock``, ``status``, ``scans`` of each cluster. Claims and unlocks
-are Lua scripts, so any number of dispatchers and workers agree.
+Keys (keys.py): ``nw:sched``, ``nw:removed``; ``lock``, ``status``, ``scans``, ``counts`` of each cluster. Claims
+and unlocks are Lua scripts, so any number of dispatchers and workers agree.
+
+The scan counters (``counts``: outcomes, and the duration and lag histograms that /metrics exposes) are counted
+where the scan happens, in the scan record's own round trip: a scrape only reads them.
 """
 
 from __future__ import annotations
@@ -56,6 +59,20 @@ return 0
 """
 
 
+# upper bounds (seconds) of the scan duration and scan lag histograms (worker/metrics exposes them cumulated)
+DURATION_BUCKETS = (0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
+LAG_BUCKETS = (0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0)
+
+
+def bucket_field(name: str, bounds: tuple[float, ...], value: float) -> str:
+    """The counts field of the first bucket holding ``value`` (``{name}:{i}``, or ``{name}:inf``): each scan adds
+    one to one bucket, the scrape adds them up into Prometheus's cumulative ``le`` buckets."""
+    for i, bound in enumerate(bounds):
+        if value <= bound:
+            return f"{name}:{i}"
+    return f"{name}:inf"
+
+
 @dataclass(frozen=True)
 class Due:
     cluster: str
@@ -93,8 +110,17 @@ class ScheduleStore:
 
     # --- scan records ---
     def record_scan(self, cluster: str, fields: Mapping[str, Any]) -> None:
-        """The last scan's record (for `cluster list`) plus a bounded history (overlap and lag checks)."""
+        """The last scan's record (for `cluster list`) plus a bounded history (overlap and lag checks), and the
+        scan counters (outcome, duration and lag buckets) /metrics reads, in the same round trip."""
         pipe = self.r.pipeline(transaction=True)
+        counts = keys.counts(cluster)
+        duration, lag = float(fields.get("duration_s") or 0.0), max(0.0, float(fields.get("lag_s") or 0.0))
+        pipe.hincrby(counts, f"outcome:{fields.get('outcome', 'unknown')}", 1)
+        pipe.hincrby(counts, bucket_field("duration", DURATION_BUCKETS, duration), 1)
+        pipe.hincrbyfloat(counts, "duration_sum", duration)
+        pipe.hincrby(counts, bucket_field("lag", LAG_BUCKETS, lag), 1)
+        pipe.hincrbyfloat(counts, "lag_sum", lag)
+        pipe.expire(counts, keys.ALERTS_TTL)
         pipe.hset(keys.status(cluster), mapping={k: str(v) for k, v in fields.items()})
         pipe.hincrby(keys.status(cluster), "scans", 1)
         pipe.expire(keys.status(cluster), keys.ALERTS_TTL)
@@ -120,3 +146,4 @@ class ScheduleStore:
         """A removed cluster's scan records go (its schedule entry went when ``claim_due`` dropped it)."""
         tx.call("DEL", keys.status(cluster))
         tx.call("DEL", keys.scans(cluster))
+        tx.call("DEL", keys.counts(cluster))

@@ -39,8 +39,9 @@ def test_defaults_without_a_file() -> None:
         ({"thresholds": {"cpuWarnin": 80}}, "x.yaml: unknown key 'thresholds.cpuWarnin'"),
         ({"checkInterval": "soon"}, "x.yaml: key 'checkInterval'"),
         ({"slack": {"webhook": "u"}}, "x.yaml: unknown key 'slack.webhook'"),
-        # not in the seed's config.yaml and never served: refused like any unknown key
-        ({"metricsPort": 9100}, "x.yaml: unknown key 'metricsPort'"),
+        ({"metricsPort": "ninety"}, "x.yaml: key 'metricsPort'"),
+        ({"metrics": {"nodeSeriez": False}}, "x.yaml: unknown key 'metrics.nodeSeriez'"),
+        ({"watchdog": {"heartbeatInterval": "daily"}}, "x.yaml: key 'watchdog.heartbeatInterval'"),
         ({"language": "fr"}, "x.yaml: key 'language'"),
         ({"clusters": [{"name": "Prod EU"}]}, "x.yaml: key 'clusters.0.name'"),
         ({"clusters": [{"name": "a"}, {"name": "a"}]}, "duplicate name"),
