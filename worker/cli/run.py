@@ -49,7 +49,25 @@ def cmd_worker(args: argparse.Namespace) -> int:
         argv += ["-n", args.hostname]
     if args.pool:
         argv += ["-P", args.pool]
+    _serve_metrics(cfg, args.metrics_port if args.metrics_port is not None else cfg.metrics_port)
     return _celery(cfg, argv)
+
+
+def _serve_metrics(cfg: settings.Settings, port: int | None) -> None:
+    """/metrics from a thread of the worker's main process (its pool's children do not serve): the same figures
+    as the dashboard's, read from Redis at each scrape."""
+    if not port:
+        return
+    from worker import metrics
+    from worker.app import redis_url
+    from worker.state import store
+
+    try:
+        metrics.serve(store.Stores(store.connect(redis_url())), cfg, port, cfg.metrics.address)
+    except OSError as err:
+        raise common.CliError(
+            f"metrics cannot listen on {cfg.metrics.address}:{port}: {err.strerror}", common.EXIT_UNAVAILABLE
+        ) from None
 
 
 def cmd_beat(args: argparse.Namespace) -> int:
@@ -94,6 +112,9 @@ def add_parsers(sub: Any, common_args: argparse.ArgumentParser) -> None:
     w.add_argument("--concurrency", type=int, default=4)
     w.add_argument("--hostname", help="Celery node name, e.g. worker1@%%h")
     w.add_argument("--pool", help="Celery pool (prefork, threads, solo)")
+    w.add_argument(
+        "--metrics-port", type=int, help="serve Prometheus /metrics on this port (config metricsPort; 0: off)"
+    )
     w.set_defaults(func=cmd_worker)
 
     sub.add_parser("beat", parents=[common_args], help="run the scheduler (one at a time)").set_defaults(
