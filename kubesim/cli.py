@@ -55,6 +55,10 @@ def main(argv: list[str] | None = None) -> int:
         "--page-cache-mb", type=int, default=512, help="bytes of finished list pages kept (MB; 0: none)"
     )
     serve.add_argument("--kubeconfig-dir", required=True, type=Path)
+    serve.add_argument(
+        "--advertise-host",
+        help="host name in the kubeconfigs' server URL (default: --host; compose: the service)",
+    )
     args = parser.parse_args(argv)
 
     spec = scenario.load(args.scenario) if args.scenario else scenario.fleet(
@@ -73,13 +77,19 @@ def main(argv: list[str] | None = None) -> int:
     ca_pem: bytes | None = None
     if args.tls:
         with tempfile.TemporaryDirectory(prefix="kubesim-tls-") as tmp:
-            ca, cert, key = tlsutil.make_ca_and_cert(Path(tmp), ("localhost", "127.0.0.1", args.host))
+            names = (
+                "localhost",
+                "127.0.0.1",
+                args.host,
+                *([args.advertise_host] if args.advertise_host else []),
+            )
+            ca, cert, key = tlsutil.make_ca_and_cert(Path(tmp), names)
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.load_cert_chain(cert, key)
             ca_pem = ca.read_bytes()
         server.socket = ctx.wrap_socket(server.socket, server_side=True)
         scheme = "https"
-    host = args.host if args.host not in ("0.0.0.0", "") else "127.0.0.1"
+    host = args.advertise_host or (args.host if args.host not in ("0.0.0.0", "") else "127.0.0.1")
     base = f"{scheme}://{host}:{server.server_address[1]}"
     args.kubeconfig_dir.mkdir(parents=True, exist_ok=True)
     for name, cluster in sim.clusters.items():

@@ -261,7 +261,7 @@ def cmd_test(args: argparse.Namespace) -> int:
         state = "allowed" if c.allowed else "missing" + (f" ({c.reason})" if c.reason else "")
         print(f"  {mark:<5} {c.need.label:<28} {state}: {c.need.why}")
     if missing_required:
-        print("  => scans will fail: grant the missing permissions (deploy/watched-cluster-rbac.yaml)")
+        print("  => scans will fail: grant the missing permissions (deploy/kubernetes/watched)")
         return EXIT_FAIL
     print("  => scans will work" + ("" if all(c.allowed for c in checks) else " (some figures unavailable)"))
     return 0

@@ -52,6 +52,8 @@ keys are deleted or expire (``store.Stores.commit_scan(forget=True)``).
 | nw:{c}:hn                    | zset   | HISTORY_TTL; members not written    | nodes with history -> last sample time      |
 |                              |        | for 7 d are dropped; deleted with   |                                             |
 |                              |        | the cluster                         |                                             |
+| nw:hb:{worker}               | string | WORKER_HEARTBEAT_TTL                | when this worker's consumer loop last ran   |
+|                              |        |                                     | (`nodewatch health --worker`: liveness)     |
 """
 
 from __future__ import annotations
@@ -207,3 +209,11 @@ def history(cluster: str, node: str) -> str:
 
 def history_nodes(cluster: str) -> str:
     return f"{_c(cluster)}:hn"
+
+
+WORKER_HEARTBEAT_TTL = 600  # a worker gone for good leaves its key for ten minutes, no longer
+
+
+def worker_heartbeat(worker: str) -> str:
+    """The heartbeat of one Celery worker (its node name, e.g. ``celery@nodewatch-worker-7d9f``)."""
+    return f"{PREFIX}:hb:{worker}"

@@ -12,7 +12,8 @@ stores, and the keys each owns:
 - ``limits``: receivers' token buckets and digest queues (``ratelimit.py``);
 - ``epoch``: whether Redis lost the state (``epoch.py``);
 - ``history``: per-node metric history (``history.py``); written by ``record_history`` after the commit, in one
-  pipelined round trip of its own (its Lua script, one call per 200 nodes), not inside ``commit_scan``.
+  pipelined round trip of its own (its Lua script, one call per 200 nodes), not inside ``commit_scan``;
+- ``workers``: each worker's heartbeat, written from its consumer loop (``workers.py``).
 
 One scan reads its state in one round trip (``load_scan_state``) and writes everything it decided — alert
 transitions, flap records, notifications, cooldowns, storm markers and group buffer, why-entries, inventory and
@@ -46,6 +47,7 @@ from worker.state.notifications import NotificationStore
 from worker.state.ratelimit import RateLimiter
 from worker.state.schedule import ScheduleStore
 from worker.state.silences import SilenceStore
+from worker.state.workers import WorkerStore
 
 log = logging.getLogger("nodewatch.state")
 
@@ -107,6 +109,7 @@ class Stores:
         self.limits = RateLimiter(client)
         self.epoch = EpochStore(client)
         self.history = History(client)
+        self.workers = WorkerStore(client)
         self._tx = batch.script(client)
 
     def transaction(self) -> batch.Transaction:
