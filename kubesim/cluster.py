@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from kubesim import fleet, quantity
+from kubesim import fleet, housekeeping, quantity
 from kubesim.clock import SimClock, rfc3339
 from kubesim.curves import Slot, fraction, seconds, unit_hash
 from kubesim.objects import KUBELET_CONDITIONS, Event, Node, Obj, Pod, Secret, dumps_text, requests_total
@@ -21,6 +21,8 @@ from kubesim.objects import KUBELET_CONDITIONS, Event, Node, Obj, Pod, Secret, d
 SEED_FILL = 0.75
 
 METRICS = ("cpu", "memory", "disk", "imagefs")
+# curves a scenario may also set; a node has an inodes slot only when one is given (else inodes follow disk)
+CURVES = (*METRICS, "inodes")
 RESOURCES = ("nodes", "pods", "events", "secrets")
 FAULT_KINDS = ("http500", "slow", "hang", "metrics_absent", "metrics_stale", "unauthorized", "timeout")
 _PRESSURE = ("MemoryPressure", "DiskPressure", "PIDPressure")
@@ -129,6 +131,7 @@ class Cluster:
         self.disk_pressure_at = fraction(kubelet.get("disk_pressure_at", 0.90))
         self.pressure_every = seconds(kubelet.get("pressure_check_seconds", 10))
         self._next_pressure_check = 0.0
+        self.kubelet = housekeeping.Kubelet.from_spec(kubelet)  # image GC and eviction, when modelled
         self.groups: dict[str, dict[str, Any]] = {}
         self.pinned: dict[
             str, set[str]
@@ -185,7 +188,15 @@ class Cluster:
             if metric == "cpu":
                 slot.maximum = 1.0
             slots[metric] = slot
+        if "inodes" in usage:
+            slots["inodes"] = Slot(key=f"{self.seed}|{self.name}|{node_name}|inodes")
+            slots["inodes"].set(t, usage["inodes"], self.seed, "inodes")
         return slots
+
+    def _slot(self, node: Node, metric: str) -> Slot:
+        if metric not in node.slots:  # inodes set by a timeline entry: they followed disk until now
+            node.slots[metric] = Slot(key=f"{self.seed}|{self.name}|{node.name}|{metric}")
+        return node.slots[metric]
 
     def _add_node(
         self,
@@ -214,6 +225,8 @@ class Cluster:
             if cond.type in KUBELET_CONDITIONS:
                 cond.heartbeat = now - unit_hash(self.seed, name, "hb") * min(self.status_interval, 60)
         self.pressure[name] = {c: "False" for c in _PRESSURE}
+        if self.kubelet is not None:
+            self.kubelet.adopt(node, t)
         self._bump(node, "ADDED", record)
         due = t + unit_hash(self.seed, name, "hb-phase") * self.status_interval
         heapq.heappush(self._heap, (due, name))
@@ -434,6 +447,8 @@ class Cluster:
                     if cond.type in KUBELET_CONDITIONS:
                         cond.heartbeat = now
                 self._bump(node, "MODIFIED")
+            if self.kubelet is not None:
+                self.kubelet.run(self, t)
             if self.auto_pressure and t >= self._next_pressure_check:
                 self._next_pressure_check = t + self.pressure_every
                 for node in self.nodes():
@@ -441,10 +456,13 @@ class Cluster:
 
     def _check_pressure(self, node: Node, t: float, now: float) -> None:
         pinned = self.pinned.get(node.name, set())
-        wanted = {
-            "MemoryPressure": node.slots["memory"].value(t) >= self.memory_pressure_at,
-            "DiskPressure": node.slots["disk"].value(t) >= self.disk_pressure_at,
-        }
+        if self.kubelet is not None:  # the eviction manager's own view: set on eviction, held for a while
+            wanted = self.kubelet.pressure(node.name, t)
+        else:
+            wanted = {
+                "MemoryPressure": node.slots["memory"].value(t) >= self.memory_pressure_at,
+                "DiskPressure": node.slots["disk"].value(t) >= self.disk_pressure_at,
+            }
         changed = False
         for ctype, on in wanted.items():
             if ctype in pinned:
@@ -471,13 +489,13 @@ class Cluster:
                 times.append(x)
                 x += seconds(every)
         action = {k: v for k, v in item.items() if k not in ("at", "every", "until", "times")}
-        curves = {k: action.pop(k) for k in list(action) if k in METRICS}
+        curves = {k: action.pop(k) for k in list(action) if k in CURVES}
         for x in times:
             if curves:
                 for name in self._targets(action):
                     node = self.node(name)
                     for metric, spec in curves.items():
-                        node.slots[metric].insert(x, spec, self.seed, metric)
+                        self._slot(node, metric).insert(x, spec, self.seed, metric)
             if action.keys() - {"node", "nodes", "group"}:
                 self._timeline.append((x, len(self._timeline), action))
         self._timeline.sort(key=lambda e: (e[0], e[1]))
@@ -525,9 +543,9 @@ class Cluster:
             return done
 
     def _apply_node(self, node: Node, action: dict[str, Any], t: float, now: float) -> None:
-        for metric in METRICS:
+        for metric in CURVES:
             if action.get(metric) is not None:
-                node.slots[metric].set(t, action[metric], self.seed, metric)
+                self._slot(node, metric).set(t, action[metric], self.seed, metric)
         if "noise" in action:
             for metric in ("cpu", "memory"):
                 node.slots[metric].noise = float(action["noise"])
@@ -848,7 +866,9 @@ class Cluster:
         cap = node.disk_bytes
         used = int(cap * disk)
         inodes = cap // 16384
-        inodes_used = int(inodes * (0.02 + 0.3 * disk))
+        inodes_slot = node.slots.get("inodes")
+        inodes_frac = inodes_slot.value(t) if inodes_slot else 0.02 + 0.3 * disk
+        inodes_used = int(inodes * inodes_frac)
         img_used = int(cap * imagefs)
         pods = self.pods_on(node.name)
 
@@ -948,7 +968,7 @@ class Cluster:
         }
 
     def usage(self, node: Node, t: float) -> dict[str, float]:
-        return {metric: round(node.slots[metric].value(t), 6) for metric in METRICS}
+        return {metric: round(slot.value(t), 6) for metric, slot in node.slots.items()}
 
 
 def _resource_of(obj: Obj) -> str:

@@ -11,7 +11,7 @@ from kubesim.cluster import METRICS, Cluster, Invalid, NotFound
 if TYPE_CHECKING:
     from kubesim.server import Sim
 
-NODE_KEYS = {"cpu", "memory", "disk", "imagefs", "ready", "conditions", "taints", "labels", "unschedulable",
+NODE_KEYS = {"cpu", "memory", "disk", "imagefs", "inodes", "ready", "conditions", "taints", "labels", "unschedulable",
              "cordon", "uncordon", "noise", "pods", "evict", "remove"}  # fmt: skip
 
 
@@ -128,6 +128,11 @@ def handle(sim: Sim, method: str, parts: list[str], query: dict[str, str], body:
         if rest == ["permissions"] and method in ("PUT", "POST"):
             c.deny = [str(x) for x in body.get("deny", [])]
             return 200, {"deny": c.deny}
+        if (
+            rest == ["kubelet"] and method == "GET"
+        ):  # what the kubelets' GC and eviction did (housekeeping.py)
+            k = c.kubelet
+            return 200, {"config": k.config(), "events": k.events} if k else {"config": None, "events": []}
         if rest == ["compact"] and method == "POST":
             return 200, {"compactedResourceVersion": str(c.compact())}
         if rest == ["actions"] and method == "POST":

@@ -109,6 +109,46 @@ def load_trace(file: str, column: str) -> Trace:
     return trace
 
 
+def _logs(spec: Any) -> Curve:
+    """Logs written at ``rate_per_hour`` and rotated away every ``every``: a sawtooth on top of a fill."""
+    if not spec:
+        return lambda _dt: 0.0
+    rate = fraction(spec["rate_per_hour"]) / 3600
+    every = seconds(spec.get("every", "1h"))
+    phase = seconds(spec.get("phase", 0))
+    return lambda dt: rate * ((dt + phase) % every)
+
+
+def _bursts(spec: Any, seed: object) -> Curve:
+    """Sudden writes: in each ``every`` period, with ``probability``, one jump of ``size`` x (0.5..1.5) at a
+    random moment; the jumps add up (a bursty fill). Their running sum is cached, so a long replay stays cheap."""
+    if not spec:
+        return lambda _dt: 0.0
+    every = seconds(spec.get("every", "1h"))
+    size = fraction(spec.get("size", 0.02))
+    probability = float(spec.get("probability", 0.5))
+    totals: list[float] = [0.0]  # totals[k]: the jumps of periods before k
+    jumps: list[tuple[float, float]] = []  # period k -> (moment within it, height)
+
+    def jump(k: int) -> tuple[float, float]:
+        while len(jumps) <= k:
+            i = len(jumps)
+            hit = unit_hash(seed, "burst", i) < probability
+            height = size * (0.5 + unit_hash(seed, "burst-size", i)) if hit else 0.0
+            jumps.append((unit_hash(seed, "burst-at", i) * every, height))
+            totals.append(totals[-1] + height)
+        return jumps[k]
+
+    def bursts(dt: float) -> float:
+        if dt < 0:
+            return 0.0
+        k = int(dt // every)
+        at, height = jump(k)
+        return totals[k] + (height if dt - k * every >= at else 0.0)
+
+    return bursts
+
+
 def build(spec: Any, start_value: float, seed: object, metric: str) -> Curve:
     """Turn a scenario curve spec into a function of seconds-since-start.
 
@@ -143,16 +183,21 @@ def build(spec: Any, start_value: float, seed: object, metric: str) -> Curve:
             rate = fraction(args["rate_per_minute"]) / 60
         else:
             rate = fraction(args.get("rate_per_second", 0.001))
-        cap = fraction(args.get("max", 1.0))
+        # no cap of its own by default: the slot clamps what is shown, and after the kubelet freed space (a drop)
+        # the fill goes on from the lower level rather than stopping at a capped curve
+        cap = fraction(args["max"]) if "max" in args else math.inf
         rotate_at = args.get("rotate_at")
         rotate_to = fraction(args.get("rotate_to", frm))
+        stop = seconds(args["stop_after"]) if "stop_after" in args else math.inf
+        logs = _logs(args.get("logs"))
+        bursts = _bursts(args.get("bursts"), seed)
 
         def fill(dt: float) -> float:
-            value = frm + rate * dt
+            value = frm + rate * min(dt, stop)
             if rotate_at is not None and value >= fraction(rotate_at) and fraction(rotate_at) > rotate_to:
                 span = fraction(rotate_at) - rotate_to
                 value = rotate_to + (value - fraction(rotate_at)) % span
-            return min(cap, value)
+            return min(cap, value + logs(dt) + bursts(min(dt, stop)))
 
         return fill
     if kind == "steps":
@@ -169,8 +214,9 @@ def build(spec: Any, start_value: float, seed: object, metric: str) -> Curve:
         step = seconds(args["step"]) if "step" in args else trace.step
         scale = float(args.get("scale", 1.0))
         offset = float(args.get("offset_rows", 0))
+        add = fraction(args.get("add", 0.0))  # a base level under the trace (a VM's memory on a busier node)
         replay = Trace(trace.values, step)
-        return lambda dt: replay.at(dt, offset) * scale
+        return lambda dt: add + replay.at(dt, offset) * scale
     raise ValueError(f"unknown curve kind {kind!r} for {metric}")
 
 
@@ -191,6 +237,18 @@ class Slot:
     spikes: dict[str, float] | None = None
     minimum: float = 0.0
     maximum: float = 1.0
+    # what the kubelet took away (image GC, an eviction): (moment, running total), on top of any curve
+    drop_at: list[float] = field(default_factory=list)
+    drop_total: list[float] = field(default_factory=list)
+
+    def drop(self, t: float, amount: float) -> None:
+        """From ``t`` on the level is ``amount`` lower (the kubelet freed it); the curve goes on from there."""
+        self.drop_at.append(t)
+        self.drop_total.append((self.drop_total[-1] if self.drop_total else 0.0) + amount)
+
+    def dropped(self, t: float) -> float:
+        i = bisect.bisect_right(self.drop_at, t)
+        return self.drop_total[i - 1] if i else 0.0
 
     def base(self, t: float) -> float:
         starts = [s.start for s in self.segments]
@@ -201,18 +259,20 @@ class Slot:
         return seg.curve(t - seg.start)
 
     def set(self, start: float, spec: Any, seed: object, metric: str) -> None:
-        curve = build(spec, self.base(start), seed, metric)
+        curve = build(spec, self.base(start), self.key, metric)  # the slot's own key: nodes differ
         self.segments = [s for s in self.segments if s.start < start] + [Segment(start, curve)]
         self.segments.sort(key=lambda s: s.start)
 
     def insert(self, start: float, spec: Any, seed: object, metric: str) -> None:
         """Add a planned segment without dropping later ones (timeline loading)."""
-        curve = build(spec, self.base(start), seed, metric)
+        curve = build(spec, self.base(start), self.key, metric)
         self.segments.append(Segment(start, curve))
         self.segments.sort(key=lambda s: s.start)
 
     def value(self, t: float) -> float:
         v = self.base(t)
+        if self.drop_at:
+            v -= self.dropped(t)
         if self.noise:
             v += self.noise * gauss_hash(self.key, int(t // self.noise_step))
         if self.spikes:

@@ -44,6 +44,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
     docs = [r.to_json() for r in reports]
     if not common.emit(args, docs[0] if len(docs) == 1 else docs):
         print(engine.table(reports))
+        if any(r.forecasts for r in reports):
+            print()
+            print(engine.forecast_table(reports))
         for r in reports:
             print()
             print(engine.details(r))

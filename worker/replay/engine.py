@@ -12,7 +12,6 @@ worker/replay/incidents.py.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -24,18 +23,16 @@ import yaml
 from worker import clusters, settings
 from worker.alerting import route
 from worker.alerting.deliver import Delivery
-from worker.model import ClusterSample, Finding, NodeSample, Notification
+from worker.model import ClusterSample, Finding, NodeSample, Notification, history
 from worker.model.thresholds import Thresholds
-from worker.replay import baseline, incidents
+from worker.replay import baseline, forecasts, incidents, mixin
+from worker.replay.memory import Memory, measure
 from worker.replay.sink import Clock, Sink
 from worker.state.store import Stores
 
 DEFAULT_HOURS = 24.0
 DEFAULT_START = "2026-01-05T00:00:00Z"  # a fixed start makes daily curves, and so the figures, reproducible
-# key families that are not noise state: notification payloads, delivery log, scan records, inventory
-NOT_NOISE = frozenset({"n", "dl", "nodes", "status", "scans", "fails", "lock"})
 SINK = "replay"  # the receiver every message goes to when the config has none
-_FP = re.compile(r"^[0-9a-f]{16}$")
 
 
 class ScanOutcome(Protocol):
@@ -56,6 +53,7 @@ class Scenario:
     seed: int
     start: str
     hours: float
+    disk: bool = False  # replay.disk: read the kubelet Summary whatever the config says (disk scenarios)
 
 
 def resolve(scenario: str) -> Path:
@@ -85,37 +83,8 @@ def load_scenario(scenario: str, hours: float | None) -> Scenario:
         seed=int(data.get("seed", 1)),
         start=str(start),
         hours=float(hours if hours is not None else replay.get("hours", DEFAULT_HOURS)),
+        disk=bool(replay.get("disk", False)),
     )
-
-
-@dataclass
-class Memory:
-    """Redis memory of one run's per-cluster keys (MEMORY USAGE ... SAMPLES 0), split three ways.
-
-    Per-fingerprint noise state: hashes keyed by fingerprint (alerts, flap) and keys naming one (cd, rr).
-    Per-cluster noise state: bounded structures shared by a cluster's alerts (why stream, storm markers, group
-    buffer). The rest (payloads, delivery log, scan records, inventory) is not noise state and only listed.
-    """
-
-    by_family: dict[str, dict[str, int]] = field(default_factory=dict)  # family -> {keys, bytes}
-    fingerprint_bytes: int = 0
-    cluster_bytes: int = 0
-    fingerprints: int = 0
-    at_s: float = 0.0  # when it was measured, seconds into the replay
-
-    @property
-    def bytes_per_fingerprint(self) -> float | None:
-        return round(self.fingerprint_bytes / self.fingerprints, 1) if self.fingerprints else None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "at_s": self.at_s,
-            "by_family": self.by_family,
-            "per_fingerprint_state_bytes": self.fingerprint_bytes,
-            "per_cluster_state_bytes": self.cluster_bytes,
-            "fingerprints_with_state": self.fingerprints,
-            "bytes_per_fingerprint": self.bytes_per_fingerprint,
-        }
 
 
 @dataclass
@@ -136,6 +105,8 @@ class Report:
     fingerprints_seen: int
     t0: float = 0.0  # simulated epoch when the replay began; incidents are shown relative to it
     messages: list[Message] = field(default_factory=list)  # every delivery, in order (not in the JSON)
+    # predictive alerts: metric -> policy -> figures (None: the policy has no such rule, as node-mixin for memory)
+    forecasts: dict[str, dict[str, forecasts.Figures | None]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         def extra(f: incidents.Figures) -> dict[str, Any]:
@@ -159,6 +130,10 @@ class Report:
             "redis_memory_end": self.memory.to_json(),
             "redis_memory_peak": self.memory_peak.to_json(),
             "fingerprints_seen": self.fingerprints_seen,
+            "predictions": {
+                metric: {name: f.summary() if f else "n/a" for name, f in policies.items()}
+                for metric, policies in self.forecasts.items()
+            },
         }
 
 
@@ -182,27 +157,6 @@ def subjects(n: Notification) -> tuple[str, ...]:
         if isinstance(extra, list | tuple):
             out += [x if isinstance(x, str) else str(x.get("node", "")) for x in extra if x]
     return tuple(dict.fromkeys(x for x in out if x))
-
-
-def measure(stores: Stores, names: Iterable[str], at_s: float = 0.0) -> Memory:
-    """MEMORY USAGE of every per-cluster key, by family (the segment after the hash tag); see ``Memory``."""
-    mem = Memory(at_s=at_s)
-    fps: set[str] = set()
-    for cluster in names:
-        for key in stores.footprint(cluster):
-            fam = mem.by_family.setdefault(key.family, {"keys": 0, "bytes": 0})
-            fam["keys"] += 1
-            fam["bytes"] += key.bytes
-            if key.family in NOT_NOISE:
-                continue
-            named = {p for p in key.parts if _FP.match(p)} or {f for f in key.fields if _FP.match(f)}
-            if named:
-                fps |= named
-                mem.fingerprint_bytes += key.bytes
-            else:
-                mem.cluster_bytes += key.bytes
-    mem.fingerprints = len(fps)
-    return mem
 
 
 @dataclass
@@ -277,6 +231,8 @@ def run(
     base_sent: list[incidents.Sent] = []
     base_last: dict[str, float] = {}
     seen: set[str] = set()
+    if scenario.disk and not cfg.collect.disk_stats:
+        cfg = cfg.model_copy(update={"collect": cfg.collect.model_copy(update={"disk_stats": True})})
     disk = cfg.collect.disk_stats
     started = time.monotonic()
     extra = ["--start", scenario.start]
@@ -286,6 +242,7 @@ def run(
         names = list(ctl.call("GET", "")["clusters"])
         for c in names:
             stores.clear_cluster(c)
+        mixins = {c: mixin.Baseline(c) for c in names}
         specs = {
             c: clusters.ClusterSpec(
                 c, interval, str(sim.kubeconfigs[c]), labels=labels.get(c, {}), source="replay"
@@ -316,6 +273,8 @@ def run(
                         counted.add(n.id)
                         nw_sent.append(_sent(n, now))
                 if result.sample is not None:
+                    for node in result.sample.nodes:
+                        mixins[c].observe(node.name, history.values(node), now)
                     sent, base_last = baseline.step(result.sample, _thresholds(cfg, c), base_last, now)
                     base_sent += sent
             if sum(alerts.values()) > peak:
@@ -328,6 +287,11 @@ def run(
             if progress and (i + 1) % 240 == 0:
                 progress(f"replay {scenario.name}: {(i + 1) * interval / 3600:.0f} h of {scenario.hours:g} h")
         memory = measure(stores, names, now - t0)
+        exhausted = [
+            x
+            for c in names
+            for x in forecasts.exhaustions(c, ctl.call("GET", f"/clusters/{c}/kubelet")["events"])
+        ]
     found = incidents.incidents(truth.points, interval)
     return Report(
         scenario=scenario.name,
@@ -346,7 +310,24 @@ def run(
         fingerprints_seen=len(seen),
         t0=t0,
         messages=messages,
+        forecasts=_forecasts(exhausted, nw_sent, [a for m in mixins.values() for a in m.finish()], now),
     )
+
+
+def _forecasts(
+    exhausted: list[forecasts.Exhaustion], nw_sent: list[incidents.Sent], base: list[mixin.Alarm], end: float
+) -> dict[str, dict[str, forecasts.Figures | None]]:
+    """Per metric that was exhausted or alarmed about: nodewatch's and node-mixin's figures (forecasts.py)."""
+    nw = forecasts.alarms_from(nw_sent, end)
+    metrics = {x.metric for x in exhausted} | {a.metric for a in nw + base}
+    return {
+        m: {
+            "nodewatch": forecasts.score(exhausted, nw, m, end),
+            "baseline": forecasts.score(exhausted, base, m, end) if m in mixin.METRICS else None,
+        }
+        for m in forecasts.METRICS
+        if m in metrics
+    }
 
 
 def table(reports: Iterable[Report]) -> str:
@@ -366,6 +347,26 @@ def table(reports: Iterable[Report]) -> str:
                 f"| {r.scenario} | {r.hours:g} | {name} | {f.incidents} | {f.detected} | {f.missed} | "
                 f"{f.notifications} | {cell(f.notifications_per_incident)} | {cell(f.median_detection_delay_s)} |"
             )
+    return "\n".join(rows)
+
+
+def forecast_table(reports: Iterable[Report]) -> str:
+    """Predictive alerts as a Markdown table, per scenario and metric: nodewatch, then node-mixin's rule."""
+    rows = [
+        "| scenario | metric | policy | exhaustions | predicted | median lead time s | alarms | false alarms "
+        "| undecided |\n|---|---|---|---|---|---|---|---|---|"
+    ]
+    for r in reports:
+        for metric, policies in r.forecasts.items():
+            for name, f in policies.items():
+                if f is None:
+                    rows.append(f"| {r.scenario} | {metric} | {name} | n/a | n/a | n/a | n/a | n/a | n/a |")
+                    continue
+                lead = "-" if f.median_lead_time_s is None else f"{f.median_lead_time_s:.0f}"
+                rows.append(
+                    f"| {r.scenario} | {metric} | {name} | {f.exhaustions} | {f.predicted} | {lead} | {f.alarms} "
+                    f"| {f.false_alarms} | {f.undecided} |"
+                )
     return "\n".join(rows)
 
 

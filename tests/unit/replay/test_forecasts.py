@@ -1,0 +1,77 @@
+"""Scoring predictive alerts: exhaustions from kubesim's kubelet log, predicted, lead times, false alarms."""
+
+from __future__ import annotations
+
+import pytest
+
+from worker.replay import forecasts
+from worker.replay.incidents import Sent
+from worker.replay.mixin import Alarm
+
+H = 3600.0
+
+
+def evict(t: float, node: str = "n1", metric: str = "disk") -> dict[str, object]:
+    return {"t": t, "node": node, "action": "evict", "metric": metric, "signal": "x", "level": 0.9}
+
+
+def test_crossings_closer_than_the_pressure_period_are_one_exhaustion() -> None:
+    events = [
+        evict(100 * H),
+        evict(100 * H + 10),
+        evict(100 * H + 200),
+        evict(110 * H),
+        evict(100 * H, "n2", "memory"),
+    ]
+    events.append(
+        {"t": 50 * H, "node": "n1", "action": "gc", "metric": "imagefs", "signal": "x", "level": 0.85}
+    )
+    found = forecasts.exhaustions("c", events)
+    assert [(x.node, x.metric, x.t) for x in found] == [
+        ("n1", "nodefs", 100 * H),
+        ("n2", "memory", 100 * H),
+        ("n1", "nodefs", 110 * H),
+    ]
+
+
+def alarm(start: float, end: float | None, severity: str = "warning", node: str = "n1") -> Alarm:
+    return Alarm("c", node, "nodefs", severity, start, end)
+
+
+def test_lead_time_false_alarms_and_undecided() -> None:
+    found = [
+        forecasts.Exhaustion("c", "n1", "nodefs", 20 * H),
+        forecasts.Exhaustion("c", "n1", "nodefs", 40 * H),
+    ]
+    alarms = [
+        alarm(5 * H, 20 * H),  # warning 15 h ahead, still firing at the crossing: predicted, lead 15 h
+        alarm(16 * H, None, "critical"),  # critical 4 h ahead: true (within 5 h)
+        alarm(30 * H, 33 * H),  # fired and resolved 7 h before the second crossing: not a prediction of it
+        alarm(50 * H, None, node="n2"),  # n2 never exhausts; the replay ends at 60 h: 30 h window not over
+        alarm(1 * H, 2 * H, node="n3"),  # n3 never exhausts, window over at 31 h: false
+    ]
+    fig = forecasts.score(found, alarms, "nodefs", end=60 * H)
+    assert (fig.exhaustions, fig.predicted) == (2, 1)
+    assert fig.median_lead_time_s == pytest.approx(15 * H)
+    assert [(x.t) for x in fig.missed] == [40 * H]
+    # the 30 h alarm is true (the crossing at 40 h is within 30 h); n3's is false; n2's undecided
+    assert (fig.alarms, fig.false_alarms, fig.undecided) == (5, 1, 1)
+    assert fig.false[0].node == "n3"
+    assert forecasts.score(found, alarms, "memory", end=60 * H).exhaustions == 0
+
+
+def test_nodewatch_messages_become_alarms_per_severity() -> None:
+    sent = [
+        Sent(1 * H, "c", "nodefs_fill_predicted", "firing", "warning", ("n1",)),
+        Sent(2 * H, "c", "nodefs_fill_predicted", "repeat", "warning", ("n1",)),
+        Sent(3 * H, "c", "nodefs_fill_predicted", "escalated", "critical", ("n1",)),
+        Sent(4 * H, "c", "nodefs_fill_predicted", "resolved", "critical", ("n1",)),
+        Sent(5 * H, "c", "memory_fill_predicted", "firing", "critical", ("n2",)),
+        Sent(5 * H, "c", "cpu_usage", "firing", "critical", ("n2",)),
+    ]
+    alarms = forecasts.alarms_from(sent, end=10 * H)
+    assert [(a.node, a.metric, a.severity, a.start, a.end) for a in alarms] == [
+        ("n1", "nodefs", "warning", 1 * H, 4 * H),
+        ("n1", "nodefs", "critical", 3 * H, 4 * H),
+        ("n2", "memory", "critical", 5 * H, None),
+    ]
