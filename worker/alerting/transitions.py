@@ -7,7 +7,8 @@ Redis and turns their answers into one ``Transitions``, which the caller commits
 
 State read: the scan's ``ScanState`` (alerts, flap records, silences, group buffer), cooldown keys of the
 firing alerts, storm markers of the rules that have messages. Written (staged): alerts, flap records, cooldowns,
-storm markers, group buffer, payloads of the messages, why-entries of what was held back.
+storm markers, group buffer, payloads of the messages, why-entries of what was held back and of each message
+decided.
 """
 
 from __future__ import annotations
@@ -122,7 +123,8 @@ def advance(
         flaps=p.flaps,
         cooldown_start=p.cooldown_start,
         cooldown_clear=p.cooldown_clear,
-        why=p.why,
+        # the messages decided too, so that `alerts why` tells the whole story, not only what was held back
+        why=[*p.why, *((o.finding.fingerprint, f"message {o.kind.value}: {o.reason}") for o in p.outgoing)],
     )
     groups = {n.name: cfg.node_group_of(cluster, n.labels) for n in sample.nodes} if sample else {}
     notes = [notification(o, now, groups.get(o.finding.node, "")) for o in p.outgoing]

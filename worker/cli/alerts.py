@@ -5,24 +5,12 @@ from __future__ import annotations
 
 import argparse
 import secrets
+import textwrap
 import time
-from datetime import UTC, datetime
 from typing import Any
 
-from worker import settings
-from worker.cli import common, durations
+from worker.cli import common, durations, story, timefmt
 from worker.model.alerts import Silence
-
-
-def _when(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
-
-
-def _clusters(cfg: settings.Settings, args: argparse.Namespace) -> list[str]:
-    if getattr(args, "cluster", None):
-        return [args.cluster]
-    return [s.name for s in common.registry(cfg).specs]
-
 
 # --- alerts ---
 
@@ -30,8 +18,9 @@ def _clusters(cfg: settings.Settings, args: argparse.Namespace) -> list[str]:
 def cmd_alerts_list(args: argparse.Namespace) -> int:
     cfg = common.load_config(args)
     stores = common.stores()
+    names = common.clusters_to_show(cfg, args, stores)
     rows: list[dict[str, Any]] = []
-    for cluster in _clusters(cfg, args):
+    for cluster in names:
         for fp, st in sorted(stores.alerts.load(cluster).items(), key=lambda kv: (kv[1].node, kv[1].rule)):
             rows.append(
                 {
@@ -42,59 +31,90 @@ def cmd_alerts_list(args: argparse.Namespace) -> int:
                     "status": st.status,
                     "severity": st.severity.label,
                     "since": st.since,
+                    "fired_at": st.fired_at,
+                    "last_seen": st.active_at,
+                    "sent_severity": st.sent_severity.label if st.sent_severity else None,
                     "acked": st.acked,
                     "muted": st.status == "firing" and not st.sent_severity,
                 }
             )
     if common.emit(args, {"alerts": rows}):
         return 0
-    common.table(
-        ["FINGERPRINT", "CLUSTER", "NODE", "RULE", "STATUS", "SINCE", "FLAGS"],
-        (
-            [
-                r["fingerprint"],
-                r["cluster"],
-                r["node"] or "(cluster)",
-                r["rule"],
-                f"{r['status']}/{r['severity']}",
-                _when(r["since"]),
-                " ".join(flag for flag in ("acked", "muted") if r[flag]),
+    tz, now = timefmt.zone(cfg), time.time()
+    heads = ["FINGERPRINT", "CLUSTER", "NODE", "RULE", "STATUS", "SINCE", "FLAGS"]
+    if common.wide(args):
+        heads += ["FIRED", "LAST SEEN", "LAST SENT"]
+
+    def cells(r: dict[str, Any]) -> list[str]:
+        row = [
+            r["fingerprint"],
+            r["cluster"],
+            r["node"] or "(cluster)",
+            r["rule"],
+            f"{r['status']}/{r['severity']}",
+            timefmt.at(r["since"], tz, now),
+            " ".join(flag for flag in ("acked", "muted") if r[flag]) or "-",
+        ]
+        if common.wide(args):
+            row += [
+                "-" if r["fired_at"] is None else timefmt.stamp(r["fired_at"], tz),
+                "-" if r["last_seen"] is None else timefmt.relative(r["last_seen"], now),
+                r["sent_severity"] or "-",
             ]
-            for r in rows
-        ),
-    )
-    print(f"{len(rows)} alert(s)")
+        return row
+
+    common.table(heads, (cells(r) for r in rows))
+    print(f"{len(rows)} alert(s) in {len(names)} cluster(s)")
     return 0
 
 
 def cmd_alerts_ack(args: argparse.Namespace) -> int:
     cfg = common.load_config(args)
     stores = common.stores()
-    for cluster in _clusters(cfg, args):
+    for cluster in common.clusters_to_show(cfg, args, stores):
         state = stores.alerts.set_ack(cluster, args.fingerprint, not args.undo)
         if state is not None:
             verb = "un-acknowledged" if args.undo else "acknowledged: no repeats until it resolves"
             print(f"{args.fingerprint} ({cluster} {state.node} {state.rule}) {verb}")
             return 0
-    print(f"no open alert {args.fingerprint}")
-    return common.EXIT_FAIL
+    raise common.CliError(f"no open alert {args.fingerprint} in Redis at {common.redis_where()}")
 
 
 def cmd_alerts_why(args: argparse.Namespace) -> int:
     cfg = common.load_config(args)
     stores = common.stores()
-    rows: list[dict[str, Any]] = [
-        {"at": int(row["id"].split("-")[0]) / 1000, "cluster": cluster, "reason": row["reason"]}
-        for cluster in _clusters(cfg, args)
-        for row in reversed(stores.notifications.why(cluster, count=1000))
+    names = common.clusters_to_show(cfg, args, stores)
+    decisions = [
+        story.Decision(int(row["id"].split("-")[0]) / 1000, cluster, row["reason"])
+        for cluster in names
+        for row in stores.notifications.why(cluster, count=1000)
         if row.get("fp") == args.fingerprint
     ]
-    if common.emit(args, {"fingerprint": args.fingerprint, "held": rows}):
+    open_alerts = [
+        (cluster, st) for cluster in names if (st := stores.alerts.load(cluster).get(args.fingerprint))
+    ]
+    if not decisions and not open_alerts:
+        raise common.CliError(
+            f"no alert {args.fingerprint}: no open alert and no decision recorded for it in "
+            f"{', '.join(names)} (Redis at {common.redis_where()})"
+        )
+    decisions.sort(key=lambda d: d.at)
+    doc = {
+        "fingerprint": args.fingerprint,
+        "alert": [dict(st.to_json(), cluster=c) for c, st in open_alerts],
+        "decisions": [{"at": d.at, "cluster": d.cluster, "reason": d.reason} for d in decisions],
+    }
+    if common.emit(args, doc):
         return 0
-    for r in rows:
-        print(f"{_when(r['at'])}  {r['cluster']}  {r['reason']}")
-    if not rows:
-        print(f"nothing held back for {args.fingerprint} (sent as it happened, or unknown)")
+    tz, now = timefmt.zone(cfg), time.time()
+    for cluster, st in open_alerts:
+        print(story.headline(args.fingerprint, cluster, st, tz, now))
+    if not open_alerts:
+        print(f"{args.fingerprint}: no open alert (resolved or never fired); its decisions:")
+    for line in story.lines(decisions, tz, now):
+        print(f"  {line}")
+    if not decisions:
+        print("  nothing recorded: every message was sent as it happened")
     return 0
 
 
@@ -112,7 +132,7 @@ def cmd_silence_add(args: argparse.Namespace) -> int:
         if not sep or not key:
             raise common.CliError(f"--label {kv!r}: give KEY=VALUE", common.EXIT_CONFIG)
         labels[key] = value
-    common.load_config(args)
+    cfg = common.load_config(args)
     now = time.time()
     s = Silence(
         id="s-" + secrets.token_hex(4),
@@ -126,13 +146,15 @@ def cmd_silence_add(args: argparse.Namespace) -> int:
         comment=args.comment,
     )
     common.stores().silences.add(s)
-    print(f"{s.id} silences until {_when(s.ends)}")
+    print(f"{s.id} silences until {timefmt.at(s.ends, timefmt.zone(cfg), now)}")
     return 0
 
 
 def cmd_silence_list(args: argparse.Namespace) -> int:
-    common.load_config(args)
-    rows = common.stores().silences.active(time.time())
+    cfg = common.load_config(args)
+    stores, now = common.stores(), time.time()
+    rows = stores.silences.active(now)
+    common.require_nodewatch(stores, len(rows), cfg, args)
     if common.emit(args, {"silences": [s.to_json() for s in rows]}):
         return 0
 
@@ -140,9 +162,15 @@ def cmd_silence_list(args: argparse.Namespace) -> int:
         pairs = [("cluster", s.cluster), ("node", s.node), ("rule", s.rule), *s.labels.items()]
         return " ".join(f"{k}={v}" for k, v in pairs if v)
 
+    tz = timefmt.zone(cfg)
+    heads = ["ID", "UNTIL", "MATCHERS", "BY", "COMMENT"] + (["STARTED"] if common.wide(args) else [])
     common.table(
-        ["ID", "UNTIL", "MATCHERS", "BY", "COMMENT"],
-        ([s.id, _when(s.ends), matchers(s), s.author or "?", s.comment] for s in rows),
+        heads,
+        (
+            [s.id, timefmt.at(s.ends, tz, now), matchers(s), s.author or "?", s.comment]
+            + ([timefmt.stamp(s.starts, tz)] if common.wide(args) else [])
+            for s in rows
+        ),
     )
     print(f"{len(rows)} active silence(s)")
     return 0
@@ -159,15 +187,20 @@ def cmd_silence_expire(args: argparse.Namespace) -> int:
 
 
 def cmd_deadletters_list(args: argparse.Namespace) -> int:
-    common.load_config(args)
-    rows = common.stores().notifications.dead_letters()
+    cfg = common.load_config(args)
+    stores = common.stores()
+    rows = stores.notifications.dead_letters()
+    common.require_nodewatch(stores, len(rows), cfg, args)
     if common.emit(args, {"dead_letters": rows}):
         return 0
+    tz, now = timefmt.zone(cfg), time.time()
+    # the table cuts a long reason to a screen's width; -o wide and json keep it whole
+    reason = (lambda r: str(r)) if common.wide(args) else (lambda r: textwrap.shorten(str(r), 80))
     common.table(
         ["AT", "RECEIVER", "CLUSTER", "NOTIFICATION", "REASON"],
         (
-            [_when(float(r.get("at", 0))), str(r.get("receiver")), str(r.get("cluster")),
-             str(r.get("notification")), str(r.get("reason"))]
+            [timefmt.at(float(r.get("at", 0)), tz, now), str(r.get("receiver")), str(r.get("cluster")),
+             str(r.get("notification")), reason(r.get("reason"))]
             for r in rows
         ),
     )  # fmt: skip

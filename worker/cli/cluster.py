@@ -18,7 +18,7 @@ import redis
 import yaml
 
 from worker import clusters, settings
-from worker.cli import common, durations
+from worker.cli import common, durations, timefmt
 from worker.clusters import access, kubeconfig, secrets
 
 EXIT_FAIL, EXIT_CONFIG = common.EXIT_FAIL, common.EXIT_CONFIG
@@ -111,19 +111,12 @@ def cmd_add(args: argparse.Namespace) -> int:
 # --- list ---
 
 
-def _age(ts: str | None, now: float) -> str:
-    if not ts:
-        return "never"
-    s = max(0.0, now - float(ts))
-    return f"{s:.0f}s ago" if s < 120 else f"{s / 60:.0f}m ago" if s < 7200 else f"{s / 3600:.1f}h ago"
-
-
 def _summaries(names: list[str]) -> tuple[dict[str, dict[str, Any]], str]:
     try:
         stores = common.stores()
         return {n: stores.cluster_summary(n) for n in names}, ""
     except redis.RedisError as err:
-        return {}, f"scan records unavailable (Redis at {common.redis_where()}: {type(err).__name__})"
+        return {}, f"scan records unavailable: cannot use Redis at {common.redis_where()}: {err}"
 
 
 def list_rows(cfg: settings.Settings, reg: clusters.Registry) -> tuple[list[dict[str, Any]], str]:
@@ -162,34 +155,46 @@ def cmd_list(args: argparse.Namespace) -> int:
     reg = _registry(cfg, args)
     rows, note = list_rows(cfg, reg)
     if common.emit(args, {"clusters": rows, "problems": reg.problems, "stale": reg.stale, "note": note}):
-        return 0
-    now = time.time()
+        return common.EXIT_UNAVAILABLE if note else 0
+    now, tz = time.time(), timefmt.zone(cfg)
     heads = ["NAME", "SOURCE", "INTERVAL", "LAST SCAN", "STATUS", "NODES", "LAG", "FIRING", "WARNINGS"]
+    if common.wide(args):
+        heads += ["LABELS", "PROFILE", "SCANS", "DURATION", "ORIGIN"]
     table = []
     for r in rows:
-        table.append(
-            [
-                r["name"] + (f" ({r['display_name']})" if r["display_name"] else ""),
-                r["source"],
-                f"{r['interval_s']:g}s",
-                _age(r["last_scan_ended"], now),
-                r["status"] + (f" ×{r['failures_in_a_row']}" if r["failures_in_a_row"] else ""),
-                "-" if r["nodes"] is None else str(r["nodes"]),
-                "-" if r["lag_s"] is None else f"{r['lag_s']:.1f}s",
-                str(r["alerts_firing"]),
-                "; ".join(r["warnings"]) or "-",
+        ended = r["last_scan_ended"]
+        row = [
+            r["name"] + (f" ({r['display_name']})" if r["display_name"] else ""),
+            r["source"],
+            timefmt.span(r["interval_s"]),
+            "never" if ended is None else timefmt.relative(ended, now),
+            r["status"] + (f" ×{r['failures_in_a_row']}" if r["failures_in_a_row"] else ""),
+            "-" if r["nodes"] is None else str(r["nodes"]),
+            "-" if r["lag_s"] is None else f"{r['lag_s']:.1f}s",
+            str(r["alerts_firing"]),
+            "; ".join(r["warnings"]) or "-",
+        ]
+        if common.wide(args):
+            row += [
+                ",".join(f"{k}={v}" for k, v in sorted(r["labels"].items())) or "-",
+                r["threshold_profile"] or "-",
+                str(r["scans"]),
+                "-" if r["duration_s"] is None else f"{r['duration_s']:.1f}s",
+                r["origin"] or "-",
             ]
-        )
+        table.append(row)
     common.table(heads, table)
     for r in rows:
         if r["error"]:
-            print(f"{r['name']}: last error: {r['error']}")
+            last = "" if r["last_scan_ended"] is None else f" ({timefmt.stamp(r['last_scan_ended'], tz)})"
+            print(f"{r['name']}: last error{last}: {r['error']}")
     for p in reg.problems:
         print(f"skipped: {p}")
     if reg.stale:
         print("note: the hub could not be read; its clusters are the last good list")
     if note:
-        print(f"note: {note}")
+        # the clusters are the config's, but whether they are scanned is not known: not an all-clear
+        return common.fail(note, common.EXIT_UNAVAILABLE)
     return 0
 
 

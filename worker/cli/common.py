@@ -22,7 +22,7 @@ from worker import clusters, localredis, settings
 from worker.state import store as state_store
 
 EXIT_OK, EXIT_FAIL, EXIT_CONFIG, EXIT_UNAVAILABLE = 0, 1, 2, 3
-OUTPUTS = ("table", "json", "yaml")
+OUTPUTS = ("table", "wide", "json", "yaml")
 
 
 class CliError(Exception):
@@ -43,10 +43,20 @@ def version() -> str:
 # --- config ---
 
 
+def config_path(args: argparse.Namespace) -> str | None:
+    return getattr(args, "config", None) or os.environ.get(settings.ENV_CONFIG) or None
+
+
+def config_where(args: argparse.Namespace) -> str:
+    """Which config a command read, for an error that says where it looked."""
+    path = config_path(args)
+    return f"config {path}" if path else "no config file (give --config FILE or set $NODEWATCH_CONFIG)"
+
+
 def load_config(args: argparse.Namespace) -> settings.Settings:
     """``--config FILE`` (or $NODEWATCH_CONFIG), validated; the path is exported so that child processes (Celery,
     the demo's) load the same file. A bad file is exit 2 with the file and the key named."""
-    path = getattr(args, "config", None) or os.environ.get(settings.ENV_CONFIG)
+    path = config_path(args)
     try:
         cfg = settings.load(path)
     except settings.ConfigError as err:
@@ -92,6 +102,50 @@ def stores(url: str | None = None) -> state_store.Stores:
     return state_store.Stores(connect(url))
 
 
+def clusters_to_show(cfg: settings.Settings, args: argparse.Namespace, st: state_store.Stores) -> list[str]:
+    """The clusters a command describes, each known to this Redis: all configured ones (those never scanned
+    named on stderr), or the one of ``--cluster`` (configured, or still known to Redis). Nothing known at all is
+    exit 3 and an unknown ``--cluster`` exit 2: either would otherwise read as an all-clear."""
+    names = [s.name for s in registry(cfg).specs]
+    wanted = getattr(args, "cluster", None)
+    if wanted:
+        if wanted in names or st.known([wanted]):
+            return [wanted]
+        known = ", ".join(names) or "none"
+        raise CliError(
+            f"no cluster named {wanted}: not configured ({config_where(args)}: {known}) and unknown to Redis at "
+            f"{redis_where()}",
+            EXIT_CONFIG,
+        )
+    seen = st.known(names)
+    if not seen:
+        what = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        raise CliError(
+            f"nothing recorded of {what or 'any cluster'} in Redis at {redis_where()} (never scanned there: "
+            f"another Redis, or no worker running?); {config_where(args)}",
+            EXIT_UNAVAILABLE,
+        )
+    missing = [n for n in names if n not in seen]
+    if missing:
+        print(f"nodewatch: nothing recorded yet (not scanned) of: {', '.join(missing)}", file=sys.stderr)
+    return seen
+
+
+def require_nodewatch(
+    st: state_store.Stores, found: int, cfg: settings.Settings, args: argparse.Namespace
+) -> None:
+    """An empty answer from a Redis no nodewatch has used (no beat scheduled a cluster there, none of the
+    configured clusters was scanned there) is exit 3, not "0 silences": a wrong $REDIS_URL must not look like a
+    quiet fleet."""
+    if found or st.schedule.scheduled() or st.known([s.name for s in registry(cfg).specs]):
+        return
+    raise CliError(
+        f"no nodewatch state in Redis at {redis_where()} (no beat and no scan of a configured cluster there); "
+        f"{config_where(args)}",
+        EXIT_UNAVAILABLE,
+    )
+
+
 def local_redis(workdir: str) -> localredis.LocalRedis:
     """A Redis of the demo's or the replay's own (README "Two commands"), never another program's data."""
     return localredis.find_or_start(workdir)
@@ -102,12 +156,21 @@ def local_redis(workdir: str) -> localredis.LocalRedis:
 
 def add_output(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "-o", "--output", choices=OUTPUTS, default="table", help="table (default), json or yaml"
+        "-o",
+        "--output",
+        choices=OUTPUTS,
+        default="table",
+        help="table (default), wide (more columns), json or yaml (epoch seconds)",
     )
 
 
+def wide(args: argparse.Namespace) -> bool:
+    return getattr(args, "output", "table") == "wide"
+
+
 def emit(args: argparse.Namespace, doc: Any) -> bool:
-    """Print ``doc`` when ``-o json|yaml`` asks for it and say so; False: the caller prints its table."""
+    """Print ``doc`` when ``-o json|yaml`` asks for it and say so; False: the caller prints its table (``table``
+    or ``wide``)."""
     if args.output == "json":
         print(json.dumps(doc, indent=2, ensure_ascii=False))
     elif args.output == "yaml":

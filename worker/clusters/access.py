@@ -55,14 +55,35 @@ class Unreachable(Exception):
         self.rejected = rejected
 
 
+def describe(exc: BaseException) -> str:
+    """A connection failure as "host:port: cause" without the URL's query or any header."""
+    pool = getattr(exc, "pool", None)
+    where = f"{pool.host}:{pool.port}" if pool is not None and getattr(pool, "host", None) else ""
+    inner = getattr(exc, "reason", None) or exc
+    text = str(inner)
+    if isinstance(inner, urllib3.exceptions.NewConnectionError) or "Failed to establish" in text:
+        cause = text.rsplit("Failed to establish a new connection: ", 1)[-1]
+    elif isinstance(inner, urllib3.exceptions.NameResolutionError):
+        cause = "DNS name not resolved"
+    elif isinstance(inner, urllib3.exceptions.ReadTimeoutError | urllib3.exceptions.ConnectTimeoutError):
+        cause = "no answer in time"
+    elif isinstance(inner, urllib3.exceptions.SSLError):
+        cause = f"TLS error ({text.split(': ', 1)[-1][:200]})"
+    elif isinstance(inner, urllib3.exceptions.ProtocolError):
+        cause = "connection broken"
+    else:
+        cause = type(inner).__name__
+    return f"{where}: {cause}" if where else cause
+
+
 def _why(err: Exception) -> tuple[str, bool]:
     if isinstance(err, ApiException):
         if err.status in (401,):
             return "credentials rejected (HTTP 401 Unauthorized)", True
         if err.status:
             return f"HTTP {err.status} {err.reason or ''}".strip(), False
-        return "TLS or connection error", False
-    return f"unreachable: {type(err).__name__}", False
+        return f"TLS or connection error: {describe(err)}", False
+    return f"unreachable: {describe(err)}", False
 
 
 VERSION_MAX = 64 * 1024  # a real /version answer is ~300 bytes

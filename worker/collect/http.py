@@ -15,33 +15,13 @@ import urllib3
 from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
+from worker.clusters.access import describe
 from worker.collect import document, errors, wire
 from worker.collect.options import MIB, CollectOptions, ScanStats, seconds
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-
-def describe(exc: BaseException) -> str:
-    """A connection failure as "host:port: cause" without the URL's query or any header."""
-    pool = getattr(exc, "pool", None)
-    where = f"{pool.host}:{pool.port}" if pool is not None and getattr(pool, "host", None) else ""
-    inner = getattr(exc, "reason", None) or exc
-    text = str(inner)
-    if isinstance(inner, urllib3.exceptions.NewConnectionError) or "Failed to establish" in text:
-        cause = text.rsplit("Failed to establish a new connection: ", 1)[-1]
-    elif isinstance(inner, urllib3.exceptions.NameResolutionError):
-        cause = "DNS name not resolved"
-    elif isinstance(inner, urllib3.exceptions.ReadTimeoutError | urllib3.exceptions.ConnectTimeoutError):
-        cause = "no answer in time"
-    elif isinstance(inner, urllib3.exceptions.SSLError):
-        cause = f"TLS error ({text.split(': ', 1)[-1][:200]})"
-    elif isinstance(inner, urllib3.exceptions.ProtocolError):
-        cause = "connection broken"
-    else:
-        cause = type(inner).__name__
-    return f"{where}: {cause}" if where else cause
 
 
 class Http:

@@ -135,6 +135,10 @@ class ScheduleStore:
     def scan_status(self, cluster: str) -> dict[str, str]:
         return dict(self.r.hgetall(keys.status(cluster)))
 
+    def scheduled(self) -> int:
+        """How many clusters a beat has scheduled on this Redis: 0 means no nodewatch has run here."""
+        return int(self.r.zcard(keys.SCHEDULE))
+
     def read_summary(self, batch: Batch, cluster: str) -> Result[tuple[dict[str, str], float | None]]:
         """The last scan's record and the next due time."""
         start = batch.mark()

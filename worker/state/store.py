@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -186,6 +186,14 @@ class Stores:
         b.run()
         status, due = sched.value
         return {"status": status, "failures": fails.value, "firing": firing.value, "next_due": due}
+
+    def known(self, clusters: Sequence[str]) -> list[str]:
+        """The clusters of ``clusters`` this Redis knows anything of (a scan record, open alerts, decisions), in one
+        round trip: of the others it knows nothing, so an empty answer about them is no all-clear."""
+        pipe = self.client.pipeline(transaction=False)
+        for c in clusters:
+            pipe.exists(keys.status(c), keys.alerts(c), keys.why(c))
+        return [c for c, n in zip(clusters, pipe.execute(), strict=True) if n]
 
     # --- a cluster's keys as a whole: the replay starts from nothing and measures what it used ---
     def _cluster_keys(self, cluster: str) -> Iterator[str]:
