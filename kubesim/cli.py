@@ -88,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
             ctx.load_cert_chain(cert, key)
             ca_pem = ca.read_bytes()
         server.socket = ctx.wrap_socket(server.socket, server_side=True)
+        for c in sim.clusters.values():
+            c.accounts.ca_pem = ca_pem  # what the token controller puts in ca.crt
         scheme = "https"
     host = args.advertise_host or (args.host if args.host not in ("0.0.0.0", "") else "127.0.0.1")
     base = f"{scheme}://{host}:{server.server_address[1]}"

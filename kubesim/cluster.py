@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubesim import fleet, housekeeping, quantity
+from kubesim.accounts import Accounts
 from kubesim.clock import SimClock, rfc3339
 from kubesim.curves import Slot, fraction, seconds, unit_hash
 from kubesim.objects import KUBELET_CONDITIONS, Event, Node, Obj, Pod, Secret, dumps_text, requests_total
@@ -123,6 +124,8 @@ class Cluster:
         self.faults: dict[str, dict[str, Any]] = {}
         self.unhang = threading.Event()
         self.deny: list[str] = list(spec.get("deny", []))
+        # ServiceAccounts, RBAC and the tokens they hold (what `nodewatch cluster kubeconfig-for` creates)
+        self.accounts = Accounts(self.rng, clock.epoch)
         self.provider = str(spec.get("provider", "gke"))
         kubelet = spec.get("kubelet") or {}
         self.status_interval = seconds(kubelet.get("status_update_seconds", 60))
@@ -993,6 +996,7 @@ def new_secret(
     data: dict[str, str],
     labels: dict[str, str],
     annotations: dict[str, str] | None = None,
+    secret_type: str = "Opaque",
 ) -> Secret:
     with cluster.lock:
         existing = cluster.stores["secrets"].items.get(f"{namespace}/{name}")
@@ -1004,6 +1008,7 @@ def new_secret(
             dict(data),
             dict(labels),
             dict(annotations or {}),
+            secret_type,
         )
         if isinstance(existing, Secret):
             secret.uid, secret.created_at = existing.uid, existing.created_at

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from kubesim import control, discovery, encoding, fleet, pagecache, traffic
+from kubesim import accounts, control, discovery, encoding, fleet, pagecache, traffic
 from kubesim.clock import SimClock, human_age, rfc3339, rfc3339_micro
 from kubesim.cluster import Cluster, Gone, Invalid, NotFound, delete_secret, new_secret
 from kubesim.curves import unit_hash
@@ -223,7 +223,10 @@ class Handler(BaseHTTPRequestHandler):
             # without the /clusters/<name> prefix (`kubectl get --raw` drops the server URL's path), the token
             # says which cluster is meant: every cluster has its own
             auth = self.headers.get("Authorization", "")
-            owner = next((c for c in sim.clusters.values() if auth == f"Bearer {c.token}"), None)
+            owner = next(
+                (c for c in sim.clusters.values() if auth == f"Bearer {c.token}" or c.accounts.subject(auth)),
+                None,
+            )
             if owner is None:
                 raise HTTPError(401, "Unauthorized", "Unauthorized")
             self._start_traffic(owner.name, parts)
@@ -249,7 +252,11 @@ class Handler(BaseHTTPRequestHandler):
     ) -> None:
         if "unauthorized" in cluster.faults:
             raise HTTPError(401, "Unauthorized", "Unauthorized")
-        self._check_token(cluster.token)
+        auth = self.headers.get("Authorization", "")
+        # the cluster's own token (all-powerful but for its deny list), or a ServiceAccount's (its RBAC only)
+        self._subject = None if auth == f"Bearer {cluster.token}" else cluster.accounts.subject(auth)
+        if self._subject is None:
+            self._check_token(cluster.token)
         path = "/" + "/".join(parts)
         for kind, fault in list(cluster.faults.items()):
             if fault.get("path") and fault["path"] not in path:
@@ -277,7 +284,20 @@ class Handler(BaseHTTPRequestHandler):
             if doc is not None:
                 self.send_bytes(200, dumps(doc))
                 return
-        if parts[:2] == ["api", "v1"]:
+        if parts[:2] == ["api", "v1"] and parts[2:3] == ["namespaces"] and parts[4:5] == ["serviceaccounts"]:
+            self._accounts(
+                cluster, method, "", "serviceaccounts", parts[3], parts[5] if len(parts) > 5 else ""
+            )
+        elif parts[:3] == ["apis", accounts.RBAC, "v1"] and 4 <= len(parts) <= 7:
+            rest = parts[3:]
+            namespace = rest[1] if rest[0] == "namespaces" and len(rest) >= 3 else ""
+            rest = rest[2:] if namespace else rest
+            if rest[0] not in accounts.KINDS or rest[0] == "serviceaccounts" or len(rest) > 2:
+                raise HTTPError(404, "NotFound", "the server could not find the requested resource")
+            self._accounts(
+                cluster, method, accounts.RBAC, rest[0], namespace, rest[1] if len(rest) == 2 else ""
+            )
+        elif parts[:2] == ["api", "v1"]:
             self._core(cluster, method, parts[2:], query)
         elif parts[:3] == ["apis", "metrics.k8s.io", "v1beta1"] and metrics_on:
             self._metrics(cluster, method, parts[3:], query)
@@ -290,16 +310,21 @@ class Handler(BaseHTTPRequestHandler):
 
     def _authorize(self, cluster: Cluster, verb: str, group: str, resource: str, sub: str = "",
                    name: str = "", namespace: str = "") -> None:  # fmt: skip
-        if cluster.allowed(verb, group, resource, sub):
+        subject = getattr(self, "_subject", None)
+        if subject is not None:
+            if cluster.accounts.allowed(subject, verb, group, resource, sub, namespace):
+                return
+        elif cluster.allowed(verb, group, resource, sub):
             return
         full = f"{resource}/{sub}" if sub else resource
-        subject = f'{resource} "{name}"' if name else resource
+        what = f'{resource} "{name}"' if name else resource
         if group:
-            subject = f'{resource}.{group} "{name}"' if name else f"{resource}.{group}"
+            what = f'{resource}.{group} "{name}"' if name else f"{resource}.{group}"
         scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
         raise HTTPError(
             403, "Forbidden",
-            f'{subject} is forbidden: User "{USER}" cannot {verb} resource "{full}" in API group "{group}" {scope}',
+            f'{what} is forbidden: User "{accounts.user(subject, USER)}" cannot {verb} resource "{full}" in API group '
+            f'"{group}" {scope}',
             {"name": name, "group": group, "kind": resource} if name else {"group": group, "kind": resource},
         )  # fmt: skip
 
@@ -336,6 +361,8 @@ class Handler(BaseHTTPRequestHandler):
             raise HTTPError(404, "NotFound", "the server could not find the requested resource")
         self._authorize(cluster, "get", "", resource, name=name, namespace=namespace)
         key = f"{namespace}/{name}" if namespace else name
+        if resource == "secrets":
+            self._token_controller(cluster, namespace, name)
         with cluster.lock:
             obj = cluster.stores[resource].items.get(key)
             if obj is None:
@@ -372,6 +399,7 @@ class Handler(BaseHTTPRequestHandler):
         self._authorize(cluster, verb, "", "secrets", name=name, namespace=namespace)
         with cluster.lock:
             existing = cluster.stores["secrets"].items.get(f"{namespace}/{name}")
+            secret_type = str(body.get("type") or getattr(existing, "type", "Opaque"))
             if method == "POST" and existing is not None:
                 raise HTTPError(
                     409,
@@ -421,9 +449,47 @@ class Handler(BaseHTTPRequestHandler):
             def strings(key: str) -> dict[str, str]:
                 return {k: str(v) for k, v in (meta.get(key) or {}).items()}
 
-            secret = new_secret(cluster, namespace, name, data, strings("labels"), strings("annotations"))
+            if secret_type == accounts.TOKEN_TYPE:
+                try:
+                    cluster.accounts.token_secret_created(namespace, strings("annotations"))
+                except accounts.ApiError as err:
+                    raise HTTPError(err.code, err.reason, err.message, err.details) from None
+            secret = new_secret(
+                cluster, namespace, name, data, strings("labels"), strings("annotations"), secret_type
+            )
             answer = secret.json()
         self.send_bytes(201 if method == "POST" else 200, answer)
+
+    def _accounts(
+        self, cluster: Cluster, method: str, group: str, resource: str, namespace: str, name: str
+    ) -> None:
+        """ServiceAccounts and RBAC objects (kubesim/accounts.py): get, list, create, replace, delete."""
+        verbs = {"POST": "create", "PUT": "update", "DELETE": "delete", "GET": "get" if name else "list"}
+        if method not in verbs:
+            raise HTTPError(
+                405, "MethodNotAllowed", "the server does not allow this method on the requested resource"
+            )
+        body = self._body() if method in ("POST", "PUT") else None
+        target = name or str(((body or {}).get("metadata") or {}).get("name") or "")
+        self._authorize(cluster, verbs[method], group, resource, name=target, namespace=namespace)
+        try:
+            code, doc = cluster.accounts.handle(method, resource, namespace, name, body)
+        except accounts.ApiError as err:
+            raise HTTPError(err.code, err.reason, err.message, err.details) from None
+        self.send_bytes(code, dumps(doc))
+
+    @staticmethod
+    def _token_controller(cluster: Cluster, namespace: str, name: str) -> None:
+        """Fill a service-account-token Secret whose account exists, as the controller does soon after the create:
+        the create's answer has no token, a later read has it."""
+        with cluster.lock:
+            secret = cluster.stores["secrets"].items.get(f"{namespace}/{name}")
+            if secret is None or getattr(secret, "type", "") != accounts.TOKEN_TYPE:
+                return
+            data = cluster.accounts.fill(namespace, secret.annotations, secret.data)  # type: ignore[attr-defined]
+            if data is not None:
+                new_secret(cluster, namespace, name, {**secret.data, **data}, secret.labels,  # type: ignore[attr-defined]
+                           secret.annotations, accounts.TOKEN_TYPE)  # type: ignore[attr-defined]  # fmt: skip
 
     @staticmethod
     def _namespaces(cluster: Cluster) -> dict[str, Any]:
@@ -777,10 +843,13 @@ class Handler(BaseHTTPRequestHandler):
     def _ssar(self, cluster: Cluster) -> None:
         body = self._body()
         attrs = (body.get("spec") or {}).get("resourceAttributes") or {}
-        allowed = cluster.allowed(
-            str(attrs.get("verb", "get")), str(attrs.get("group", "")), str(attrs.get("resource", "")),
-            str(attrs.get("subresource", "")),
-        )  # fmt: skip
+        asked = (str(attrs.get("verb", "get")), str(attrs.get("group", "")), str(attrs.get("resource", "")),
+                 str(attrs.get("subresource", "")))  # fmt: skip
+        subject = getattr(self, "_subject", None)
+        if subject is not None:  # a ServiceAccount's token: what its RBAC bindings grant
+            allowed = cluster.accounts.allowed(subject, *asked, str(attrs.get("namespace", "")))
+        else:
+            allowed = cluster.allowed(*asked)
         status: dict[str, Any] = {"allowed": allowed}
         if allowed:
             status["reason"] = 'RBAC: allowed by ClusterRoleBinding "nodewatch" of ClusterRole "nodewatch"'

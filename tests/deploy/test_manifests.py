@@ -196,3 +196,17 @@ def test_the_watched_identity_has_a_token_secret() -> None:
     assert binding["subjects"] == [
         {"kind": "ServiceAccount", "name": sa["metadata"]["name"], "namespace": sa["metadata"]["namespace"]}
     ]
+
+
+@pytest.mark.parametrize(("overlay", "kubelet"), [("watched", False), ("watched-kubelet", True)])
+def test_kubeconfig_for_creates_what_the_watched_manifests_hold(overlay: str, kubelet: bool) -> None:
+    """`nodewatch cluster kubeconfig-for` and `kubectl apply -k deploy/kubernetes/watched` make the same identity."""
+    from worker.clusters import provision
+
+    def shape(d: dict[str, Any]) -> tuple[str, str, str]:
+        keep = {k: d[k] for k in ("rules", "roleRef", "subjects", "type") if k in d}
+        ann = (d["metadata"].get("annotations") or {}).get("kubernetes.io/service-account.name", "")
+        return d["kind"], d["metadata"]["name"], yaml.safe_dump(keep) + ann
+
+    made = {shape(body) for _, body in provision.Identity("kube-system", kubelet_proxy=kubelet).objects()}
+    assert made == {shape(d) for d in render(overlay)}

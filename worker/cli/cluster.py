@@ -18,7 +18,7 @@ import redis
 import yaml
 
 from worker import clusters, settings
-from worker.cli import common, durations, timefmt
+from worker.cli import common, durations, provision, timefmt
 from worker.clusters import access, kubeconfig, secrets
 
 EXIT_FAIL, EXIT_CONFIG = common.EXIT_FAIL, common.EXIT_CONFIG
@@ -305,3 +305,5 @@ def add_parsers(subparsers: Any, common_args: argparse.ArgumentParser) -> None:
     t.add_argument("--kubeconfig", help="test this file instead of the registered cluster")
     t.add_argument("--context")
     t.set_defaults(func=cmd_test)
+
+    provision.add_parser(sub, [common_args, where])
