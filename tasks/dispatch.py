@@ -6,6 +6,7 @@ import time
 
 from tasks import context
 from tasks.forget import forget_cluster
+from tasks.notify import enqueue
 from tasks.scan import scan_cluster
 from worker import dispatch as scheduler
 from worker.app import app
@@ -14,6 +15,7 @@ from worker.app import app
 @app.task(name="tasks.dispatch", ignore_result=True)
 def dispatch() -> list[str]:
     tick = scheduler.tick(context.stores(), context.config(), time.time())
+    enqueue(tick.jobs)
     for name in tick.removed:
         forget_cluster.apply_async(args=[name], queue="control")
     for s in tick.scans:

@@ -1,4 +1,5 @@
-"""The dispatcher's tick: which scans start now, and which removed clusters to forget.
+"""The dispatcher's tick: which scans start now, which removed clusters to forget, and the watchdog's pass
+(worker/watchdog.py: clusters not scanned for too long, heartbeats).
 
 Beat ticks ``tasks.dispatch`` every ``dispatchTick`` seconds; it sends what ``tick`` answers. Due times live in
 Redis (``ScheduleStore.claim_due``: each due slot goes to exactly one caller, even with two beats).
@@ -9,7 +10,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from worker import clusters, settings
+from worker import clusters, settings, watchdog
+from worker.alerting.route import Job
 from worker.pipeline import scan_budget, time_limits
 from worker.state.store import Stores
 
@@ -32,6 +34,7 @@ class ScanOrder:
 class Tick:
     scans: list[ScanOrder] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)  # clusters to forget
+    jobs: list[Job] = field(default_factory=list)  # the watchdog's messages (cluster_not_scanned, heartbeats)
 
 
 def tick(stores: Stores, cfg: settings.Settings, now: float) -> Tick:
@@ -40,11 +43,11 @@ def tick(stores: Stores, cfg: settings.Settings, now: float) -> Tick:
     try:
         specs = clusters.load(cfg).by_name()
     except clusters.ClusterSourceError as err:
-        # not "every cluster removed": skip the tick, keep the schedule as it is
+        # not "every cluster removed": skip the tick, keep the schedule as it is (the watchdog still watches it)
         log.warning("cluster sources unreadable; tick skipped: %s", err)
-        return Tick()
-    out = Tick()
+        return Tick(jobs=watchdog.check(stores, cfg, now))
     due_list = stores.schedule.claim_due({n: s.interval for n, s in specs.items()}, now + cfg.dispatch_tick)
+    out = Tick(jobs=watchdog.check(stores, cfg, now) + watchdog.heartbeats(stores, cfg, now))
     out.removed = stores.schedule.take_removed()
     for due in due_list:
         spec = specs[due.cluster]

@@ -50,7 +50,34 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if args.pool:
         argv += ["-P", args.pool]
     _serve_metrics(cfg, args.metrics_port if args.metrics_port is not None else cfg.metrics_port)
+    _watch(cfg)
     return _celery(cfg, argv)
+
+
+def _watch(cfg: settings.Settings) -> None:
+    """The worker's own watchdog (worker/watchdog.py), so that a dead beat is noticed: a thread started once the
+    worker is ready (its pool's children already forked), stopped with it."""
+    if cfg.watchdog.stale_intervals <= 0 and not cfg.watchdog.heartbeat_interval:
+        return
+    import threading
+
+    from celery import signals
+
+    from tasks.notify import enqueue
+    from worker import watchdog
+    from worker.app import redis_url
+    from worker.state import store
+
+    stop = threading.Event()
+
+    def start(**_: Any) -> None:
+        stores = store.Stores(store.connect(redis_url()))
+        threading.Thread(
+            target=watchdog.run_forever, args=(stores, cfg, enqueue, stop), name="watchdog", daemon=True
+        ).start()
+
+    signals.worker_ready.connect(start, weak=False)
+    signals.worker_shutdown.connect(lambda **_: stop.set(), weak=False)
 
 
 def _serve_metrics(cfg: settings.Settings, port: int | None) -> None:

@@ -230,6 +230,7 @@ class NotificationKind(enum.StrEnum):
     FLAPPING = "flapping"  # started flapping: individual transitions are held back
     FLAP_ENDED = "flap_ended"  # stable again: one summary of where it settled
     TEST = "test"
+    HEARTBEAT = "heartbeat"  # nodewatch is alive (worker/watchdog.py): a receiver-side dead man's switch
 
 
 @dataclass(frozen=True)

@@ -37,8 +37,9 @@ class Rule:
     # the headline phrase `rules.<name>` in worker/notify/templates/<lang>.yaml; False: the finding's summary
     phrase: bool = True
     resolved_phrase: bool = False  # and its own `resolved.<name>` phrase
-    # who reports it: worker/rules, or the scan's own outcome (worker/pipeline.py's cluster health)
-    reported_by: Literal["rules", "scan"] = "rules"
+    # who reports it: worker/rules, the scan's own outcome (worker/pipeline.py's cluster health), or nodewatch
+    # watching itself (worker/watchdog.py: a cluster no scan reached for several intervals)
+    reported_by: Literal["rules", "scan", "watchdog"] = "rules"
     # while it is open on a node, the scan reads that node's live pod usage, so that its message names the pods
     # using the most (worker/pipeline.py's top_pods_wanted); other nodes cost no pod usage read
     reads_pod_usage: bool = False
@@ -112,6 +113,8 @@ RULES: tuple[Rule, ...] = (
     _health("cluster_unreachable"),
     _health("credentials_rejected"),
     _health("cluster_scan_slow"),
+    # value: seconds since the cluster's last scan ended
+    Rule("cluster_not_scanned", "cluster", "duration", resolved_phrase=True, reported_by="watchdog"),
 )
 
 BY_NAME: dict[str, Rule] = {r.name: r for r in RULES}

@@ -93,6 +93,11 @@ class AlertStore:
         batch.pipe.hgetall(keys.group_buffer(cluster))
         return batch.since(start, lambda r: ScanAlerts(_alerts(r[0]), _flaps(r[1]), r[2]))
 
+    def read_one(self, batch: Batch, cluster: str, fp: str) -> Result[AlertState | None]:
+        start = batch.mark()
+        batch.pipe.hget(keys.alerts(cluster), fp)
+        return batch.since(start, lambda r: AlertState.from_json(json.loads(r[0])) if r[0] else None)
+
     def read_firing_count(self, batch: Batch, cluster: str) -> Result[int]:
         start = batch.mark()
         batch.pipe.hvals(keys.alerts(cluster))

@@ -15,6 +15,8 @@ keys are deleted or expire (``store.Stores.commit_scan(forget=True)``).
 | nw:{c}:n:{id}                | string | 2 d; <= PAYLOAD_MAX bytes           | notification payload (task args carry id)   |
 | nw:{c}:dl:{id}:{receiver}    | string | 2 d                                 | delivery log: already sent, do not resend   |
 | nw:{c}:lock                  | string | scan time limit                     | scan lock: one scan of a cluster at a time  |
+| nw:{c}:wdlock                | string | 30 s                                | the watchdog deciding about the cluster:    |
+|                              |        |                                     | one process at a time (worker/watchdog.py)  |
 | nw:{c}:status                | hash   | 7 d; deleted with the cluster       | last scan start/end/duration/lag/outcome    |
 | nw:{c}:scans                 | list   | LTRIM 200, 7 d; deleted with it     | recent scans: start, end, lag, outcome      |
 | nw:{c}:counts                | hash   | 7 d; deleted with the cluster; ~30  | scan counters for /metrics: outcomes,       |
@@ -42,6 +44,8 @@ keys are deleted or expire (``store.Stores.commit_scan(forget=True)``).
 | nw:{r:NAME}:bucket           | hash   | until refilled (<= one window)      | token bucket of receiver NAME (~60 B)       |
 | nw:{r:NAME}:waiting          | zset   | PAYLOAD_TTL, refreshed on add       | "cluster<TAB>id" held back by the rate      |
 |                              |        |                                     | limit; score: critical first, then oldest   |
+| nw:{r:NAME}:heartbeat        | string | watchdog.heartbeatInterval          | the receiver's "I am alive" went out: the   |
+|                              |        |                                     | next is due when it expires                 |
 | nw:{r:NAME}:flush            | string | the flush's delay + FLUSH_SLACK     | a digest flush task is scheduled            |
 | nw:{c}:h:{node}              | hash   | HISTORY_TTL (8 d), refreshed each   | history (worker/state/history.py): scan     |
 |                              |        | write; scan tier 6 h, 5-min tier    | samples 6 h + 5-min mean/max 7 d of 8       |
@@ -111,6 +115,10 @@ def delivered(cluster: str, notification_id: str, receiver: str) -> str:
 
 def scan_lock(cluster: str) -> str:
     return f"{_c(cluster)}:lock"
+
+
+def watchdog_lock(cluster: str) -> str:
+    return f"{_c(cluster)}:wdlock"
 
 
 def status(cluster: str) -> str:
@@ -188,6 +196,10 @@ def waiting(receiver: str) -> str:
 
 def flush(receiver: str) -> str:
     return f"{_r(receiver)}:flush"
+
+
+def heartbeat(receiver: str) -> str:
+    return f"{_r(receiver)}:heartbeat"
 
 
 # --- Redis loss ---

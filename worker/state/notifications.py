@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from worker.model import Notification
-from worker.state import keys
+from worker.state import alerts, keys
 from worker.state.batch import Transaction
 
 # why-entries that say a message was held back, by the start of their reason (worker/rules/lifecycle.py, muting.py,
@@ -169,6 +169,15 @@ class NotificationStore:
         pipe.delete(keys.DEADLETTERS)
         raw, _ = pipe.execute()
         return [json.loads(x) for x in raw]
+
+    def take_heartbeat(self, receiver: str, interval_s: float) -> bool:
+        """Whether this process sends ``receiver``'s "I am alive" now: the first to take the key does, and the
+        key lives one interval, so the fleet sends one a interval whatever the number of beats and workers."""
+        return bool(self.r.set(keys.heartbeat(receiver), "1", ex=max(1, int(interval_s)), nx=True))
+
+    def store_payload(self, n: Notification) -> None:
+        """A message made outside a scan's commit (the heartbeat), stored as the notify task reads it."""
+        self.r.set(keys.payload(n.cluster, n.id), alerts.payload(n), ex=keys.PAYLOAD_TTL)
 
     def count(self, name: str, by: int = 1) -> None:
         self.r.hincrby(keys.STATS, name, by)

@@ -108,6 +108,28 @@ class ScheduleStore:
     def release_lock(self, cluster: str, token: str) -> None:
         self._unlock(keys=[keys.scan_lock(cluster)], args=[token])
 
+    # --- the watchdog's lock: one process decides about a cluster's staleness at a time ---
+    def acquire_watch(self, cluster: str, token: str, ttl_s: float = 30.0) -> bool:
+        return bool(self.r.set(keys.watchdog_lock(cluster), token, px=int(ttl_s * 1000), nx=True))
+
+    def release_watch(self, cluster: str, token: str) -> None:
+        self._unlock(keys=[keys.watchdog_lock(cluster)], args=[token])
+
+    def due_times(self) -> list[tuple[str, float]]:
+        """Every scheduled cluster and its next due time."""
+        return [(name, float(at)) for name, at in self.r.zrange(keys.SCHEDULE, 0, -1, withscores=True)]
+
+    def read_last_scan(self, batch: Batch, cluster: str) -> Result[tuple[float | None, float | None]]:
+        """(when its last scan ended, its interval then), None where there is no record."""
+        start = batch.mark()
+        batch.pipe.hmget(keys.status(cluster), "ended", "interval_s")
+
+        def decode(r: list[Any]) -> tuple[float | None, float | None]:
+            ended, interval = (None if v in (None, "") else float(v) for v in r[0])
+            return ended, interval
+
+        return batch.since(start, decode)
+
     # --- scan records ---
     def record_scan(self, cluster: str, fields: Mapping[str, Any]) -> None:
         """The last scan's record (for `cluster list`) plus a bounded history (overlap and lag checks), and the

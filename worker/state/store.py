@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,6 +84,17 @@ class ScanState:
     inventory: dict[str, str]  # the raw inventory hash (``inventory.decode`` reads it)
     failures: int  # failed scans in a row before this one
     silences: list[Silence]
+
+
+@dataclass(frozen=True)
+class Watched:
+    """What the watchdog (worker/watchdog.py) reads of one cluster (``Stores.watch_view``)."""
+
+    cluster: str
+    next_due: float
+    ended: float | None  # when its last scan ended; None before the first
+    interval: float | None  # its interval at the last scan
+    open: bool  # the watched alert is open (pending or firing)
 
 
 @dataclass(frozen=True)
@@ -175,6 +186,20 @@ class Stores:
         except redis.RedisError as err:
             log.warning("history not written: %s", err, extra={"cluster": cluster})
             return None
+
+    # --- what the watchdog reads (worker/watchdog.py): two round trips for the whole fleet ---
+    def watch_view(self, fingerprint_of: Callable[[str], str]) -> list[Watched]:
+        """Every scheduled cluster's next due time, last scan end and interval, and whether the alert
+        ``fingerprint_of(cluster)`` is open."""
+        due = self.schedule.due_times()
+        b = batch.Batch(self.client)
+        last = [self.schedule.read_last_scan(b, c) for c, _ in due]
+        alert = [self.alerts.read_one(b, c, fingerprint_of(c)) for c, _ in due]
+        b.run()
+        return [
+            Watched(c, at, seen.value[0], seen.value[1], a.value is not None)
+            for (c, at), seen, a in zip(due, last, alert, strict=True)
+        ]
 
     # --- what `cluster list` shows, in one round trip ---
     def cluster_summary(self, cluster: str) -> dict[str, Any]:

@@ -53,6 +53,7 @@ class Language:
     labels: Mapping[str, str]
     rules: Mapping[str, jinja2.Template]
     resolved: Mapping[str, jinja2.Template]
+    heartbeat: jinja2.Template
     digest: str = "{n}{critical}"
     digest_critical: str = " ({n})"
     group: str = "{n} nodes"
@@ -72,6 +73,7 @@ def language(lang: str) -> Language:
         kind={k: env.from_string(v) for k, v in raw["kind"].items()},
         where=env.from_string(raw["where"]),
         test=raw["test"],
+        heartbeat=env.from_string(raw["heartbeat"]),
         labels=raw["labels"],
         rules={k: env.from_string(v) for k, v in raw["rules"].items()},
         resolved={k: env.from_string(v) for k, v in raw.get("resolved", {}).items()},
@@ -104,6 +106,8 @@ def _group_lines(n: Notification, lang: Language, context: dict[str, Any]) -> li
 def _phrase(n: Notification, lang: Language, context: dict[str, Any]) -> str:
     if n.kind is NotificationKind.TEST:
         return lang.test
+    if n.kind is NotificationKind.HEARTBEAT:
+        return lang.heartbeat.render(context)
     template = (lang.resolved.get(n.rule) if n.kind is NotificationKind.RESOLVED else None) or lang.rules.get(
         n.rule
     )
@@ -203,7 +207,9 @@ def render(notification: Notification, lang: str = "zh", fmt: Format = "markdown
     if members:  # a storm: one message for many nodes, each named with its own figure
         title = f"{prefix} {words.where.render(context)} {words.group.format(n=total)}: {members[0]}"
     else:
-        title = f"{prefix} {words.where.render(context)} {_phrase(n, words, context)}"
+        # a heartbeat is about nodewatch itself, not about one cluster
+        where = "" if n.kind is NotificationKind.HEARTBEAT else f" {words.where.render(context)}"
+        title = f"{prefix}{where} {_phrase(n, words, context)}"
 
     labels = words.labels
     fields: list[tuple[str, str]] = [(labels["severity"], sev), (labels["cluster"], n.cluster)]
