@@ -44,7 +44,10 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=0)
     serve.add_argument("--tls", action="store_true")
     serve.add_argument(
-        "--speed", type=float, default=1.0, help="scenario seconds per real second (0: manual)"
+        "--speed",
+        type=float,
+        default=None,
+        help="scenario seconds per real second (0: manual; default: the scenario's `speed:`, else 1)",
     )
     serve.add_argument("--seed", type=int, default=None)
     serve.add_argument("--start", default=None, help="sim time at t=0 (ISO 8601); default: now")
@@ -66,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     sim = build_sim(
         spec,
-        args.speed,
+        args.speed if args.speed is not None else float(spec.get("speed", 1.0)),  # type: ignore[arg-type]
         args.seed,
         args.start,
         args.bookmark_interval,

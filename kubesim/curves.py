@@ -8,7 +8,8 @@ import gzip
 import hashlib
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -49,26 +50,67 @@ def fraction(value: Any) -> float:
 Curve = Callable[[float], float]  # seconds since the segment started -> fraction
 
 
+class TraceEnded(ValueError):
+    """A trace replayed past its last row without ``loop: true``: an error, never a silent wrap-around."""
+
+
 @dataclass
 class Trace:
-    """One replayable series: values (fractions) sampled every `step` seconds."""
+    """One recorded series at its own pace: ``values`` (fractions) at ``times`` (seconds since the first row).
+
+    ``step`` is the median spacing of the rows: a row holds for one step, neighbouring rows are interpolated, and
+    across a longer gap (a missing sample in the recording) the last value is held rather than drawn as a ramp
+    the recording never showed. Past the last row's step the trace has ended: ``TraceEnded``, unless ``loop``.
+    """
 
     values: list[float]
+    times: list[float]
     step: float
+    name: str = ""
+    loop: bool = False
 
-    def at(self, elapsed: float, offset_rows: float = 0.0) -> float:
-        pos = elapsed / self.step + offset_rows
-        n = len(self.values)
-        i = int(pos) % n
-        frac = pos - int(pos)
-        return self.values[i] * (1 - frac) + self.values[(i + 1) % n] * frac
+    @property
+    def span(self) -> float:
+        """Seconds the whole recording covers (the last row holds for one step)."""
+        return self.times[-1] + self.step
+
+    def remaining(self, offset_rows: int = 0) -> float:
+        """Seconds of recording from row ``offset_rows`` to the end."""
+        return self.span - self.times[offset_rows]
+
+    def gaps(self) -> list[tuple[float, float]]:
+        """(at, length) of every gap longer than 1.5 steps: there the value is held."""
+        pairs = zip(self.times, self.times[1:], strict=False)
+        return [(a, b - a) for a, b in pairs if b - a > 1.5 * self.step]
+
+    def at(self, elapsed: float, offset_rows: int = 0) -> float:
+        t = max(0.0, self.times[offset_rows] + elapsed)  # before the segment began: its first row
+        if t >= self.span:
+            if not self.loop:
+                raise TraceEnded(
+                    f"trace {self.name or '?'} ended: {elapsed:.0f} s from row {offset_rows} is past its last row "
+                    f"({self.remaining(offset_rows):.0f} s of recording); replay less or say loop: true"
+                )
+            t %= self.span
+        i = max(0, bisect.bisect_right(self.times, t) - 1)
+        if i + 1 < len(self.times):
+            gap = self.times[i + 1] - self.times[i]
+            if gap <= 1.5 * self.step:
+                frac = (t - self.times[i]) / gap
+                return self.values[i] * (1 - frac) + self.values[i + 1] * frac
+        return self.values[i]  # the last row, or a gap in the recording: held
 
 
 _TRACE_CACHE: dict[tuple[str, str], Trace] = {}
 
 
+def _nab_time(text: str) -> float:
+    return datetime.strptime(text.strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC).timestamp()
+
+
 def load_trace(file: str, column: str) -> Trace:
-    """Read a NAB (`timestamp,value`, percent) or Bitbrains (`;\\t`-separated) CSV, optionally gzipped."""
+    """Read a NAB (`timestamp,value`, percent) or Bitbrains (`;\\t`-separated, epoch seconds) CSV, optionally
+    gzipped, with each row's own timestamp. Rows out of order or repeated are dropped (the earlier one kept)."""
     key = (file, column)
     if key in _TRACE_CACHE:
         return _TRACE_CACHE[key]
@@ -78,9 +120,8 @@ def load_trace(file: str, column: str) -> Trace:
         text = handle.read()
     lines = [line for line in text.splitlines() if line.strip()]
     header = lines[0]
-    values: list[float] = []
-    stamps: list[float] = []
-    if ";" in header:  # Bitbrains: CPU usage [%], memory usage / provisioned
+    rows: list[tuple[float, float]] = []
+    if ";" in header:  # Bitbrains: CPU usage [%], memory usage / provisioned; "Timestamp [ms]" holds seconds
         names = [h.strip() for h in header.split(";")]
         cpu_i = names.index("CPU usage [%]")
         mem_cap_i = names.index("Memory capacity provisioned [KB]")
@@ -88,23 +129,26 @@ def load_trace(file: str, column: str) -> Trace:
         last_mem = 0.5
         for row in lines[1:]:
             cells = [c.strip() for c in row.split(";")]
-            stamps.append(float(cells[0]))
             if column == "cpu":
-                values.append(float(cells[cpu_i]) / 100)
+                value = float(cells[cpu_i]) / 100
             else:
                 cap = float(cells[mem_cap_i])
                 if cap > 0:  # capacity 0 means "not recorded": hold the last value
                     last_mem = float(cells[mem_use_i]) / cap
-                values.append(last_mem)
-    else:  # NAB: a percentage per row
-        for cells_ in csv.reader(lines[1:]):
-            values.append(float(cells_[1]) / 100)
-            stamps.append(float(len(stamps)))
-    step = 300.0
-    if ";" in header and len(stamps) > 2:
-        gaps = sorted(b - a for a, b in zip(stamps, stamps[1:], strict=False) if b > a)
-        step = gaps[len(gaps) // 2] if gaps else 300.0
-    trace = Trace([min(1.5, max(0.0, v)) for v in values], step)
+                value = last_mem
+            rows.append((float(cells[0]), value))
+    else:  # NAB: `2014-02-14 14:27:00,51.8` (UTC, percent)
+        rows = [(_nab_time(cells[0]), float(cells[1]) / 100) for cells in csv.reader(lines[1:])]
+    kept: list[tuple[float, float]] = []
+    for stamp, value in rows:
+        if not kept or stamp > kept[-1][0]:
+            kept.append((stamp, value))
+    if len(kept) < 2:
+        raise ValueError(f"trace {file}: fewer than two rows with increasing timestamps")
+    first = kept[0][0]
+    times = [stamp - first for stamp, _ in kept]
+    spacing = sorted(b - a for a, b in zip(times, times[1:], strict=False))
+    trace = Trace([min(1.5, max(0.0, v)) for _, v in kept], times, spacing[len(spacing) // 2], name=file)
     _TRACE_CACHE[key] = trace
     return trace
 
@@ -210,14 +254,40 @@ def build(spec: Any, start_value: float, seed: object, metric: str) -> Curve:
 
         return steps
     if kind == "trace":
-        trace = load_trace(str(args["file"]), str(args.get("column", metric)))
-        step = seconds(args["step"]) if "step" in args else trace.step
-        scale = float(args.get("scale", 1.0))
-        offset = float(args.get("offset_rows", 0))
-        add = fraction(args.get("add", 0.0))  # a base level under the trace (a VM's memory on a busier node)
-        replay = Trace(trace.values, step)
-        return lambda dt: add + replay.at(dt, offset) * scale
+        return _trace_curve(args, metric)
     raise ValueError(f"unknown curve kind {kind!r} for {metric}")
+
+
+TRACE_KEYS = frozenset({"file", "column", "scale", "offset_rows", "add", "loop"})
+
+
+def trace_of(args: dict[str, Any], metric: str) -> tuple[Trace, int]:
+    """The trace a ``trace:`` spec replays, and its starting row; the spec's keys checked.
+
+    A trace runs at its own timestamps: there is no ``step`` to replay it faster (that would stretch every spike
+    and gap of the recording by the same factor and the figures measured on it with them). To watch it faster,
+    run the simulated clock faster (kubesim ``--speed``, or a scenario's top-level ``speed:``).
+    """
+    if "step" in args:
+        raise ValueError(
+            f"trace {args.get('file')!r}: `step` is not accepted, a trace replays at its own timestamps; "
+            "to watch it faster, give the clock a speed (kubesim --speed, or `speed:` at the scenario's top)"
+        )
+    unknown = set(args) - TRACE_KEYS
+    if unknown:
+        raise ValueError(f"trace {args.get('file')!r}: unknown key(s) {sorted(unknown)}")
+    trace = load_trace(str(args["file"]), str(args.get("column", metric)))
+    offset = int(args.get("offset_rows", 0))
+    if not 0 <= offset < len(trace.values):
+        raise ValueError(f"trace {trace.name}: offset_rows {offset} is outside its {len(trace.values)} rows")
+    return replace(trace, loop=bool(args.get("loop", False))), offset
+
+
+def _trace_curve(args: dict[str, Any], metric: str) -> Curve:
+    replay, offset = trace_of(args, metric)
+    scale = float(args.get("scale", 1.0))
+    add = fraction(args.get("add", 0.0))  # a base level under the trace (a VM's memory on a busier node)
+    return lambda dt: add + replay.at(dt, offset) * scale
 
 
 @dataclass

@@ -54,6 +54,8 @@ def fleet(clusters: int, nodes: int, pods_per_node: int, prefix: str = "sim", pr
 def normalise(data: dict[str, Any]) -> dict[str, Any]:
     """Expand `fleet:` into clusters and check the top-level shape."""
     out: dict[str, Any] = {"seed": data.get("seed", 1), "start": data.get("start"), "clusters": []}
+    if "speed" in data:  # the clock's pace for watching (scenario seconds per real second); --speed overrides it
+        out["speed"] = float(data["speed"])
     for cluster in data.get("clusters", []) or []:
         if "name" not in cluster:
             raise ValueError("every cluster needs a name")
@@ -82,3 +84,34 @@ def start_epoch(value: Any) -> float | None:
     if isinstance(value, datetime):
         return value.timestamp()
     return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+
+
+def trace_ends(data: dict[str, Any]) -> list[tuple[float, str]]:
+    """(scenario second, what) at which each trace of a scenario runs out of recording, earliest first.
+
+    Traces that say ``loop: true`` never end. Whoever runs a scenario for a set time (``nodewatch replay``) checks
+    it first, so a replay too long for its traces fails at start with the trace named instead of mid-run.
+    """
+    from kubesim import curves
+
+    out: list[tuple[float, str]] = []
+
+    def walk(node: Any, at: float, where: str) -> None:
+        if isinstance(node, dict):
+            if "at" in node:
+                at = curves.seconds(node["at"])
+            spec = node.get("trace")
+            if isinstance(spec, dict) and "file" in spec:
+                trace, offset = curves.trace_of(spec, str(spec.get("column", "cpu")))
+                if not trace.loop:
+                    out.append((at + trace.remaining(offset), f"{where}: trace {trace.name} from row {offset}"))
+                return
+            for key, value in node.items():
+                walk(value, at, f"{where}.{key}" if where else str(key))
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                label = value.get("name") or value.get("node") if isinstance(value, dict) else None
+                walk(value, at, f"{where}[{label or i}]")
+
+    walk(data.get("clusters", []), 0.0, "clusters")
+    return sorted(out)

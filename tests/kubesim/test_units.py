@@ -235,3 +235,44 @@ def test_seeded_pods_fit_their_node_like_scheduled_ones() -> None:
         mem = sum(p.requests()[1] for p in pods)
         assert cpu <= node.cpu_milli and mem <= node.memory_bytes
         assert cpu > node.cpu_milli // 2  # and they are not all BestEffort
+
+
+def test_a_trace_replays_at_its_own_timestamps_never_faster() -> None:
+    """One scenario second is one second of the recording: a `step` that would compress it is refused, and only
+    the clock (a scenario's `speed:`, for watching) may run faster."""
+    nab = curves.load_trace("ec2_cpu_utilization_ac20cd.csv.gz", "cpu")
+    assert nab.step == 300 and nab.times[1] == 300
+    curve = curves.build({"trace": {"file": "ec2_cpu_utilization_ac20cd.csv.gz"}}, 0.0, "s", "cpu")
+    assert curve(300 * 5) == pytest.approx(nab.values[5])
+    assert curve(30 * 5) == pytest.approx(nab.values[0] * 0.5 + nab.values[1] * 0.5)  # not row 5
+    with pytest.raises(ValueError, match="`step` is not accepted"):
+        curves.build({"trace": {"file": "ec2_cpu_utilization_ac20cd.csv.gz", "step": 30}}, 0.0, "s", "cpu")
+    with pytest.raises(ValueError, match="unknown key"):
+        curves.build({"trace": {"file": "ec2_cpu_utilization_ac20cd.csv.gz", "stpe": 30}}, 0.0, "s", "cpu")
+    watched = scenario.normalise({"speed": 10, "clusters": [{"name": "a"}]})
+    assert watched["speed"] == 10.0 and "speed" not in scenario.load("traces")
+
+
+def test_a_trace_holds_across_a_gap_and_ends_unless_it_loops() -> None:
+    nab = curves.load_trace("ec2_cpu_utilization_ac20cd.csv.gz", "cpu")
+    (at, length), *_ = nab.gaps()
+    assert length >= 900
+    row = nab.times.index(at)
+    assert nab.at(at + length / 2) == nab.values[row]  # held, not a ramp the recording never showed
+    end = nab.remaining(0)
+    assert end == nab.times[-1] + 300
+    with pytest.raises(curves.TraceEnded, match="ec2_cpu_utilization_ac20cd.csv.gz"):
+        nab.at(end + 1)
+    looped = curves.build({"trace": {"file": nab.name, "loop": True}}, 0.0, "s", "cpu")
+    assert looped(end + 600) == pytest.approx(nab.values[2])
+
+
+def test_scenarios_say_when_their_traces_end() -> None:
+    ends = dict((what, t) for t, what in scenario.trace_ends(scenario.load("traces")))
+    assert min(ends.values()) > 168 * 3600  # the week it replays
+    assert not any("replay-nab-2" in what for what in ends)  # it says loop: true
+    short = {"clusters": [{"name": "a", "timeline": [
+        {"at": "1h", "node": "n", "cpu": {"trace": {"file": "ec2_cpu_utilization_5f5533.csv.gz", "offset_rows": 4000}}}
+    ]}]}  # fmt: skip
+    ((t, what),) = scenario.trace_ends(short)
+    assert t == 3600 + 32 * 300 and "timeline[n].cpu" in what

@@ -77,14 +77,29 @@ def load_scenario(scenario: str, hours: float | None) -> Scenario:
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     replay = data.get("replay") or {}
     start = data.get("start") or DEFAULT_START
+    span = float(hours if hours is not None else replay.get("hours", DEFAULT_HOURS))
+    check_traces(path, data, span)
     return Scenario(
         path=path,
         name=path.stem,
         seed=int(data.get("seed", 1)),
         start=str(start),
-        hours=float(hours if hours is not None else replay.get("hours", DEFAULT_HOURS)),
+        hours=span,
         disk=bool(replay.get("disk", False)),
     )
+
+
+def check_traces(path: Path, data: dict[str, Any], hours: float) -> None:
+    """Refuse, before anything starts, a replay longer than a trace's recording (unless it says ``loop: true``):
+    traces replay at their own timestamps and never wrap around silently."""
+    from kubesim import scenario as ks
+
+    for end, what in ks.trace_ends(ks.normalise(data)):
+        if end <= hours * 3600:
+            raise ValueError(
+                f"{path}: {what} ends {end / 3600:.1f} h into the replay, which runs {hours:g} h: "
+                "replay fewer hours (replay.hours, --hours), start it at an earlier row, or say loop: true"
+            )
 
 
 @dataclass
