@@ -54,7 +54,7 @@ def fleet(clusters: int, nodes: int, pods_per_node: int, prefix: str = "sim", pr
 def normalise(data: dict[str, Any]) -> dict[str, Any]:
     """Expand `fleet:` into clusters and check the top-level shape."""
     out: dict[str, Any] = {"seed": data.get("seed", 1), "start": data.get("start"), "clusters": []}
-    if "speed" in data:  # the clock's pace for watching (scenario seconds per real second); --speed overrides it
+    if "speed" in data:  # the clock's pace for watching (scenario s per real s); --speed overrides it
         out["speed"] = float(data["speed"])
     for cluster in data.get("clusters", []) or []:
         if "name" not in cluster:
@@ -104,7 +104,9 @@ def trace_ends(data: dict[str, Any]) -> list[tuple[float, str]]:
             if isinstance(spec, dict) and "file" in spec:
                 trace, offset = curves.trace_of(spec, str(spec.get("column", "cpu")))
                 if not trace.loop:
-                    out.append((at + trace.remaining(offset), f"{where}: trace {trace.name} from row {offset}"))
+                    out.append(
+                        (at + trace.remaining(offset), f"{where}: trace {trace.name} from row {offset}")
+                    )
                 return
             for key, value in node.items():
                 walk(value, at, f"{where}.{key}" if where else str(key))
