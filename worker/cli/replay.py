@@ -21,7 +21,7 @@ def _speed(text: str) -> float | None:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from worker.pipeline import run_scan  # the very function the Celery scan task runs
-    from worker.replay import engine
+    from worker.replay import engine, forecasts
 
     simulators.require("replay", "kubesim")  # the replay drives kubesim on a manual clock
     cfg = common.load_config(args)
@@ -46,7 +46,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         print(engine.table(reports))
         if any(r.forecasts for r in reports):
             print()
-            print(engine.forecast_table(reports))
+            print(forecasts.table((r.scenario, r.forecasts) for r in reports))
         for r in reports:
             print()
             print(engine.details(r))

@@ -54,6 +54,7 @@ class Scenario:
     start: str
     hours: float
     disk: bool = False  # replay.disk: read the kubelet Summary whatever the config says (disk scenarios)
+    metrics: tuple[str, ...] = ()  # replay.metrics: predictive figures shown even when nothing happened
 
 
 def resolve(scenario: str) -> Path:
@@ -86,6 +87,7 @@ def load_scenario(scenario: str, hours: float | None) -> Scenario:
         start=str(start),
         hours=span,
         disk=bool(replay.get("disk", False)),
+        metrics=tuple(str(m) for m in replay.get("metrics") or ()),
     )
 
 
@@ -325,24 +327,10 @@ def run(
         fingerprints_seen=len(seen),
         t0=t0,
         messages=messages,
-        forecasts=_forecasts(exhausted, nw_sent, [a for m in mixins.values() for a in m.finish()], now),
+        forecasts=forecasts.figures(
+            exhausted, nw_sent, [a for m in mixins.values() for a in m.finish()], now, scenario.metrics
+        ),
     )
-
-
-def _forecasts(
-    exhausted: list[forecasts.Exhaustion], nw_sent: list[incidents.Sent], base: list[mixin.Alarm], end: float
-) -> dict[str, dict[str, forecasts.Figures | None]]:
-    """Per metric that was exhausted or alarmed about: nodewatch's and node-mixin's figures (forecasts.py)."""
-    nw = forecasts.alarms_from(nw_sent, end)
-    metrics = {x.metric for x in exhausted} | {a.metric for a in nw + base}
-    return {
-        m: {
-            "nodewatch": forecasts.score(exhausted, nw, m, end),
-            "baseline": forecasts.score(exhausted, base, m, end) if m in mixin.METRICS else None,
-        }
-        for m in forecasts.METRICS
-        if m in metrics
-    }
 
 
 def table(reports: Iterable[Report]) -> str:
@@ -362,26 +350,6 @@ def table(reports: Iterable[Report]) -> str:
                 f"| {r.scenario} | {r.hours:g} | {name} | {f.incidents} | {f.detected} | {f.missed} | "
                 f"{f.notifications} | {cell(f.notifications_per_incident)} | {cell(f.median_detection_delay_s)} |"
             )
-    return "\n".join(rows)
-
-
-def forecast_table(reports: Iterable[Report]) -> str:
-    """Predictive alerts as a Markdown table, per scenario and metric: nodewatch, then node-mixin's rule."""
-    rows = [
-        "| scenario | metric | policy | exhaustions | predicted | median lead time s | alarms | false alarms "
-        "| undecided |\n|---|---|---|---|---|---|---|---|---|"
-    ]
-    for r in reports:
-        for metric, policies in r.forecasts.items():
-            for name, f in policies.items():
-                if f is None:
-                    rows.append(f"| {r.scenario} | {metric} | {name} | n/a | n/a | n/a | n/a | n/a | n/a |")
-                    continue
-                lead = "-" if f.median_lead_time_s is None else f"{f.median_lead_time_s:.0f}"
-                rows.append(
-                    f"| {r.scenario} | {metric} | {name} | {f.exhaustions} | {f.predicted} | {lead} | {f.alarms} "
-                    f"| {f.false_alarms} | {f.undecided} |"
-                )
     return "\n".join(rows)
 
 

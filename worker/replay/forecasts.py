@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from worker.replay import mixin
 from worker.replay.incidents import Sent
 from worker.replay.mixin import HORIZON_S, Alarm
 
@@ -150,3 +151,43 @@ def score(found: Sequence[Exhaustion], alarms: Sequence[Alarm], metric: str, end
             fig.false_alarms += 1
             fig.false.append(a)
     return fig
+
+
+def figures(
+    exhausted: Sequence[Exhaustion],
+    nw_sent: Sequence[Sent],
+    base: Sequence[Alarm],
+    end: float,
+    shown: Iterable[str] = (),
+) -> dict[str, dict[str, Figures | None]]:
+    """Per metric exhausted, alarmed about or ``shown``: nodewatch's and node-mixin's figures (None: no such rule)."""
+    nw = alarms_from(nw_sent, end)
+    metrics = {x.metric for x in exhausted} | {a.metric for a in [*nw, *base]} | set(shown)
+    return {
+        m: {
+            "nodewatch": score(exhausted, nw, m, end),
+            "baseline": score(exhausted, base, m, end) if m in mixin.METRICS else None,
+        }
+        for m in METRICS
+        if m in metrics
+    }
+
+
+def table(reports: Iterable[tuple[str, Mapping[str, Mapping[str, Figures | None]]]]) -> str:
+    """(scenario, figures) pairs as a Markdown table, per scenario and metric: nodewatch, then node-mixin's rule."""
+    rows = [
+        "| scenario | metric | policy | exhaustions | predicted | median lead time s | alarms | false alarms "
+        "| undecided |\n|---|---|---|---|---|---|---|---|---|"
+    ]
+    for scenario, by_metric in reports:
+        for metric, policies in by_metric.items():
+            for name, f in policies.items():
+                if f is None:
+                    rows.append(f"| {scenario} | {metric} | {name} | n/a | n/a | n/a | n/a | n/a | n/a |")
+                    continue
+                lead = "-" if f.median_lead_time_s is None else f"{f.median_lead_time_s:.0f}"
+                rows.append(
+                    f"| {scenario} | {metric} | {name} | {f.exhaustions} | {f.predicted} | {lead} | {f.alarms} "
+                    f"| {f.false_alarms} | {f.undecided} |"
+                )
+    return "\n".join(rows)

@@ -15,7 +15,7 @@ import yaml
 
 from worker import settings
 from worker.pipeline import run_scan
-from worker.replay import engine
+from worker.replay import engine, forecasts
 from worker.state.store import Stores
 
 NODEWATCH = str(Path(sys.executable).with_name("nodewatch"))
@@ -71,7 +71,7 @@ def test_exhaustions_lead_time_and_false_alarms(scenario_file: Path, redis_clien
     assert base.median_lead_time_s == pytest.approx(3 * H - 2 * 60 - H, abs=15)
     doc = report.to_json()["predictions"]["nodefs"]
     assert doc["baseline"]["exhaustions"] == 1 and doc["baseline"]["predicted"] == 1
-    rows = engine.forecast_table([report]).splitlines()
+    rows = forecasts.table([(report.scenario, report.forecasts)]).splitlines()
     assert rows[3].startswith("| predict-test | nodefs | baseline | 1 | 1 | 70") and rows[3].endswith(
         "| 1 | 0 | 0 |"
     )
