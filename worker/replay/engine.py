@@ -55,6 +55,14 @@ class Scenario:
     hours: float
     disk: bool = False  # replay.disk: read the kubelet Summary whatever the config says (disk scenarios)
     metrics: tuple[str, ...] = ()  # replay.metrics: predictive figures shown even when nothing happened
+    score_from: float = 0.0  # replay.score_from: predictive figures count from here (history built before)
+
+
+def _seconds(value: object) -> float:
+    """A duration in a scenario file: seconds, or "90s" / "5m" / "48h" / "2d", as kubesim reads its own."""
+    text = str(value).strip()
+    unit = {"s": 1, "m": 60, "h": 3600, "d": 86400}.get(text[-1:], 0)
+    return float(text[:-1]) * unit if unit else float(text)
 
 
 def resolve(scenario: str) -> Path:
@@ -88,6 +96,7 @@ def load_scenario(scenario: str, hours: float | None) -> Scenario:
         hours=span,
         disk=bool(replay.get("disk", False)),
         metrics=tuple(str(m) for m in replay.get("metrics") or ()),
+        score_from=_seconds(replay.get("score_from", 0)),
     )
 
 
@@ -328,7 +337,11 @@ def run(
         t0=t0,
         messages=messages,
         forecasts=forecasts.figures(
-            exhausted, nw_sent, [a for m in mixins.values() for a in m.finish()], now, scenario.metrics
+            exhausted,
+            nw_sent,
+            [a for m in mixins.values() for a in m.finish()],
+            (t0 + scenario.score_from, now),
+            scenario.metrics,
         ),
     )
 

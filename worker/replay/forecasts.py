@@ -157,11 +157,17 @@ def figures(
     exhausted: Sequence[Exhaustion],
     nw_sent: Sequence[Sent],
     base: Sequence[Alarm],
-    end: float,
+    window: tuple[float, float],
     shown: Iterable[str] = (),
 ) -> dict[str, dict[str, Figures | None]]:
-    """Per metric exhausted, alarmed about or ``shown``: nodewatch's and node-mixin's figures (None: no such rule)."""
-    nw = alarms_from(nw_sent, end)
+    """Per metric exhausted, alarmed about or ``shown``: nodewatch's and node-mixin's figures (None: no such rule).
+
+    Only exhaustions and alarm starts within ``window`` (start, end) count: before its start the policies build
+    the history a node watched for days would have (nodewatch's predictor needs two days to tell a daily cycle)."""
+    start, end = window
+    exhausted = [x for x in exhausted if x.t >= start]
+    nw = [a for a in alarms_from(nw_sent, end) if a.start >= start]
+    base = [a for a in base if a.start >= start]
     metrics = {x.metric for x in exhausted} | {a.metric for a in [*nw, *base]} | set(shown)
     return {
         m: {
