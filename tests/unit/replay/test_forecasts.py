@@ -75,3 +75,23 @@ def test_nodewatch_messages_become_alarms_per_severity() -> None:
         ("n1", "nodefs", "critical", 3 * H, 4 * H),
         ("n2", "memory", "critical", 5 * H, None),
     ]
+
+
+def test_figures_count_from_the_scoring_window_and_show_memory_as_not_applicable_to_node_mixin() -> None:
+    found = [
+        forecasts.Exhaustion("c", "n1", "nodefs", 10 * H),  # in the warm-up: not counted
+        forecasts.Exhaustion("c", "n1", "nodefs", 60 * H),
+        forecasts.Exhaustion("c", "n2", "memory", 70 * H),
+    ]
+    base = [alarm(5 * H, 10 * H), alarm(55 * H, 60 * H)]
+    sent = [Sent(66 * H, "c", "memory_fill_predicted", "firing", "critical", ("n2",))]
+    figs = forecasts.figures(found, sent, base, (48 * H, 96 * H), shown=("imagefs",))
+    assert list(figs) == ["nodefs", "imagefs", "memory"]
+    nodefs = figs["nodefs"]["baseline"]
+    assert nodefs is not None and (nodefs.exhaustions, nodefs.predicted, nodefs.alarms) == (1, 1, 1)
+    assert figs["memory"]["baseline"] is None
+    memory = figs["memory"]["nodewatch"]
+    assert memory is not None and memory.median_lead_time_s == pytest.approx(4 * H)
+    table = forecasts.table([("s", figs)]).splitlines()
+    assert "| s | memory | baseline | n/a | n/a | n/a | n/a | n/a | n/a |" in table
+    assert "| s | nodefs | baseline | 1 | 1 | 18000 | 1 | 0 | 0 |" in table
