@@ -11,7 +11,8 @@ and commits it with the scan's own commit script, so it pages once, shows in ``a
 maintenance windows, and its resolved notice goes out once. It never takes the scan lock: a held scan lock is one
 of the things it reports.
 
-A cluster scanned at least once is judged by when its last scan ended (any outcome: an unreachable cluster has
+Stale means: more than ``staleIntervals`` intervals and more than ``minStale`` seconds (120) without a scan. A
+cluster scanned at least once is judged by when its last scan ended (any outcome: an unreachable cluster has
 its own alert); one never scanned, by when the dispatcher last claimed it (its next due time minus its interval),
 which stops moving when beat is dead. The Prometheus side of the same watch is ``nodewatch_last_scan_timestamp``
 (deploy/prometheus/nodewatch-rules.yaml).
@@ -40,13 +41,16 @@ HEARTBEAT_CLUSTER = (
 )
 
 
-def verdict(seen: Watched, stale_intervals: float, default_interval: float, now: float) -> Finding:
-    """Pure: the cluster_not_scanned finding for ``seen`` at ``now`` (severity None: scans arrive in time).
-    ``default_interval``: the config's checkInterval, for a cluster without a scan record."""
+def verdict(
+    seen: Watched, stale_intervals: float, default_interval: float, now: float, min_stale: float = 0.0
+) -> Finding:
+    """Pure: the cluster_not_scanned finding for ``seen`` at ``now`` (severity None: scans arrive in time): stale
+    past ``stale_intervals`` of its intervals, and never before ``min_stale`` seconds. ``default_interval``: the
+    config's checkInterval, for a cluster without a scan record."""
     interval = seen.interval or default_interval
     last = seen.ended if seen.ended is not None else seen.next_due - interval
     age = max(0.0, now - last)
-    limit = stale_intervals * interval
+    limit = max(stale_intervals * interval, min_stale)
     if age <= limit:
         return Finding(seen.cluster, "", RULE, None, value=age, summary=f"cluster {seen.cluster} is scanned")
     reason = (
@@ -68,7 +72,7 @@ def check(stores: Stores, cfg: settings.Settings, now: float) -> list[route.Job]
         return []
     jobs: list[route.Job] = []
     for seen in stores.watch_view(lambda c: fingerprint(c, "", RULE)):
-        finding = verdict(seen, factor, cfg.check_interval, now)
+        finding = verdict(seen, factor, cfg.check_interval, now, cfg.watchdog.min_stale)
         if finding.active == seen.open:
             continue  # nothing to change (most clusters, most of the time: no lock, no write)
         jobs += _advance(stores, cfg, seen.cluster, finding, now)

@@ -39,7 +39,7 @@ def config(sim: Any, chat: ChatSim, **watchdog: Any) -> dict[str, Any]:
             "language": "en",
             "clusters": [{"name": CLUSTER, "kubeconfig": str(sim.kubeconfigs[CLUSTER])}],
             "slack": {"webhookURL": chat.slack_url(TOKEN)},
-            "watchdog": {"staleIntervals": 3, "checkEvery": 1, **watchdog},
+            "watchdog": {"staleIntervals": 3, "minStale": 0, "checkEvery": 1, **watchdog},
         }
     )
 

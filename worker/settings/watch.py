@@ -20,6 +20,9 @@ class WatchdogSettings(Strict):
     # a cluster whose last scan ended longer ago than this many of its intervals gets a cluster_not_scanned alert
     # (beat dead, workers stuck), from whichever process notices first; 0 turns the check off
     stale_intervals: float = Field(default=3.0, ge=0)
+    # and never sooner than this many seconds: a worker restart or a Redis failover under short intervals is not
+    # an outage worth a page (and the tests, with 1 s intervals, pause longer than 3 intervals on purpose)
+    min_stale: float = Field(default=120.0, ge=0)
     # an "I am alive" message to each of ``receivers`` this often (a receiver-side dead man's switch); off unless set
     heartbeat_interval: float | None = Field(
         default=None, gt=0

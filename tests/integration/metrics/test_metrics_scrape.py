@@ -116,3 +116,17 @@ def test_counters_of_deliveries_and_suppressions(scanned: Any) -> None:
     assert got[(sup, (("cluster", CLUSTER), ("reason", "silenced"), ("receiver", "")))] == 1
     assert got[(sup, (("cluster", CLUSTER), ("reason", "repeat_interval"), ("receiver", "ops")))] == 1
     assert not [k for k in got if k[0] == sup and ("reason", "pending") in k[1]]
+
+
+def test_no_secret_in_the_exposition(scanned: Any) -> None:
+    stores, _ = scanned
+    token = "metrics-leak-token-9f3a"
+    cfg = settings.parse(
+        {"slack": {"webhookURL": f"https://hooks.example/services/T/B/{token}"},
+         "dingtalk": {"webhookURL": f"https://ding.example/robot/send?access_token={token}", "secret": token}},
+        "x.yaml", env={},
+    )  # fmt: skip
+    stores.notifications.count("delivered:slack", 1)
+    stores.notifications.count("retried:dingtalk", 1)
+    _, text = asgi_get(metrics.asgi_app(stores, cfg))
+    assert 'receiver="slack"' in text and token not in text

@@ -19,7 +19,7 @@ NOW = 1_000_000.0
 
 def cfg() -> settings.Settings:
     return settings.parse(
-        immediate({"watchdog": {"heartbeatInterval": "1h", "receivers": ["hook"]},
+        immediate({"watchdog": {"heartbeatInterval": "1h", "receivers": ["hook"], "minStale": 0},
                    "receivers": [{"name": "hook", "kind": "webhook", "url": "http://127.0.0.1:9/hook"}]}),
         "x.yaml", env={},
     )  # fmt: skip

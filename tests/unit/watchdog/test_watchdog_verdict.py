@@ -32,6 +32,12 @@ def test_stale_after_three_intervals(
     assert f.rule == "cluster_not_scanned" and f.node == "" and f.value is not None
 
 
+def test_never_stale_before_min_stale() -> None:
+    seen = Watched("c", NOW + 1, NOW - 10, 1.0, False)  # 10 intervals of 1 s
+    assert watchdog.verdict(seen, 3, 60.0, NOW).severity is Severity.CRITICAL
+    assert watchdog.verdict(seen, 3, 60.0, NOW, min_stale=120).severity is None
+
+
 def test_the_reason_says_what_to_look_at() -> None:
     f = watchdog.verdict(Watched("c", NOW, NOW - 600, 60.0, False), 3, 60.0, NOW)
     assert "10m" in str(f.params["reason"]) and "beat" in str(f.params["reason"])
