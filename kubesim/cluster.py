@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from kubesim import fleet, housekeeping, quantity
+from kubesim import fleet, housekeeping, kubelet, quantity
 from kubesim.accounts import Accounts
 from kubesim.clock import SimClock, rfc3339
 from kubesim.curves import Slot, fraction, seconds, unit_hash
@@ -552,6 +552,8 @@ class Cluster:
         if "noise" in action:
             for metric in ("cpu", "memory"):
                 node.slots[metric].noise = float(action["noise"])
+        if isinstance(action.get("kubelet_config"), dict):  # what its configz answers from now on
+            node.kubelet_config = kubelet.merge(node.kubelet_config, action["kubelet_config"])
         if action.get("remove"):
             for pod in self.pods_on(node.name):
                 self._bump(pod, "DELETED")

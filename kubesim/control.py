@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from kubesim.server import Sim
 
 NODE_KEYS = {"cpu", "memory", "disk", "imagefs", "inodes", "ready", "conditions", "taints", "labels", "unschedulable",
-             "cordon", "uncordon", "noise", "pods", "evict", "remove"}  # fmt: skip
+             "cordon", "uncordon", "noise", "pods", "evict", "remove", "kubelet_config"}  # fmt: skip
 
 
 def _clock(sim: Sim) -> dict[str, Any]:

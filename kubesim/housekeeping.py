@@ -88,8 +88,9 @@ class Kubelet:
         )
 
     def line(self, signal: str, node: Node) -> float:
-        """The usage fraction at which ``signal`` crosses its threshold on ``node``."""
-        value = self.hard[signal]
+        """The usage fraction at which ``signal`` crosses its threshold on ``node`` (its own config first: the
+        overrides its configz shows, kubesim/kubelet.py)."""
+        value = str((node.kubelet_config.get("evictionHard") or {}).get(signal, self.hard[signal]))
         if signal == "memory.available":
             capacity = quantity.to_bytes(node.capacity["memory"])
             free = capacity * fraction(value) if value.endswith("%") else quantity.to_bytes(value)
@@ -145,9 +146,13 @@ class Kubelet:
     def _gc(self, cluster: Cluster, node: Node, t: float, why: str) -> None:
         slot = node.slots["imagefs"]
         level = slot.value(t)
-        if level < self.gc_high:
+        own = node.kubelet_config
+        high = float(own.get("imageGCHighThresholdPercent", self.gc_high * 100)) / 100
+        if level < high:
             return
-        target = max(self.gc_low, self.images_in_use)
+        target = max(
+            float(own.get("imageGCLowThresholdPercent", self.gc_low * 100)) / 100, self.images_in_use
+        )
         if level > target:
             slot.drop(t, level - target)
             self._log(cluster, node, t, why, "imagefs.available", level)

@@ -135,6 +135,7 @@ class Node(Obj):
     conditions: dict[str, Condition] = field(default_factory=dict)
     extra_addresses: list[dict[str, str]] = field(default_factory=list)
     auto_taint_times: dict[str, float] = field(default_factory=dict)
+    kubelet_config: dict[str, Any] = field(default_factory=dict)  # overrides of kubesim/kubelet.DEFAULTS
     kind = "Node"
 
     def created(self) -> float:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from kubesim import accounts, control, discovery, encoding, fleet, pagecache, traffic
+from kubesim import accounts, control, discovery, encoding, fleet, kubelet, pagecache, traffic
 from kubesim.clock import SimClock, human_age, rfc3339, rfc3339_micro
 from kubesim.cluster import Cluster, Gone, Invalid, NotFound, delete_secret, new_secret
 from kubesim.curves import unit_hash
@@ -356,6 +356,10 @@ class Handler(BaseHTTPRequestHandler):
         if resource == "nodes" and parts[2:4] == ["proxy", "stats"] and parts[4:] == ["summary"]:
             self._authorize(cluster, "get", "", "nodes", "proxy", name)
             self._summary(cluster, name)
+            return
+        if resource == "nodes" and parts[2:] == ["proxy", "configz"]:
+            self._authorize(cluster, "get", "", "nodes", "proxy", name)
+            self._summary(cluster, name, configz=True)
             return
         if len(parts) > 2:
             raise HTTPError(404, "NotFound", "the server could not find the requested resource")
@@ -727,7 +731,8 @@ class Handler(BaseHTTPRequestHandler):
 
     # ------------------------------------------------------------ kubelet summary and metrics
 
-    def _summary(self, cluster: Cluster, name: str) -> None:
+    def _summary(self, cluster: Cluster, name: str, configz: bool = False) -> None:
+        """The node's kubelet Summary (or, ``configz``, its config) through the proxy: 503 while it is down."""
         with cluster.lock:
             node = cluster.stores["nodes"].items.get(name)
             if not isinstance(node, Node):
@@ -737,7 +742,12 @@ class Handler(BaseHTTPRequestHandler):
                     503, "ServiceUnavailable",
                     f"error trying to reach service: dial tcp {node.internal_ip}:10250: connect: no route to host",
                 )  # fmt: skip
-            body = dumps(cluster.summary(node, cluster.clock.t()))
+            if configz:
+                # the cluster's kubelet settings (when its housekeeping is modelled), then the node's own
+                shared = cluster.kubelet.config() if cluster.kubelet is not None else {}
+                body = dumps(kubelet.configz(kubelet.merge(shared, node.kubelet_config)))
+            else:
+                body = dumps(cluster.summary(node, cluster.clock.t()))
         self.send_bytes(200, body)
 
     def _metrics(self, cluster: Cluster, method: str, parts: list[str], query: dict[str, str]) -> None:

@@ -17,13 +17,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from worker import clusters, settings
-from worker.alerting import route, transitions
+from worker.alerting import forecast, route, transitions
 from worker.collect import errors as collect_errors
 from worker.collect import reader
 from worker.collect.options import MIB, CollectOptions, ScanStats, seconds
 from worker.model import ClusterSample, Finding, NodeSample, Notification, Severity, history
 from worker.model import rules as registry
 from worker.model.alerts import AlertState
+from worker.model.thresholds import Thresholds
 from worker.rules import cluster as cluster_rules
 from worker.rules.evaluate import evaluate
 from worker.state import inventory
@@ -125,6 +126,12 @@ def read(
     return reader.read_cluster(api, spec.name, now, options, stats)
 
 
+def kubelet_api(cfg: settings.Settings, spec: clusters.ClusterSpec) -> Any:
+    """The cluster's client for its kubelets' configz, or None when disk stats are off: configz needs the same
+    ``nodes/proxy`` permission as the Summary API, so without it the predictions use the kubelet's defaults."""
+    return clusters.api_client(spec, allow_exec=cfg.allow_exec_plugins) if cfg.collect.disk_stats else None
+
+
 def cluster_health(
     cfg: settings.Settings, name: str, outcome: str, error: str, failures: int, slow: str = ""
 ) -> list[Finding]:
@@ -167,7 +174,8 @@ def _answers(name: str, rule: str, slow: str) -> Finding:
 def run_scan(stores: Stores, cfg: settings.Settings, spec: clusters.ClusterSpec, now: float) -> ScanResult:
     """One scan of one cluster, end to end but without Celery: the scan task and the replay both call it.
 
-    Redis: one round trip reads the state, one Lua script writes everything the scan decided (plus one read of
+    Redis: one round trip reads the state, one more reads the history of the nodes whose prediction is due (when
+    any is: worker/alerting/forecast.py), one Lua script writes everything the scan decided (plus one read of
     cooldowns and one of storm markers when something fires), then one more pipelined round trip records the
     nodes' history (``Stores.record_history``: the history has a Lua script of its own, so it is not folded into
     the commit's). Only a scan that read the cluster records history, and only its readable nodes (those in
@@ -205,6 +213,7 @@ def _scan(
         result.outcome, result.error = "unreachable", f"unreachable: {err}"
     result.read_s = time.monotonic() - started
     inv: inventory.Diff | None = None
+    predicted: forecast.Forecast | None = None
     if result.outcome == "ok":
         result.sample = sample
         if result.read_s > spec.interval:
@@ -217,9 +226,13 @@ def _scan(
         # pending alerts too: a dip inside the hysteresis band must not restart a for-duration
         firing = {fp: st.severity for fp, st in prev.items()}
         previous, last_ready = inventory.decode(spec.name, state.inventory)
+
+        def thresholds_for(n: NodeSample) -> Thresholds:
+            return cfg.thresholds_for(spec.name, n.labels, spec.threshold_profile)
+
         result.findings = evaluate(
             sample,
-            lambda n: cfg.thresholds_for(spec.name, n.labels, spec.threshold_profile),
+            thresholds_for,
             firing,
             now_dt,
             previous=previous,
@@ -228,13 +241,24 @@ def _scan(
         inv = inventory.diff(
             state.inventory, sample, cluster_rules.update_last_ready(last_ready or {}, sample)
         )
+        configs = forecast.kubelet_configs(
+            kubelet_api(cfg, spec), spec.name, now, collect_options(cfg, scan_budget(spec)), result.stats
+        )
+        predicted = forecast.run(stores, sample, thresholds_for, prev, state.predictions, now, configs)
+        result.findings += predicted.findings
     # the failure count is written in the commit below: under the scan lock, nobody else counts meanwhile
     failures = 0 if inv is not None else state.failures + 1
     result.findings += cluster_health(cfg, spec.name, result.outcome, result.error, failures, slow)
     t = transitions.advance(
         stores, cfg, spec.name, state, result.findings, result.sample, now, cluster_labels=spec.labels
     )
-    result.messages = stores.commit_scan(spec.name, t, inventory=inv, scan_failed=inv is None)
+    result.messages = stores.commit_scan(
+        spec.name,
+        t,
+        inventory=inv,
+        scan_failed=inv is None,
+        predictions=predicted.changes if predicted else None,
+    )
     result.sent = [n.id for n in result.messages]
     if result.sample is not None:
         record_history(stores, result.sample)

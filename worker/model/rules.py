@@ -37,9 +37,10 @@ class Rule:
     # the headline phrase `rules.<name>` in worker/notify/templates/<lang>.yaml; False: the finding's summary
     phrase: bool = True
     resolved_phrase: bool = False  # and its own `resolved.<name>` phrase
-    # who reports it: worker/rules, the scan's own outcome (worker/pipeline.py's cluster health), or nodewatch
-    # watching itself (worker/watchdog.py: a cluster no scan reached for several intervals)
-    reported_by: Literal["rules", "scan", "watchdog"] = "rules"
+    # who reports it: worker/rules, the scan's own outcome (worker/pipeline.py's cluster health), nodewatch
+    # watching itself (worker/watchdog.py: a cluster no scan reached for several intervals), or the prediction
+    # stage over the nodes' history (worker/alerting/forecast.py)
+    reported_by: Literal["rules", "scan", "watchdog", "forecast"] = "rules"
     # while it is open on a node, the scan reads that node's live pod usage, so that its message names the pods
     # using the most (worker/pipeline.py's top_pods_wanted); other nodes cost no pod usage read
     reads_pod_usage: bool = False
@@ -71,6 +72,21 @@ def _requests(name: str, unit: Unit, typical: str) -> Rule:
     return Rule(name, "node", unit, (typical, "requests_for"), node_load=True)
 
 
+# what they read: the switch, the horizons, the floor, the confidence and the for-duration
+_PREDICT = (
+    "predict", "predict_warning_horizon", "predict_critical_horizon", "predict_floor", "predict_min_confidence",
+    "predict_for",
+)  # fmt: skip
+
+
+def _predicted(name: str, metric: str) -> Rule:
+    # value: the usage now (%), threshold: the kubelet's line (%); metric: the history series it predicts
+    # (worker/model/history.METRICS), which the replay ties to its ground truth
+    return Rule(
+        name, "node", "pct", _PREDICT, metric, node_load=True, resolved_phrase=True, reported_by="forecast"
+    )
+
+
 def _health(name: str) -> Rule:
     # value: failed scans in a row
     return Rule(name, "cluster", "int", resolved_phrase=True, reported_by="scan")
@@ -90,6 +106,12 @@ RULES: tuple[Rule, ...] = (
     _disk("disk_nodefs", "nodefs", metric="disk", extra=("imagefs_warning", "imagefs_critical")),
     _disk("disk_imagefs", "imagefs"),
     _disk("disk_inodes", "inodes"),
+    # predicted exhaustion: the time until the kubelet's own limit (worker/predict, run by worker/alerting/forecast)
+    _predicted("nodefs_fill_predicted", "nodefs"),
+    _predicted("imagefs_fill_predicted", "imagefs"),
+    _predicted("inodes_fill_predicted", "inodes"),
+    _predicted("memory_fill_predicted", "memory"),
+    _predicted("pods_fill_predicted", "pods"),
     _requests("cpu_requests", "cores", "typical_pod_cpu_m"),
     _requests("memory_requests", "gib", "typical_pod_memory"),
     _requests("ephemeral_requests", "gib", "typical_pod_ephemeral"),
@@ -121,6 +143,8 @@ BY_NAME: dict[str, Rule] = {r.name: r for r in RULES}
 NAMES: tuple[str, ...] = tuple(BY_NAME)
 # rules that are a node's own load or pressure (the default inhibition's targets)
 NODE_LOAD: tuple[str, ...] = tuple(r.name for r in RULES if r.node_load)
+# the predicted-exhaustion rules by the history metric they predict
+PREDICTED: dict[str, str] = {r.metric: r.name for r in RULES if r.reported_by == "forecast"}
 
 
 def unit(name: str) -> Unit | None:
@@ -130,7 +154,8 @@ def unit(name: str) -> Unit | None:
 
 
 def by_metric(metric: str) -> tuple[str, ...]:
-    """The rules whose messages detect ``metric`` in the replay ("cpu", "memory", "disk", "ready")."""
+    """The rules whose messages detect ``metric`` in the replay ("cpu", "memory", "disk", "ready"; the predicted
+    ones: "nodefs", "imagefs", "inodes", "memory", "pods")."""
     return tuple(r.name for r in RULES if r.metric == metric)
 
 

@@ -83,3 +83,25 @@ class Thresholds:
     ready_drop_nodes: int = 2
     ready_drop_pct: float = 10.0
     ready_drop_window: float = 600.0
+
+    # --- predicted exhaustion (worker/predict: the trend of a node's history toward the kubelet's own limit) ---
+    # switch the *_fill_predicted rules off for a cluster or node group
+    predict: bool = True
+    # warning when the limit is predicted within this many seconds, critical within the shorter one: node-mixin's
+    # NodeFilesystemSpaceFillingUp horizons (24 h / 4 h)
+    predict_warning_horizon: float = 24 * 3600.0
+    predict_critical_horizon: float = 4 * 3600.0
+    # only a metric used at least this much (percent) is predicted: node-mixin's "< 40 % available"
+    predict_floor: float = 60.0
+    # the trend's confidence (0-1) a new alert needs; a firing one is kept down to half of it
+    predict_min_confidence: float = 0.75
+    # two or three 5-minute predictions must agree before it fires
+    predict_for: float = 600.0
+
+
+# the fields counted in seconds: the config also takes them as durations ("10m", "24h")
+SECONDS = (
+    "usage_for", "usage_warning_for", "not_ready_for", "pressure_for", "disk_for", "requests_for", "overcommit_for",
+    "taint_for", "cordon_for", "ready_drop_window", "predict_warning_horizon", "predict_critical_horizon",
+    "predict_for",
+)  # fmt: skip

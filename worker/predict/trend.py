@@ -117,6 +117,8 @@ def predict(series: Series, limit: Limit | None, now: float, params: Params = PA
         return Refusal(STALE, f"no sample for {human(now - means[-1][0])}")
     threshold = max(p.drop_min, p.drop_sigmas * robust.noise(means[-360:]))
     means = clean.despike(means, threshold, p.spike_half)
+    if len(means) < p.min_points:  # a series of jumps bigger than its own noise: nothing steady to fit
+        return Refusal(TOO_FEW, f"{len(means)} samples left once spikes are removed, {p.min_points} needed")
     drops = clean.drops(means, threshold, p.drop_window_s)
     level_now = robust.median([v for _, v in means[-3:]])
 

@@ -37,15 +37,31 @@ def secret(value: SecretStr | None, file: str | None, env: str | None = None) ->
     return os.environ.get(env) or None if env else None
 
 
+def _spoken(text: str, bare: float) -> float | None:
+    """Seconds in "90s", "30m", "4h", "1d"; a bare number counts ``bare`` seconds each; None if not a duration."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text)
+    if not m:
+        return None
+    return float(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400, "": bare}[m.group(2)]
+
+
 def duration(v: object) -> object:
     """Seconds from a number (minutes, as the seed's alertCooldown) or a string like 90s, 30m, 4h, 1d."""
     if v is None or isinstance(v, int | float):
         return None if v is None else float(v) * 60
-    if isinstance(v, str):
-        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", v)
-        if m:
-            return float(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400, "": 60}[m.group(2)]
+    if isinstance(v, str) and (value := _spoken(v, 60)) is not None:
+        return value
     raise ValueError("expected minutes or a duration like 90s, 30m, 4h, 1d")
+
+
+def seconds(v: object) -> object:
+    """Seconds from a number (seconds, as the thresholds' durations) or a string like 90s, 30m, 4h, 1d."""
+    if isinstance(v, str):
+        value = _spoken(v, 1)
+        if value is None:
+            raise ValueError("expected seconds or a duration like 90s, 30m, 4h, 1d")
+        return value
+    return v
 
 
 def _rule_name(name: str) -> str:

@@ -114,6 +114,28 @@ class History:
                 out[name] = decode_series(got, m, since)
         return out
 
+    def read(
+        self, cluster: str, wanted: Mapping[str, Iterable[str]], since: float = 0.0
+    ) -> dict[tuple[str, str], Series]:
+        """Several metrics of several nodes ({node: metrics}) in one round trip: {(node, metric): Series}; a node
+        without history is left out."""
+        pipe = self._r.pipeline(transaction=False)
+        asked: list[tuple[str, list[int]]] = []
+        for name, metrics in wanted.items():
+            ms = [METRICS.index(m) for m in metrics]
+            fields = ["s", "t", *(f"{p}{m}" for m in ms for p in "fax")]
+            pipe.execute_command("HMGET", keys.history(cluster, name), *fields, **{NEVER_DECODE: []})
+            asked.append((name, ms))
+        out = {}
+        for (name, ms), got in zip(asked, pipe.execute() if asked else [], strict=True):
+            if got[0] is None:
+                continue
+            for i, m in enumerate(ms):
+                out[(name, METRICS[m])] = decode_series(
+                    [got[0], got[1], *got[2 + 3 * i : 5 + 3 * i]], m, since
+                )
+        return out
+
     def nodes(self, cluster: str) -> list[str]:
         """The nodes with history written in the last 7 days."""
         names = cast(list[bytes | str], self._r.zrange(keys.history_nodes(cluster), 0, -1))

@@ -58,6 +58,11 @@ keys are deleted or expire (``store.Stores.commit_scan(forget=True)``).
 |                              |        | the cluster                         |                                             |
 | nw:hb:{worker}               | string | WORKER_HEARTBEAT_TTL                | when this worker's consumer loop last ran   |
 |                              |        |                                     | (`nodewatch health --worker`: liveness)     |
+| nw:{c}:pred                  | hash   | 7 d, refreshed by each write; one   | node<TAB>metric -> the last prediction's    |
+|                              |        | entry per (present node, metric     | 5-min bucket (~30 B), + the finding while   |
+|                              |        | above the prediction floor); a      | it is active (~700 B); read with the scan's |
+|                              |        | gone node's entries are deleted;    | state, written in its commit               |
+|                              |        | deleted with the cluster            | (worker/state/predictions.py)               |
 """
 
 from __future__ import annotations
@@ -217,6 +222,10 @@ HISTORY_TTL = 8 * 24 * 3600  # a deleted node's history is gone a day after its 
 
 def history(cluster: str, node: str) -> str:
     return f"{_c(cluster)}:h:{node}"
+
+
+def predictions(cluster: str) -> str:
+    return f"{_c(cluster)}:pred"
 
 
 def history_nodes(cluster: str) -> str:

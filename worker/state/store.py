@@ -13,7 +13,8 @@ stores, and the keys each owns:
 - ``epoch``: whether Redis lost the state (``epoch.py``);
 - ``history``: per-node metric history (``history.py``); written by ``record_history`` after the commit, in one
   pipelined round trip of its own (its Lua script, one call per 200 nodes), not inside ``commit_scan``;
-- ``workers``: each worker's heartbeat, written from its consumer loop (``workers.py``).
+- ``workers``: each worker's heartbeat, written from its consumer loop (``workers.py``);
+- ``predictions``: the last prediction per node and metric (``predictions.py``), read and written with the scan.
 
 One scan reads its state in one round trip (``load_scan_state``) and writes everything it decided — alert
 transitions, flap records, notifications, cooldowns, storm markers and group buffer, why-entries, inventory and
@@ -31,7 +32,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import redis
@@ -44,6 +45,7 @@ from worker.state.epoch import EpochStore
 from worker.state.history import History
 from worker.state.inventory import Diff, InventoryStore
 from worker.state.notifications import NotificationStore
+from worker.state.predictions import Changes, PredictionStore
 from worker.state.ratelimit import RateLimiter
 from worker.state.schedule import ScheduleStore
 from worker.state.silences import SilenceStore
@@ -84,6 +86,7 @@ class ScanState:
     inventory: dict[str, str]  # the raw inventory hash (``inventory.decode`` reads it)
     failures: int  # failed scans in a row before this one
     silences: list[Silence]
+    predictions: dict[str, str] = field(default_factory=dict)  # raw: worker/predict/findings decodes
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,7 @@ class Stores:
         self.epoch = EpochStore(client)
         self.history = History(client)
         self.workers = WorkerStore(client)
+        self.predictions = PredictionStore(client)
         self._tx = batch.script(client)
 
     def transaction(self) -> batch.Transaction:
@@ -134,6 +138,7 @@ class Stores:
         a = self.alerts.read_scan(b, cluster)
         inv = self.inventory.read_scan(b, cluster)
         silences = self.silences.read_active(b, now)
+        predictions = self.predictions.read_scan(b, cluster)
         b.run()
         return ScanState(
             alerts=a.value.alerts,
@@ -142,6 +147,7 @@ class Stores:
             inventory=inv.value.nodes,
             failures=inv.value.failures,
             silences=silences.value,
+            predictions=predictions.value,
         )
 
     def commit_scan(
@@ -151,6 +157,7 @@ class Stores:
         inventory: Diff | None = None,
         scan_failed: bool = False,
         forget: bool = False,
+        predictions: Changes | None = None,
     ) -> list[Notification]:
         """Write what a scan decided, atomically; returns the notifications accepted for sending, as stored.
 
@@ -158,14 +165,16 @@ class Stores:
         workers committing the same transition produce one message. ``inventory``: the scan read the cluster
         (its failure count is cleared); ``scan_failed``: it could not (the count goes up); neither: alerts only.
         ``forget``: the cluster was removed, what only its scans read goes too (keys.py says what expires).
+        ``predictions``: the scan's new predictions (worker/alerting/forecast.py).
         """
         tx = self.transaction()
         self.alerts.stage(tx, cluster, t)
         self.notifications.stage_why(tx, cluster, t.why)
         if inventory is not None or scan_failed:
             self.inventory.stage_scan(tx, cluster, inventory)
+        self.predictions.stage(tx, cluster, predictions)
         if forget:
-            for store in (self.alerts, self.inventory, self.schedule, self.notifications):
+            for store in (self.alerts, self.inventory, self.schedule, self.notifications, self.predictions):
                 store.stage_forget(tx, cluster)
         accepted = set(tx.run())
         # as the notify task will read them (bounded by Notification.to_json)

@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 
 from worker import pipeline, settings
-from worker.model import policies, rules
+from worker.model import history, policies, rules
 from worker.model.thresholds import Thresholds
 from worker.notify import templates
 from worker.replay import incidents
@@ -48,6 +48,20 @@ def test_the_scan_reads_pod_usage_for_the_rules_whose_message_names_top_pods() -
     assert pipeline.POD_USAGE_RULES == {"cpu_usage", "memory_usage"}
 
 
+def test_the_predicted_rules_are_tied_to_their_history_metric() -> None:
+    # a contract with the replay's scoring: these names and metrics
+    assert rules.PREDICTED == {
+        "nodefs": "nodefs_fill_predicted",
+        "imagefs": "imagefs_fill_predicted",
+        "inodes": "inodes_fill_predicted",
+        "memory": "memory_fill_predicted",
+        "pods": "pods_fill_predicted",
+    }
+    assert set(rules.PREDICTED) <= set(history.METRICS)
+    for metric, name in rules.PREDICTED.items():
+        assert rules.by_metric(metric)[-1] == name
+
+
 def test_every_unit_has_a_template_filter() -> None:
     assert {r.unit for r in rules.RULES if r.unit} <= set(templates.FILTERS)
 
@@ -55,7 +69,7 @@ def test_every_unit_has_a_template_filter() -> None:
 def test_replay_metrics() -> None:
     assert incidents.METRIC_RULES == {
         "cpu": ("cpu_usage",),
-        "memory": ("memory_usage",),
+        "memory": ("memory_usage", "memory_fill_predicted"),
         "disk": ("disk_nodefs",),
         "ready": ("node_not_ready", "node_unknown", "ready_drop"),
     }
@@ -66,7 +80,8 @@ def test_default_inhibition_mutes_a_not_ready_nodes_load_and_pressure() -> None:
     assert set(rules.NODE_LOAD) == {
         "cpu_usage", "memory_usage", "pods_usage", "disk_nodefs", "disk_imagefs", "disk_inodes", "cpu_requests",
         "memory_requests", "ephemeral_requests", "pods_requests", "memory_pressure", "disk_pressure",
-        "pid_pressure",
+        "pid_pressure", "nodefs_fill_predicted", "imagefs_fill_predicted", "inodes_fill_predicted",
+        "memory_fill_predicted", "pods_fill_predicted",
     }  # fmt: skip
     for inhibit in policies.DEFAULT_INHIBIT:
         for name in (*inhibit.source_rules, *inhibit.target_rules):

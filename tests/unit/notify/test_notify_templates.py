@@ -20,6 +20,15 @@ PARAMS: dict[str, object] = {
     "missing": ["team"],
     "changed": [{"key": "zone", "before": "a", "after": None}],
     "dropped_count": 3,
+    # a predicted exhaustion (worker/predict/findings.py)
+    "signal": "nodefs.available<10%",
+    "eta_s": 10800.0,
+    "eta_low_s": 9000.0,
+    "eta_high_s": 14400.0,
+    "eta_at": 1_780_014_700,
+    "rate_h": 1.2 * 2**30,
+    "rate_unit": "bytes",
+    "confidence_pct": 91,
 }
 
 
@@ -70,6 +79,46 @@ def test_every_rule_has_its_own_phrase_in_every_kind(lang: str, rule: str) -> No
             r = templates.render(make(kind, rule, params=PARAMS), lang, fmt)
             assert "SUMMARY LINE" not in r.title, (rule, kind, r.title)
             assert r.title in r.text or fmt == "slack"
+
+
+PREDICTED = {**{k: v for k, v in PARAMS.items() if k not in ("reason", "value")}, "value": 83.4}
+
+
+@pytest.mark.parametrize(
+    ("lang", "kind", "params", "title"),
+    [
+        ("en", NotificationKind.FIRING, PREDICTED,
+         "🔥 [CRITICAL] cluster prod node node-7 root disk reaches the kubelet's eviction line (nodefs.available<10%) "
+         "in ~3h (2h 30m–4h, by 05-29 00:31 UTC), +1.2 GiB/h, 91% sure (now 83.4%)"),
+        ("zh", NotificationKind.FIRING, PREDICTED,
+         "🔥 [严重] 集群 prod 节点 node-7 根磁盘预计约 3h 后 (2h 30m–4h，05-29 00:31 UTC 前) 达到 kubelet 驱逐线 "
+         "(nodefs.available<10%)，+1.2 GiB/h，置信度 91% (当前 83.4%)"),
+        ("en", NotificationKind.RESOLVED, {"value": 61.0, "resolved_reason": "cleared: stopped rising"},
+         "✅ [RESOLVED] cluster prod node node-7 root disk no longer predicted to reach the eviction line (now 61%)"),
+        ("zh", NotificationKind.RESOLVED, {"value": 61.0, "resolved_reason": "cleared: stopped rising"},
+         "✅ [已恢复] 集群 prod 节点 node-7 根磁盘不再预计会达到驱逐线 (当前 61%)"),
+    ],
+)  # fmt: skip
+def test_predicted_exhaustion_says_when_how_fast_and_how_sure(
+    lang: str, kind: NotificationKind, params: dict[str, object], title: str
+) -> None:
+    r = templates.render(make(kind, "nodefs_fill_predicted", params=params), lang, "text")
+    assert r.title == title
+    if kind is NotificationKind.RESOLVED:
+        assert "cleared: stopped rising" in r.body  # why it resolved: the trend stopped
+
+
+@pytest.mark.parametrize(
+    ("params", "shown"),
+    [
+        ({"rate_h": 50 * 2**20, "rate_unit": "bytes"}, "+50 MiB/h"),
+        ({"rate_h": 1234.0, "rate_unit": "inodes"}, "+1234 inodes/h"),
+        ({"rate_h": 0.5, "rate_unit": "pods"}, "+0.5 pods/h"),
+        ({"rate_h": None, "rate_pct_h": 0.42}, "+0.42 pt/h"),
+    ],
+)
+def test_rate_in_the_resources_own_units(params: dict[str, object], shown: str) -> None:
+    assert templates.FILTERS["rate"](params) == shown
 
 
 def test_both_languages_cover_the_same_rules() -> None:

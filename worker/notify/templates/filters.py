@@ -1,9 +1,10 @@
 """The Jinja2 environment of every template, built-in or a receiver's own: sandboxed, strict, with nodewatch's
-filters for values (pct, cores, gib, int, duration) and for lists (taints, label changes, names). Pure."""
+filters for values (pct, cores, gib, int, duration; clock and rate for predictions) and for lists (taints, label changes, names). Pure."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import jinja2
@@ -103,6 +104,33 @@ def _names(value: Any) -> str:
     return _inline(value, str, ", ")
 
 
+def _clock(value: Any) -> str:
+    """An epoch as "12-01 14:20 UTC": when a predicted limit is reached."""
+    return datetime.fromtimestamp(_number(value), UTC).strftime("%m-%d %H:%M UTC")
+
+
+def _size(amount: float) -> str:
+    for unit, scale in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if abs(amount) >= scale:
+            return f"{amount / scale:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{amount:.0f} B"
+
+
+def _rate(params: Any) -> str:
+    """A predicted fill's rate in the resource's own units ("+1.2 GiB/h", "+40 inodes/h", "+0.5 pods/h"), from a
+    finding's params (``rate_h``, ``rate_unit``; percentage points an hour when the total is unknown)."""
+    if not isinstance(params, Mapping):
+        raise ValueError("no rate")
+    amount, unit = params.get("rate_h"), params.get("rate_unit")
+    if amount is None:
+        return f"{_number(params.get('rate_pct_h')):+.2f} pt/h"
+    n = _number(amount)
+    if unit == "bytes":
+        return ("+" if n >= 0 else "-") + _size(abs(n)) + "/h"
+    shown = f"{n:+.1f}".removesuffix(".0") if abs(n) < 10 else f"{n:+.0f}"
+    return f"{shown} {unit}/h"
+
+
 FILTERS: dict[str, Callable[[Any], str]] = {
     "pct": _pct,
     "cores": _cores,
@@ -114,6 +142,8 @@ FILTERS: dict[str, Callable[[Any], str]] = {
     "taints": _taints,
     "labelchanges": _label_changes,
     "names": _names,
+    "clock": _clock,
+    "rate": _rate,
 }
 
 

@@ -1,0 +1,169 @@
+"""The prediction stage of a scan: which nodes are worth a prediction now, their history, the kubelet's lines,
+and the predicted-exhaustion findings that join the scan's other findings on the same noise path.
+
+Cheap at 5,000 nodes by construction:
+
+- only a metric used at least ``predictFloor`` [60 %] now is predicted (and only where ``predict`` is on): below
+  it there is nothing to say, and an open alert resolves ("below the usage floor");
+- each node and metric is predicted at most once per 5-minute bucket (worker/predict/findings.py staggers the
+  buckets over the 5 minutes); the scan remembers the last prediction in its state (``ScanState.predictions``,
+  read with the scan's state, written in its commit) and says it again at the scans in between;
+- the history of the nodes due is read in one pipelined round trip (``History.read``), the scan's own new
+  sample appended to it in memory (the history write comes after the commit);
+- the kubelet's config (eviction thresholds, image GC lines) comes from its configz when disk stats are on
+  (the same ``nodes/proxy`` permission), read at most once an hour a node (worker/collect/configz.py), else the
+  kubelet's documented defaults; the finding's reason says which.
+
+The previous severity handed to ``decide`` (its hysteresis) is the open alert's, pending or firing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from worker.collect import configz
+from worker.collect.options import CollectOptions, ScanStats
+from worker.model import ClusterSample, Finding, NodeSample, fingerprint
+from worker.model.alerts import AlertState
+from worker.model.history import Series, values
+from worker.model.thresholds import Thresholds
+from worker.predict import decide, findings, kubelet, trend
+from worker.state.predictions import Changes, field_of, split
+from worker.state.store import Stores
+
+LOOKBACK_S = trend.PARAMS.lookback_s
+
+
+@dataclass
+class Forecast:
+    """What the stage adds to the scan: findings, the entries of its memory to write, and what it cost."""
+
+    findings: list[Finding] = field(default_factory=list)
+    changes: Changes = field(default_factory=Changes)
+    predicted: int = 0  # predictions worked out this scan
+    histories: int = 0  # nodes whose history was read
+
+
+@dataclass(frozen=True)
+class Due:
+    node: NodeSample
+    metric: str
+    value: float
+    thresholds: Thresholds
+    before: Finding | None  # the last prediction's finding while it was active
+
+
+def run(
+    stores: Stores,
+    sample: ClusterSample,
+    thresholds_for: Callable[[NodeSample], Thresholds],
+    prev: Mapping[str, AlertState],
+    memory: Mapping[str, str],
+    now: float,
+    configs: Callable[[Mapping[str, int]], Mapping[str, configz.Known]],
+) -> Forecast:
+    """The scan's predicted-exhaustion findings. ``memory``: the raw stored predictions (``ScanState``);
+    ``configs``: the kubelet settings of the nodes named ({name: memory capacity}) — ``kubelet_configs``."""
+    out = Forecast()
+    cached: dict[tuple[str, str], findings.Cached | None] = {}
+    for name, raw in memory.items():
+        node_name, metric = split(name)
+        if metric in findings.RULES:
+            cached[(node_name, metric)] = findings.decode(sample.cluster, node_name, metric, raw)
+    seen: set[tuple[str, str]] = set()
+    due: list[Due] = []
+    for node in sample.nodes:
+        if node.name in sample.unreadable:
+            continue
+        figures = values(node)
+        t: Thresholds | None = None
+        for metric, rule in findings.RULES.items():
+            value = figures[metric]
+            if value is None:
+                continue  # not measured this scan: its alert and memory stay as they are
+            key = (node.name, metric)
+            seen.add(key)
+            t = t or thresholds_for(node)
+            entry = cached.get(key)
+            is_open = fingerprint(sample.cluster, node.name, rule) in prev
+            if not t.predict or value < t.predict_floor:
+                if key in cached:
+                    out.changes.delete.append(field_of(*key))
+                if is_open:
+                    why = "prediction switched off" if not t.predict else (
+                        f"below the usage floor ({value:.1f} % < {t.predict_floor:g} %)"
+                    )  # fmt: skip
+                    out.findings.append(findings.quiet(node, metric, value, why, t.predict_for))
+                continue
+            if entry is not None and entry.bucket == findings.bucket(node.name, metric, now):
+                again = entry.again(value)
+                if again is not None:
+                    out.findings.append(again)
+                continue
+            due.append(Due(node, metric, value, t, entry.finding if entry else None))
+    out.changes.delete += [
+        field_of(*key) for key in cached if key not in seen and key[0] not in sample.unreadable
+    ]
+    if not due:
+        return out
+    wanted: dict[str, list[str]] = {}
+    for d in due:
+        wanted.setdefault(d.node.name, []).append(d.metric)
+    series = stores.history.read(sample.cluster, wanted, now - LOOKBACK_S)
+    out.histories = len(wanted)
+    known = configs({d.node.name: d.node.capacity.memory for d in due})
+    taken = sample.taken_at.timestamp()
+    for d in due:
+        k = known.get(d.node.name)
+        config, source = (k.config, k.source) if k else (kubelet.DEFAULTS, "kubelet defaults")
+        limit = kubelet.limit(
+            d.metric,
+            config,
+            memory_capacity=d.node.capacity.memory,
+            memory_allocatable=d.node.allocatable.memory,
+        )
+        s = _with_now(series.get((d.node.name, d.metric), Series()), taken, d.value)
+        outcome = trend.predict(s, limit, now)
+        rule = findings.RULES[d.metric]
+        open_alert = prev.get(fingerprint(sample.cluster, d.node.name, rule))
+        decision = decide.decide(
+            outcome, findings.horizons(d.thresholds), open_alert.severity if open_alert else None
+        )
+        f = findings.finding(
+            d.node,
+            d.metric,
+            d.value,
+            outcome,
+            decision,
+            limit,
+            source,
+            now,
+            d.thresholds.predict_for,
+            d.before,
+        )
+        out.findings.append(f)
+        entry = findings.Cached(findings.bucket(d.node.name, d.metric, now), f)
+        out.changes.set[field_of(d.node.name, d.metric)] = findings.encode(entry)
+        out.predicted += 1
+    return out
+
+
+def _with_now(series: Series, t: float, value: float) -> Series:
+    """The stored series with this scan's sample at its end (written to the history only after the commit)."""
+    if series.fine and series.fine[-1][0] >= t:
+        return series
+    return Series([*series.fine, (t, value)], series.coarse)
+
+
+def kubelet_configs(
+    api: Any, cluster: str, now: float, options: CollectOptions, stats: ScanStats | None = None
+) -> Callable[[Mapping[str, int]], Mapping[str, configz.Known]]:
+    """The kubelet settings of the nodes asked for, from the process's configz cache (``api``: the cluster's
+    ApiClient; None: not read, the defaults)."""
+
+    def get(nodes: Mapping[str, int]) -> Mapping[str, configz.Known]:
+        return configz.CACHE.get(api, cluster, nodes, now, options, stats)
+
+    return get
