@@ -78,11 +78,13 @@ def run(
         if node.name in sample.unreadable:
             continue
         figures = values(node)
+        if shared_disk(node):
+            figures["imagefs"] = None  # one disk: one prediction, nodefs's, against the stricter line
         t: Thresholds | None = None
         for metric, rule in findings.RULES.items():
             value = figures[metric]
             if value is None:
-                continue  # not measured this scan: its alert and memory stay as they are
+                continue  # not measured (or a shared disk's imagefs): its alert and memory stay as they are
             key = (node.name, metric)
             seen.add(key)
             t = t or thresholds_for(node)
@@ -118,12 +120,7 @@ def run(
     for d in due:
         k = known.get(d.node.name)
         config, source = (k.config, k.source) if k else (kubelet.DEFAULTS, "kubelet defaults")
-        limit = kubelet.limit(
-            d.metric,
-            config,
-            memory_capacity=d.node.capacity.memory,
-            memory_allocatable=d.node.allocatable.memory,
-        )
+        limit = line(d.node, d.metric, config)
         s = _with_now(series.get((d.node.name, d.metric), Series()), taken, d.value)
         outcome = trend.predict(s, limit, now)
         rule = findings.RULES[d.metric]
@@ -148,6 +145,29 @@ def run(
         out.changes.set[field_of(d.node.name, d.metric)] = findings.encode(entry)
         out.predicted += 1
     return out
+
+
+def shared_disk(node: NodeSample) -> bool:
+    """The image filesystem is the node filesystem (same capacity and free bytes: kind, minikube, most managed
+    node images), as worker/rules/usage.py tells it."""
+    disk = node.disk
+    if disk is None or disk.nodefs is None or disk.imagefs is None:
+        return False
+    return disk.nodefs.capacity == disk.imagefs.capacity and disk.nodefs.available == disk.imagefs.available
+
+
+def line(node: NodeSample, metric: str, config: kubelet.KubeletConfig) -> kubelet.Limit | None:
+    """The kubelet's line for ``metric`` on ``node``. On a shared disk the stricter of nodefs's and imagefs's
+    eviction lines (imagefs.available<15 % acts first on that one disk), without image GC's refusal: logs and
+    emptyDirs fill it too, and GC cannot free those."""
+    if metric == "nodefs" and shared_disk(node):
+        own, image = kubelet.limit("nodefs", config), kubelet.limit("imagefs", config)
+        if own is not None and image is not None and image.line < own.line:
+            return kubelet.Limit(image.line, image.signal)
+        return own
+    return kubelet.limit(
+        metric, config, memory_capacity=node.capacity.memory, memory_allocatable=node.allocatable.memory
+    )
 
 
 def _with_now(series: Series, t: float, value: float) -> Series:

@@ -6,6 +6,11 @@ min, max, last and the warning/critical lines the config gives that node (``Sett
 labels from the last scan's inventory, the cluster's threshold profile). Scan samples cover the last 6 h; further
 back (``--since`` over 6 h) the 5-minute means fill in before the first scan sample. ``-o json|yaml``: the raw
 series, times in epoch seconds. Exit 1 with one line when the cluster or the node has no history.
+
+Below the table, for each metric the kubelet can run out of, the prediction as the scans make it
+(worker/predict over the whole 7 days kept, whatever ``--since`` shows): the line (the one the scans last used,
+from the kubelet's configz when they read it, else its defaults), the ETA with its interval, when, the rate, the
+confidence and the severity it would page with — or why there is none.
 """
 
 from __future__ import annotations
@@ -17,8 +22,12 @@ from typing import Any
 
 from worker import clusters, settings
 from worker.cli import common, durations
+from worker.model import Finding, fingerprint
 from worker.model.history import METRICS, Series
 from worker.model.thresholds import Thresholds
+from worker.notify.templates import FILTERS
+from worker.predict import decide, findings, kubelet, trend
+from worker.state import predictions
 from worker.state.history_codec import BUCKET_S
 
 BARS = "▁▂▃▄▅▆▇█"
@@ -82,6 +91,63 @@ def span(seconds: float) -> str:
     return out or "0s"
 
 
+def predict(
+    stores: Any, cluster: str, node: str, metric: str, t: Thresholds, now: float, seen: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The prediction of one metric as the scans would make it now (None: the kubelet cannot run out of it).
+    ``seen``: the scans' last predictions and open alerts of the cluster, read once."""
+    if metric not in findings.RULES:
+        return None
+    if not seen:
+        seen.update(memory=stores.predictions.load(cluster), alerts=stores.alerts.load(cluster))
+    raw = seen["memory"].get(predictions.field_of(node, metric))
+    cached = findings.decode(cluster, node, metric, raw) if raw else None
+    last: Finding | None = cached.finding if cached else None
+    limit = kubelet.limit(metric)
+    source = "kubelet defaults"
+    if last is not None and last.threshold is not None:  # the line the scans used (maybe the node's configz)
+        limit = kubelet.Limit(last.threshold, str(last.params.get("signal", "")))
+        source = str(last.params.get("limit_source", source))
+    out: dict[str, Any] = {"rule": findings.RULES[metric], "limit_source": source}
+    if limit is None:
+        out.update(
+            refusal=trend.NO_LIMIT,
+            reason="memory's line needs the node's capacity: shown once a scan predicted it",
+        )
+        return out
+    out.update(limit=limit.line, signal=limit.signal)
+    series = stores.history.series(cluster, node, metric, now - trend.PARAMS.lookback_s)
+    outcome = trend.predict(series, limit, now)
+    alert = seen["alerts"].get(fingerprint(cluster, node, findings.RULES[metric]))
+    decision = decide.decide(outcome, findings.horizons(t), alert.severity if alert else None)
+    out["severity"] = decision.severity.label if decision.severity else None
+    out["decision"] = decision.reason
+    if isinstance(outcome, trend.Prediction):
+        out.update(
+            eta_s=outcome.eta_s, eta_low_s=outcome.eta_low_s, eta_high_s=outcome.eta_high_s,
+            eta_at=now + outcome.eta_s, confidence=outcome.confidence, rate_pct_h=outcome.rate_per_h,
+            level=outcome.level, model=outcome.model, reason=outcome.reason,
+        )  # fmt: skip
+    else:
+        out.update(refusal=outcome.code, reason=outcome.reason)
+    if not t.predict:
+        out["severity"], out["decision"] = None, "prediction switched off for this node"
+    return out
+
+
+def said(p: dict[str, Any]) -> str:
+    """One line of a prediction for the table's footer."""
+    line = f"line {p['limit']:.1f}% ({p['signal']}, {p['limit_source']})" if "limit" in p else "no line"
+    if "eta_s" in p:
+        d = FILTERS["duration"]
+        when = (
+            f"~{d(p['eta_s'])} ({d(p['eta_low_s'])}–{d(p['eta_high_s'])}, by {FILTERS['clock'](p['eta_at'])}), "
+            f"{p['rate_pct_h']:+.2f} pt/h, {p['confidence']:.0%} sure"
+        )
+        return f"{line}: {when} -> {p['severity'] or 'no alert'} ({p['decision']})"
+    return f"{line}: no prediction, {p['refusal']}: {p['reason']}"
+
+
 def _pct(v: float | None) -> str:
     return "-" if v is None else f"{v:.1f}%"
 
@@ -110,11 +176,14 @@ def cmd_history(args: argparse.Namespace) -> int:
         )
     limits = thresholds(cfg, stores, cluster, node)
     rows: dict[str, dict[str, Any]] = {}
+    now = time.time()
+    seen: dict[str, Any] = {}
     for m, s in got.items():
         warn, crit = (getattr(limits, name) for name in LINES[m]) if m in LINES else (None, None)
         rows[m] = {
             "warning": warn,
             "critical": crit,
+            "prediction": predict(stores, cluster, node, m, limits, now, seen),
             "fine": [[t, v] for t, v in s.fine],
             "coarse": [[t, mean, top] for t, mean, top in s.coarse],
         }
@@ -134,6 +203,11 @@ def cmd_history(args: argparse.Namespace) -> int:
             [m, line, _pct(min(values)), _pct(max(values)), _pct(values[-1]), _pct(warn), _pct(crit)]
         )
     common.table(["METRIC", "HISTORY", "MIN", "MAX", "LAST", "WARN", "CRIT"], table_rows)
+    predicted = [(m, row["prediction"]) for m, row in rows.items() if row["prediction"] is not None]
+    if predicted:
+        print("\ntime to the kubelet's line (as the scans predict it):")
+        for m, p in predicted:
+            print(f"  {m:<8} {said(p)}")
     return common.EXIT_OK
 
 

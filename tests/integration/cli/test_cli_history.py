@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
 from collections.abc import Callable
@@ -53,7 +54,7 @@ def test_table_draws_a_sparkline_with_min_max_last_and_thresholds(
     config, _ = recorded
     out = history(redis_url, config, CLUSTER, NODE)
     assert out.returncode == 0, out.stderr
-    rows = {line.split()[0]: line.split() for line in out.stdout.splitlines()[2:]}
+    rows = {line.split()[0]: line.split() for line in out.stdout.split("\n\n")[0].splitlines()[2:]}
     assert rows["cpu"][1:] == ["▁▂▃▃▄▅▆▆▇█", "10.0%", "55.0%", "55.0%", "65.0%", "85.0%"]
     assert rows["nodefs"][1:] == ["▁" * 10, "40.0%", "40.0%", "40.0%", "80.0%", "88.0%"]
     assert rows["memory"][1:] == ["(no", "data)", "-", "-", "-", "70.0%", "90.0%"]
@@ -105,3 +106,37 @@ def test_sparkline_scales_min_to_max_and_squeezes_long_series() -> None:
     assert sparkline([3, 3, 3]) == BARS[0] * 3
     assert sparkline([float(i) for i in range(600)], width=60) == sparkline([float(i) for i in range(60)])
     assert sparkline([]) == ""
+
+
+@pytest.mark.slow
+def test_the_prediction_is_shown_next_to_the_history(
+    redis_url: str, redis_client: redis.Redis, write_config: Callable[..., Path]
+) -> None:
+    """Three days of scans every 5 minutes: the root disk filling 0.5 %/h to 80 % now (the kubelet's line, 90 %,
+    in ~20 h: a warning), pod slots flat at 70 % (nothing to predict), cpu (nothing the kubelet runs out of)."""
+    stores = Stores(redis_client)
+    now = float(int(time.time()))
+    hours = 72
+    for i in range(hours * 12 + 1):
+        t = now - hours * 3600 + 300 * i
+        fill = 80.0 - 0.5 * (now - t) / 3600
+        stores.history.record(CLUSTER, t, {NODE: {"nodefs": fill, "pods": 70.0, "cpu": 20.0}})
+    config = write_config({})
+    out = history(redis_url, config, CLUSTER, NODE)
+    assert out.returncode == 0, out.stderr
+    footer = out.stdout.split("time to the kubelet's line (as the scans predict it):\n")[1].splitlines()
+    said = {line.split()[0]: line.split(None, 1)[1] for line in footer}
+    assert re.match(r"line 90.0% \(nodefs.available<10%, kubelet defaults\): ~(19|20)h", said["nodefs"]), said
+    assert "+0.50 pt/h" in said["nodefs"] and "-> warning (within 24.0 h" in said["nodefs"]
+    assert said["pods"].startswith(
+        "line 100.0% (no pod slot left, kubelet defaults): no prediction, not_rising"
+    )
+    assert "cpu" not in said  # cpu is compressible: nothing to run out of
+
+    out = history(redis_url, config, CLUSTER, NODE, "--metric", "nodefs", "-o", "json")
+    assert out.returncode == 0, out.stderr
+    p = json.loads(out.stdout)["metrics"]["nodefs"]["prediction"]
+    assert p["rule"] == "nodefs_fill_predicted" and p["severity"] == "warning"
+    assert p["eta_s"] == pytest.approx(20 * 3600, rel=0.05)
+    assert p["eta_low_s"] <= p["eta_s"] <= p["eta_high_s"] and p["confidence"] > 0.9
+    assert (p["limit"], p["signal"], p["limit_source"]) == (90.0, "nodefs.available<10%", "kubelet defaults")

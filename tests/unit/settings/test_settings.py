@@ -132,3 +132,26 @@ def test_threshold_profiles_by_name_and_unknown_profile_named() -> None:
     assert cfg.thresholds_for("other", {}, "nosuch").cpu_warning == 70
     with pytest.raises(settings.ConfigError, match="clusters.0.thresholdProfile: unknown profile 'bach'"):
         settings.parse({"clusters": [{"name": "etl", "thresholdProfile": "bach"}]}, "x.yaml", env={})
+
+
+def test_prediction_settings_per_cluster_and_node_group_with_durations(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "thresholds: {predictWarningHorizon: 12h, predictCriticalHorizon: 90m, predictFloor: 70}\n"
+        "clusters:\n  - {name: prod, kubeconfig: k, thresholds: {predictMinConfidence: 0.9, predictFor: 900}}\n"
+        "nodeGroups:\n  - {name: batch, matchLabels: {pool: batch}, thresholds: {predict: false}}\n"
+    )
+    cfg = settings.load(path, env={})
+    t = cfg.thresholds_for("prod", {})
+    assert (t.predict_warning_horizon, t.predict_critical_horizon, t.predict_floor) == (43200, 5400, 70)
+    assert (t.predict_min_confidence, t.predict_for, t.predict) == (0.9, 900, True)
+    assert cfg.thresholds_for("prod", {"pool": "batch"}).predict is False
+    assert cfg.thresholds_for("dev", {}).predict_min_confidence == 0.75
+    for bad, key in (
+        ("predictWarningHorizon: soon", "predictWarningHorizon"),
+        ("predictHorizon: 4h", "predictHorizon"),
+    ):
+        path.write_text(f"thresholds: {{{bad}}}\n")
+        with pytest.raises(settings.ConfigError) as err:
+            settings.load(path, env={})
+        assert str(path) in str(err.value) and f"thresholds.{key}" in str(err.value)
