@@ -16,8 +16,9 @@ RUN python3 -m venv /opt/nodewatch \
  && /opt/nodewatch/bin/python -m compileall -q /opt/nodewatch/lib
 
 FROM ${BASE}
-ENV PATH=/opt/nodewatch/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
-    NODEWATCH_CONFIG=/etc/nodewatch/config/config.yaml
+# no NODEWATCH_CONFIG here: compose and the manifests set it (/etc/nodewatch/config/config.yaml); without it
+# every setting is a default, so `docker run IMAGE nodewatch scan --kubeconfig F --once` works on its own
+ENV PATH=/opt/nodewatch/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 COPY --from=build /opt/nodewatch /opt/nodewatch
 # uid/gid 10001, no home, no shell; config in /etc/nodewatch/config, kubeconfigs in /etc/nodewatch/clusters
 RUN groupadd --gid 10001 nodewatch \
