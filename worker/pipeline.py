@@ -27,7 +27,7 @@ from worker.model.alerts import AlertState
 from worker.model.thresholds import Thresholds
 from worker.rules import cluster as cluster_rules
 from worker.rules.evaluate import evaluate
-from worker.state import inventory
+from worker.state import inventory, nodeview
 from worker.state import store as state_store
 from worker.state.store import ScanState, Stores
 
@@ -261,15 +261,17 @@ def _scan(
     )
     result.sent = [n.id for n in result.messages]
     if result.sample is not None:
-        record_history(stores, result.sample)
+        record_history(stores, cfg, result.sample)
     result.redis_round_trips = state_store.round_trips.count - rt_before
     return result
 
 
-def record_history(stores: Stores, sample: ClusterSample) -> None:
-    """The scanned nodes' history metrics (``model.history.values``) at the scan's time; unreadable nodes skipped."""
+def record_history(stores: Stores, cfg: settings.Settings, sample: ClusterSample) -> None:
+    """The scanned nodes' history metrics (``model.history.values``) at the scan's time, unreadable nodes skipped,
+    and the dashboard's view of the scan (``state.nodeview``)."""
     points = {n.name: history.values(n) for n in sample.nodes if n.name not in sample.unreadable}
-    stores.record_history(sample.cluster, sample.taken_at.timestamp(), points)
+    view = nodeview.encode(sample, lambda labels: cfg.node_group_of(sample.cluster, labels))
+    stores.record_history(sample.cluster, sample.taken_at.timestamp(), points, view)
 
 
 def scan_failed(

@@ -17,7 +17,7 @@ NODEWATCH = str(Path(sys.executable).with_name("nodewatch"))
 def test_demo_delivers_to_every_channel_and_stops_cleanly(redis_url: str) -> None:
     env = dict(os.environ, REDIS_URL=redis_url, PYTHONUNBUFFERED="1")
     out = subprocess.run(
-        [NODEWATCH, "demo", "--duration", "60", "--no-flower"],
+        [NODEWATCH, "demo", "--duration", "60", "--no-flower", "--dashboard-port", "0"],
         env=env,
         capture_output=True,
         text=True,
@@ -25,6 +25,10 @@ def test_demo_delivers_to_every_channel_and_stops_cleanly(redis_url: str) -> Non
     )
     assert out.returncode == 0, out.stdout + out.stderr
     lines = out.stdout.splitlines()
+    # the dashboard's URL comes first
+    assert re.match(
+        r"demo: dashboard on http://127\.0\.0\.1:\d+/fleet \(user demo, password \S+\)$", lines[0]
+    ), lines[:3]
     delivered = [line for line in lines if re.match(r"^\[(slack|dingtalk|wecom)\] ", line)]
     assert {line.split("]")[0][1:] for line in delivered} == {"slack", "dingtalk", "wecom"}, out.stdout
     # the scenario's node that loses its kubelet at t=20s is reported on every channel

@@ -1,10 +1,12 @@
-"""No credential leaks anywhere a person can look: logs, Flower, Redis (broker and state), `cluster list`.
+"""No credential leaks anywhere a person can look: logs, Flower, Redis (broker and state), `cluster list`, the
+dashboard's pages.
 
 A run with everything that handles secrets: a kubeconfig Secret read from a kubesim hub, a cluster answering 401,
 an exec-plugin kubeconfig carrying a token in its arguments (refused), a cluster removed (forget task), and
 notifications through Slack, DingTalk (signed) and WeCom. Then every log line of the worker, beat and Flower
 processes, every task's arguments as Flower's API shows them, every value in the Redis database (broker queues
-included) and the output of `nodewatch cluster list` are searched for each secret, raw and as the base64 the
+included), the output of `nodewatch cluster list` and the dashboard's pages (fleet, cluster, node, alerts, the
+live fragments, sign-in) are searched for each secret, raw and as the base64 the
 Kubernetes API sent.
 """
 
@@ -39,6 +41,7 @@ DING_TOKEN, DING_SECRET = "leakDingToken41be07", "SECleak0123456789abcdef"
 WECOM_KEY = "leak-wecom-key-90d2e4"
 EXEC_TOKEN = "leak-exec-arg-token-5c8e1b"
 FLOWER_AUTH = "ops:leak-flower-pass-77"
+DASHBOARD_TOKEN = "leak-dashboard-token-3e9a51"
 
 
 def free_port() -> int:
@@ -190,7 +193,19 @@ def test_no_credential_in_logs_flower_redis_or_cluster_list(
         listing += done.stdout + done.stderr
     assert "credentials_rejected" in listing and "exec plugin" in listing and "three" in listing
 
-    for p in (worker, beat, flower):
+    dash = nodewatch_proc("dashboard", "--port", "0", config=cfg, ready="dashboard ready",
+                          env={"NODEWATCH_DASHBOARD_TOKEN": DASHBOARD_TOKEN})  # fmt: skip
+    dash_url = dash.wait_for_line("dashboard ready").split("url=", 1)[1].removesuffix("/fleet")
+    bearer = {"Authorization": f"Bearer {DASHBOARD_TOKEN}"}
+    pages = ""
+    for path in ("/fleet", "/fleet?lang=zh", "/alerts", "/alerts?fragment=1", "/cluster/sim-1", "/cluster/three",
+                 "/cluster/eks", "/cluster/sim-1/node/sim-1-pool-1", "/login"):  # fmt: skip
+        got = requests.get(f"{dash_url}{path}", headers=bearer, timeout=30)
+        assert got.status_code in (200, 404), (path, got.status_code)
+        pages += got.text
+    assert "three" in pages and "credentials" in pages  # the pages we search show the failing cluster
+
+    for p in (worker, beat, flower, dash):
         p.stop()
     logs = "\n".join(p.output() for p in (worker, beat, flower))
     assert "scan done" in logs and "cluster removed" in logs  # the logs we search are the real ones
@@ -208,8 +223,10 @@ def test_no_credential_in_logs_flower_redis_or_cluster_list(
         "dingtalk secret": DING_SECRET,
         "wecom key": WECOM_KEY,
         "flower password": FLOWER_AUTH.split(":")[1],
+        "dashboard token": DASHBOARD_TOKEN,
     }
-    places = {"logs": logs, "flower": flower_text, "redis": state, "cluster list/test": listing}
+    places = {"logs": logs, "flower": flower_text, "redis": state, "cluster list/test": listing,
+              "dashboard pages": pages}  # fmt: skip
     leaks = [(what, where) for what, s in secrets.items() for where, text in places.items() if s in text]
     assert leaks == []
     assert len(logs.splitlines()) > 50 and len(flower_text) > 1000 and len(state) > 1000

@@ -16,7 +16,7 @@ import redis
 from kombu.exceptions import OperationalError as BrokerError
 
 from worker import localredis
-from worker.cli import alerts, cluster, common, config, health, history, notify, replay, run, scan
+from worker.cli import alerts, cluster, common, config, dashboard, health, history, notify, replay, run, scan
 
 __all__ = ["build_parser", "main"]
 
@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = Parser(prog="nodewatch", parents=[shared], description="Kubernetes node monitor for many clusters")
     p.add_argument("--version", action="version", version=f"nodewatch {common.version()}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for verbs in (config, run, health, scan, alerts, cluster, history, notify, replay):
+    for verbs in (config, run, health, scan, alerts, cluster, history, notify, replay, dashboard):
         verbs.add_parsers(sub, shared)
     return p
 

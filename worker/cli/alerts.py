@@ -1,5 +1,7 @@
 """``nodewatch alerts list|ack|why``, ``silence add|list|expire`` and ``deadletters list|retry``: the on-call's
-handles on what was (not) sent, all over the workers' Redis."""
+handles on what was (not) sent, all over the workers' Redis. The actions themselves (``acknowledge``,
+``add_silence``, ``retry_dead_letters``) and the why-stream's reading (``why_rows``) are functions of their own:
+the dashboard's buttons and pages call the same ones."""
 
 from __future__ import annotations
 
@@ -7,10 +9,78 @@ import argparse
 import secrets
 import textwrap
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from worker.cli import common, durations, story, timefmt
-from worker.model.alerts import Silence
+from worker.model.alerts import AlertState, Silence
+
+# --- the operator's actions, shared with the dashboard (worker/dashboard): one way to do each ---
+
+
+def acknowledge(
+    stores: Any, clusters: Iterable[str], fingerprint: str, acked: bool = True
+) -> tuple[str, AlertState] | None:
+    """Ack (or un-ack) the open alert ``fingerprint`` in the first of ``clusters`` holding it: (cluster, state),
+    or None when none does."""
+    for cluster in clusters:
+        state = stores.alerts.set_ack(cluster, fingerprint, acked)
+        if state is not None:
+            return cluster, state
+    return None
+
+
+def why_rows(
+    stores: Any, clusters: Iterable[str], fingerprint: str | None = None, count: int = 1000
+) -> list[dict[str, Any]]:
+    """The why-stream's entries (what was held back and why: at, cluster, fp, reason), newest first per
+    cluster; of one alert when ``fingerprint``."""
+    return [
+        {"at": int(row["id"].split("-")[0]) / 1000, "cluster": cluster, "fp": row.get("fp", ""),
+         "reason": row["reason"]}
+        for cluster in clusters
+        for row in stores.notifications.why(cluster, count=count)
+        if fingerprint is None or row.get("fp") == fingerprint
+    ]  # fmt: skip
+
+
+def add_silence(
+    stores: Any,
+    now: float,
+    duration: float,
+    *,
+    cluster: str = "",
+    node: str = "",
+    rule: str = "",
+    labels: dict[str, str] | None = None,
+    author: str,
+    comment: str,
+) -> Silence:
+    """A new silence from ``now`` for ``duration`` seconds, stored; at least one matcher is the caller's check."""
+    s = Silence(
+        id="s-" + secrets.token_hex(4),
+        starts=now,
+        ends=now + duration,
+        cluster=cluster,
+        node=node,
+        rule=rule,
+        labels=labels or {},
+        author=author,
+        comment=comment,
+    )
+    stores.silences.add(s)
+    return s
+
+
+def retry_dead_letters(stores: Any) -> int:
+    """Every dead letter queued for delivery again (taken off the list); how many."""
+    from tasks.notify import notify  # a CLI is a shell like the tasks: it may enqueue them
+
+    rows = stores.notifications.take_dead_letters()
+    for row in rows:
+        notify.apply_async(args=[row["cluster"], row["notification"], row["receiver"]], queue="notify")
+    return len(rows)
+
 
 # --- alerts ---
 
@@ -71,13 +141,13 @@ def cmd_alerts_list(args: argparse.Namespace) -> int:
 def cmd_alerts_ack(args: argparse.Namespace) -> int:
     cfg = common.load_config(args)
     stores = common.stores()
-    for cluster in common.clusters_to_show(cfg, args, stores):
-        state = stores.alerts.set_ack(cluster, args.fingerprint, not args.undo)
-        if state is not None:
-            verb = "un-acknowledged" if args.undo else "acknowledged: no repeats until it resolves"
-            print(f"{args.fingerprint} ({cluster} {state.node} {state.rule}) {verb}")
-            return 0
-    raise common.CliError(f"no open alert {args.fingerprint} in Redis at {common.redis_where()}")
+    found = acknowledge(stores, common.clusters_to_show(cfg, args, stores), args.fingerprint, not args.undo)
+    if found is None:
+        raise common.CliError(f"no open alert {args.fingerprint} in Redis at {common.redis_where()}")
+    cluster, state = found
+    verb = "un-acknowledged" if args.undo else "acknowledged: no repeats until it resolves"
+    print(f"{args.fingerprint} ({cluster} {state.node} {state.rule}) {verb}")
+    return 0
 
 
 def cmd_alerts_why(args: argparse.Namespace) -> int:
@@ -85,10 +155,7 @@ def cmd_alerts_why(args: argparse.Namespace) -> int:
     stores = common.stores()
     names = common.clusters_to_show(cfg, args, stores)
     decisions = [
-        story.Decision(int(row["id"].split("-")[0]) / 1000, cluster, row["reason"])
-        for cluster in names
-        for row in stores.notifications.why(cluster, count=1000)
-        if row.get("fp") == args.fingerprint
+        story.Decision(r["at"], r["cluster"], r["reason"]) for r in why_rows(stores, names, args.fingerprint)
     ]
     open_alerts = [
         (cluster, st) for cluster in names if (st := stores.alerts.load(cluster).get(args.fingerprint))
@@ -134,10 +201,10 @@ def cmd_silence_add(args: argparse.Namespace) -> int:
         labels[key] = value
     cfg = common.load_config(args)
     now = time.time()
-    s = Silence(
-        id="s-" + secrets.token_hex(4),
-        starts=now,
-        ends=now + args.duration,
+    s = add_silence(
+        common.stores(),
+        now,
+        args.duration,
         cluster=args.cluster or "",
         node=args.node or "",
         rule=args.rule or "",
@@ -145,7 +212,6 @@ def cmd_silence_add(args: argparse.Namespace) -> int:
         author=args.author,
         comment=args.comment,
     )
-    common.stores().silences.add(s)
     print(f"{s.id} silences until {timefmt.at(s.ends, timefmt.zone(cfg), now)}")
     return 0
 
@@ -210,12 +276,7 @@ def cmd_deadletters_list(args: argparse.Namespace) -> int:
 
 def cmd_deadletters_retry(args: argparse.Namespace) -> int:
     common.load_config(args)
-    from tasks.notify import notify  # a CLI is a shell like the tasks: it may enqueue them
-
-    rows = common.stores().notifications.take_dead_letters()
-    for row in rows:
-        notify.apply_async(args=[row["cluster"], row["notification"], row["receiver"]], queue="notify")
-    print(f"re-queued {len(rows)} dead letter(s)")
+    print(f"re-queued {retry_dead_letters(common.stores())} dead letter(s)")
     return 0
 
 

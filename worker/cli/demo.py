@@ -3,7 +3,8 @@
 Every part is real and runs as its own process: a redis-server (the local one when it answers, otherwise a
 private one), ``python -m kubesim`` with the demo scenario, ``python -m chatsim`` standing in for Slack, DingTalk
 and WeCom (it prints one line per delivered message, e.g. ``[dingtalk] ...``), ``nodewatch worker``,
-``nodewatch beat`` and ``nodewatch flower``. Ctrl-C or ``--duration`` stops them all and prints a summary.
+``nodewatch beat``, ``nodewatch flower`` and ``nodewatch dashboard``, whose URL is the first line the demo
+prints (the other parts' lines follow it). Ctrl-C or ``--duration`` stops them all and prints a summary.
 """
 
 from __future__ import annotations
@@ -36,6 +37,13 @@ class Demo:
         self.stop = threading.Event()
         self.python = sys.executable
         self.nodewatch = str(Path(sys.executable).with_name("nodewatch"))
+        self.held: list[str] | None = []  # lines said before the dashboard's URL, printed after it
+
+    def say(self, line: str) -> None:
+        if self.held is None:
+            print(line, flush=True)
+        else:
+            self.held.append(line)
 
     # --- children ---
     def spawn(
@@ -66,7 +74,7 @@ class Demo:
 
     def redis_url(self) -> str:
         self.redis = common.local_redis(str(self.tmp))
-        print(f"demo: Redis: {self.redis.origin}")
+        self.say(f"demo: Redis: {self.redis.origin}")
         return self.redis.url
 
     def start_kubesim(self) -> Path:
@@ -88,7 +96,7 @@ class Demo:
             log=False,
         )
         line = self.wait_line(proc, "kubesim ready")
-        print(f"demo: {line.split(' token=')[0]}")
+        self.say(f"demo: {line.split(' token=')[0]}")
         self._drain(proc, self.tmp / "kubesim.log")
         return kdir / "demo.yaml"
 
@@ -174,6 +182,7 @@ class Demo:
             self.shutdown()
             self.summary(url, time.time() - started)
         finally:
+            self.release()  # what was said before a failed start
             self.shutdown()  # also after a failed start: no child outlives the demo
             self.redis.close()
         return 0
@@ -187,6 +196,7 @@ class Demo:
         chat = self.start_chatsim(token, secret)
         config = self.config(kubeconfig, context, chat, token, secret)
         env = dict(os.environ, REDIS_URL=url, NODEWATCH_CONFIG=str(config))
+        self.start_dashboard(env)
         self.spawn("worker", [self.nodewatch, "worker", "--concurrency", "2"], env)
         self.spawn("beat", [self.nodewatch, "beat"], env)
         if not self.args.no_flower:
@@ -196,8 +206,36 @@ class Demo:
             self.spawn(
                 "flower", [self.nodewatch, "flower", "--port", port], dict(env, FLOWER_BASIC_AUTH=auth)
             )
-            print(f"demo: Flower on http://127.0.0.1:{port} (user demo, password {auth[5:]})")
-        print(f"demo: logs in {self.tmp}; messages below as they are delivered (Ctrl-C stops)", flush=True)
+            self.say(f"demo: Flower on http://127.0.0.1:{port} (user demo, password {auth[5:]})")
+        self.say(f"demo: logs in {self.tmp}; messages below as they are delivered (Ctrl-C stops)")
+        self.release()
+
+    def start_dashboard(self, env: dict[str, str]) -> None:
+        """The dashboard on 127.0.0.1 with a password of this run (through the environment, like Flower's); its
+        URL is the demo's first line, the fleet page it opens on shows the scenario's incidents as they come."""
+        if self.args.no_dashboard:
+            self.release()
+            return
+        auth = "demo:" + secrets.token_urlsafe(9)
+        argv = [
+            self.nodewatch,
+            "dashboard",
+            "--address",
+            "127.0.0.1",
+            "--port",
+            str(self.args.dashboard_port),
+        ]
+        proc = self.spawn("dashboard", argv, dict(env, NODEWATCH_DASHBOARD_BASIC_AUTH=auth), log=False)
+        url = self.wait_line(proc, "dashboard ready", timeout=60).split("url=", 1)[1]
+        self._drain(proc, self.tmp / "dashboard.log")
+        print(f"demo: dashboard on {url} (user demo, password {auth[5:]})", flush=True)
+        self.release()
+
+    def release(self) -> None:
+        """Print the lines held back for the dashboard's URL, and from now on print as they come."""
+        for line in self.held or []:
+            print(line, flush=True)
+        self.held = None
 
     def _wait(self, duration: float | None) -> None:
         signal.signal(signal.SIGTERM, lambda *_: self.stop.set())

@@ -168,5 +168,7 @@ def add_parsers(sub: Any, common_args: argparse.ArgumentParser) -> None:
     d.add_argument("--context")
     d.add_argument("--no-flower", action="store_true")
     d.add_argument("--flower-port", type=int, default=5555)
+    d.add_argument("--no-dashboard", action="store_true")
+    d.add_argument("--dashboard-port", type=int, default=8080, help="0: any free port")
     d.add_argument("--language", choices=["zh", "en"], default=None)
     d.set_defaults(func=cmd_demo)

@@ -98,6 +98,11 @@ class AlertStore:
         batch.pipe.hget(keys.alerts(cluster), fp)
         return batch.since(start, lambda r: AlertState.from_json(json.loads(r[0])) if r[0] else None)
 
+    def read_all(self, batch: Batch, cluster: str) -> Result[dict[str, AlertState]]:
+        start = batch.mark()
+        batch.pipe.hgetall(keys.alerts(cluster))
+        return batch.since(start, lambda r: _alerts(r[0]))
+
     def read_firing_count(self, batch: Batch, cluster: str) -> Result[int]:
         start = batch.mark()
         batch.pipe.hvals(keys.alerts(cluster))

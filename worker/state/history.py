@@ -21,7 +21,7 @@ The client may decode responses (``store.connect`` does): the binary fields are 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, cast
 
 import redis
@@ -54,10 +54,21 @@ class History:
         self.batch = batch
         self._sha: str | None = None
 
-    def record(self, cluster: str, t: float, samples: Mapping[str, Mapping[str, float | None]]) -> int:
+    def record(
+        self,
+        cluster: str,
+        t: float,
+        samples: Mapping[str, Mapping[str, float | None]],
+        also: Callable[[Any], None] | None = None,
+    ) -> int:
         """Append one scan's values ({node: {metric: percent or None}}) at time ``t`` (epoch s); one round trip.
-        Returns the number of nodes written (a node already holding a sample at or after ``t`` is skipped)."""
+        Returns the number of nodes written (a node already holding a sample at or after ``t`` is skipped).
+        ``also`` queues other writes of the scan on the same pipeline (the dashboard's view: nodeview.py)."""
         if not samples:
+            if also is not None:
+                pipe = self._r.pipeline(transaction=False)
+                also(pipe)
+                pipe.execute()
             return 0
         unknown = {m for values in samples.values() for m in values} - set(METRICS)
         if unknown:
@@ -71,15 +82,21 @@ class History:
             args = [int(t), blob, prefix_len, len(METRICS), FINE_S, FINE_SLACK_S, BUCKET_S, COARSE_N]
             args += [COARSE_SLACK_N, FINE_CAP, COARSE_CAP, keys.HISTORY_TTL, VERSION]
             calls.append(([keys.history_nodes(cluster)] + [keys.history(cluster, n) for n in chunk], args))
-        return sum(self._run(calls))
+        return sum(self._run(calls, also))
 
-    def _run(self, calls: list[tuple[list[str], list[Any]]]) -> list[int]:
+    def _run(self, calls: list[tuple[list[str], list[Any]]], also: Callable[[Any], None] | None) -> list[int]:
         if self._sha is None:
             self._sha = _sha1(RECORD)
         pipe = self._r.pipeline(transaction=False)
         for k, a in calls:
             pipe.evalsha(self._sha, len(k), *k, *a)
+        if also is not None:
+            also(pipe)
         results = pipe.execute(raise_on_error=False)
+        results, others = results[: len(calls)], results[len(calls) :]
+        for res in others:
+            if isinstance(res, Exception):
+                raise res
         missing = [i for i, res in enumerate(results) if isinstance(res, redis.exceptions.NoScriptError)]
         if missing:  # a Redis restarted (or flushed its scripts): load it once and write those batches again
             self._r.script_load(RECORD)

@@ -79,19 +79,27 @@ def decode(
     for name, value in raw.items():
         if name == SCAN_FIELD:
             continue
-        labels, taints, unschedulable, ready, since = _decode_entry(value)
-        previous[name] = NodeSample(
-            cluster=cluster,
-            name=name,
-            labels=dict(labels),
-            unschedulable=bool(unschedulable),
-            taints=tuple(Taint(k, e, v, _dt(t)) for k, e, v, t in taints),
-            conditions={"Ready": Condition("Ready", ready)},
-        )
+        previous[name], since = node(cluster, name, value)
+        ready = previous[name].ready
         when = scanned if ready == "True" else _dt(since)
         if when is not None:
             last_ready[name] = when
     return previous, last_ready
+
+
+def node(cluster: str, name: str, value: str) -> tuple[NodeSample, float | None]:
+    """One field of the hash: the node as kept (labels, taints, cordon, Ready) and when it was last Ready if it is
+    not now (None: Ready now, or never seen Ready)."""
+    labels, taints, unschedulable, ready, since = _decode_entry(value)
+    sample = NodeSample(
+        cluster=cluster,
+        name=name,
+        labels=dict(labels),
+        unschedulable=bool(unschedulable),
+        taints=tuple(Taint(k, e, v, _dt(t)) for k, e, v, t in taints),
+        conditions={"Ready": Condition("Ready", ready)},
+    )
+    return sample, since
 
 
 _decode_entry: Any = msgspec.json.Decoder().decode
@@ -111,6 +119,13 @@ class InventoryStore:
 
     def load(self, cluster: str) -> tuple[dict[str, NodeSample] | None, dict[str, datetime] | None]:
         return decode(cluster, self.r.hgetall(keys.nodes(cluster)))
+
+    def named(self, cluster: str, names: list[str]) -> dict[str, NodeSample]:
+        """The kept state of the nodes ``names`` (one HMGET: a page of the dashboard's table), those present."""
+        if not names:
+            return {}
+        values = self.r.hmget(keys.nodes(cluster), names)
+        return {n: node(cluster, n, v)[0] for n, v in zip(names, values, strict=True) if v is not None}
 
     def failures(self, cluster: str) -> int:
         """Failed scans in a row."""

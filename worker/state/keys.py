@@ -63,6 +63,10 @@ keys are deleted or expire (``store.Stores.commit_scan(forget=True)``).
 |                              |        | above the prediction floor); a      | it is active (~700 B); read with the scan's |
 |                              |        | gone node's entries are deleted;    | state, written in its commit               |
 |                              |        | deleted with the cluster            | (worker/state/predictions.py)               |
+| nw:{c}:view                  | string | 7 d, rewritten by each scan that    | the dashboard's node table: one row per     |
+|                              |        | read the cluster; deleted with it   | node (nodeview.py, ~150 B/node)             |
+| nw:{c}:viewsum               | string | 7 d, as view; deleted with it       | the fleet page's line: ready/total, worst   |
+|                              |        |                                     | figures, degraded reads (~400 B)            |
 """
 
 from __future__ import annotations
@@ -238,3 +242,12 @@ WORKER_HEARTBEAT_TTL = 600  # a worker gone for good leaves its key for ten minu
 def worker_heartbeat(worker: str) -> str:
     """The heartbeat of one Celery worker (its node name, e.g. ``celery@nodewatch-worker-7d9f``)."""
     return f"{PREFIX}:hb:{worker}"
+
+
+# --- the dashboard's view of the last scan: worker/state/nodeview.py ---
+def view(cluster: str) -> str:
+    return f"{_c(cluster)}:view"
+
+
+def view_summary(cluster: str) -> str:
+    return f"{_c(cluster)}:viewsum"

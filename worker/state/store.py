@@ -15,6 +15,8 @@ stores, and the keys each owns:
   pipelined round trip of its own (its Lua script, one call per 200 nodes), not inside ``commit_scan``;
 - ``workers``: each worker's heartbeat, written from its consumer loop (``workers.py``);
 - ``predictions``: the last prediction per node and metric (``predictions.py``), read and written with the scan.
+- ``views``: the last scan's figures per node and a summary per cluster, for the dashboard (``nodeview.py``);
+  written on the history's pipeline.
 
 One scan reads its state in one round trip (``load_scan_state``) and writes everything it decided — alert
 transitions, flap records, notifications, cooldowns, storm markers and group buffer, why-entries, inventory and
@@ -44,6 +46,7 @@ from worker.state.alerts import AlertStore, Transitions
 from worker.state.epoch import EpochStore
 from worker.state.history import History
 from worker.state.inventory import Diff, InventoryStore
+from worker.state.nodeview import NodeViewStore
 from worker.state.notifications import NotificationStore
 from worker.state.predictions import Changes, PredictionStore
 from worker.state.ratelimit import RateLimiter
@@ -125,6 +128,7 @@ class Stores:
         self.history = History(client)
         self.workers = WorkerStore(client)
         self.predictions = PredictionStore(client)
+        self.views = NodeViewStore(client)
         self._tx = batch.script(client)
 
     def transaction(self) -> batch.Transaction:
@@ -174,7 +178,14 @@ class Stores:
             self.inventory.stage_scan(tx, cluster, inventory)
         self.predictions.stage(tx, cluster, predictions)
         if forget:
-            for store in (self.alerts, self.inventory, self.schedule, self.notifications, self.predictions):
+            for store in (
+                self.alerts,
+                self.inventory,
+                self.schedule,
+                self.notifications,
+                self.predictions,
+                self.views,
+            ):
                 store.stage_forget(tx, cluster)
         accepted = set(tx.run())
         # as the notify task will read them (bounded by Notification.to_json)
@@ -185,13 +196,21 @@ class Stores:
         ]
 
     def record_history(
-        self, cluster: str, t: float, samples: Mapping[str, Mapping[str, float | None]]
+        self,
+        cluster: str,
+        t: float,
+        samples: Mapping[str, Mapping[str, float | None]],
+        view: tuple[bytes, bytes] | None = None,
     ) -> int | None:
         """One scan's node values into the history (``History.record``: one pipelined round trip), after the scan's
-        commit. A Redis error is logged and answered None: the scan's alerts are committed and must still be
-        routed, so a history write that fails loses one point of history, never a message."""
+        commit, with the dashboard's ``view`` of the scan (``nodeview.encode``) on the same pipeline. A Redis
+        error is logged and answered None: the scan's alerts are committed and must still be routed, so a history
+        write that fails loses one point of history, never a message."""
+        also = None
+        if view is not None:
+            also = lambda pipe: self.views.queue(pipe, cluster, *view)  # noqa: E731
         try:
-            return self.history.record(cluster, t, samples)
+            return self.history.record(cluster, t, samples, also)
         except redis.RedisError as err:
             log.warning("history not written: %s", err, extra={"cluster": cluster})
             return None

@@ -71,6 +71,9 @@ def test_the_runtime_wheel_holds_no_simulator_module(runtime_wheel: zipfile.ZipF
     assert not [n for n in names if any(sim in n for sim in SIMULATORS)]
     # what the runtime does need is there
     assert "worker/notify/templates/zh.yaml" in names and "tasks/scan.py" in names
+    # the dashboard's pages, stylesheet and script ship with it (package data, not only modules)
+    assert {"worker/dashboard/app.py", "worker/dashboard/templates/fleet.html", "worker/dashboard/static/dashboard.js",
+            "worker/dashboard/static/dashboard.css"} <= set(names)  # fmt: skip
 
 
 def test_the_runtime_wheel_needs_no_simulator_dependency(runtime_wheel: zipfile.ZipFile) -> None:
