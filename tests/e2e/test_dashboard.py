@@ -175,7 +175,9 @@ def test_access_is_guarded_and_actions_are_csrf_safe(
         live = requests.get(f"{base}{path}?fragment=1", headers=bearer, timeout=10)  # what the script polls
         assert live.status_code == 200 and "<html" not in live.text and "<table" in live.text, path
     assert requests.get(f"{base}/cluster/nope", headers=bearer, timeout=10).status_code == 404
-    scraped = requests.get(f"{base}/metrics", timeout=10)  # the metrics room's, scraped without the credential
+    scraped = requests.get(
+        f"{base}/metrics", timeout=10
+    )  # the metrics room's, scraped without the credential
     assert scraped.status_code == 200 and "nodewatch_" in scraped.text
     page = requests.get(f"{base}/alerts", headers=bearer, timeout=10)
     assert page.status_code == 200 and TOKEN not in page.text
