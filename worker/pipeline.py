@@ -250,7 +250,15 @@ def _scan(
     failures = 0 if inv is not None else state.failures + 1
     result.findings += cluster_health(cfg, spec.name, result.outcome, result.error, failures, slow)
     t = transitions.advance(
-        stores, cfg, spec.name, state, result.findings, result.sample, now, cluster_labels=spec.labels
+        stores,
+        cfg,
+        spec.name,
+        state,
+        result.findings,
+        result.sample,
+        now,
+        cluster_labels=spec.labels,
+        display_name=spec.display_name,
     )
     result.messages = stores.commit_scan(
         spec.name,
@@ -281,7 +289,17 @@ def scan_failed(
     cannot be scanned alerts like an unreachable one instead of going quiet. Returns the messages accepted."""
     state = stores.load_scan_state(spec.name, now)
     health = cluster_health(cfg, spec.name, outcome, error, state.failures + 1)
-    t = transitions.advance(stores, cfg, spec.name, state, health, None, now, cluster_labels=spec.labels)
+    t = transitions.advance(
+        stores,
+        cfg,
+        spec.name,
+        state,
+        health,
+        None,
+        now,
+        cluster_labels=spec.labels,
+        display_name=spec.display_name,
+    )
     return stores.commit_scan(spec.name, t, scan_failed=True)
 
 

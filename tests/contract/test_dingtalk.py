@@ -80,17 +80,18 @@ def test_timestamp_window_is_one_hour(
 
 
 def test_keyword_mode(chat: ChatSim, session: requests.Session) -> None:
-    without = make(chat, session, robot_keyword="nodewatch")
+    # (not "nodewatch": every message names it, in its ack and silence commands)
+    without = make(chat, session, robot_keyword="监控告警")
     assert_retries_as_expected(
         lambda: without.send(notification()),
         retryable=False,
         secrets=SECRETS,
         reason="keywords not in content",
     )
-    with_keyword = make(chat, session, robot_keyword="nodewatch", keyword="nodewatch")
+    with_keyword = make(chat, session, robot_keyword="监控告警", keyword="监控告警")
     with_keyword.send(notification())
     [msg] = chat.wait_for(1, "dingtalk")
-    assert msg["body"]["markdown"]["title"].startswith("nodewatch 🔥")
+    assert msg["body"]["markdown"]["title"].startswith("监控告警 🔥")
 
 
 def test_at_mobiles_and_all(chat: ChatSim, session: requests.Session) -> None:

@@ -58,6 +58,7 @@ def test_slack_fits_block_kit_and_is_delivered(
     assert len(body["blocks"][0]["text"]["text"]) <= slack.HEADER_MAX
     section = [b for b in body["attachments"][0]["blocks"] if b["type"] == "section" and "text" in b]
     assert len(section[0]["text"]["text"]) <= slack.SECTION_MAX and "more" in section[0]["text"]["text"]
+    assert section[0]["text"]["text"].endswith("--comment 'seen, working on it'`")  # commands kept whole
 
 
 def test_dingtalk_fits_20000_bytes_with_keyword_and_mentions(
@@ -72,7 +73,9 @@ def test_dingtalk_fits_20000_bytes_with_keyword_and_mentions(
     body = msg["body"]
     assert len(json.dumps(body, ensure_ascii=False).encode()) <= dingtalk.MAX_BYTES
     title, text = body["markdown"]["title"], body["markdown"]["text"]
-    assert title.startswith("nodewatch ⚠️") and title.endswith("… +9995 more")
+    # the keyword is in the content (the commands name nodewatch, kept whole however much is cut)
+    assert title.startswith("⚠️") and title.endswith("… +9995 more")
+    assert "nodewatch alerts ack fp-demo --cluster demo" in text
     assert len(title.encode()) <= dingtalk.TITLE_MAX
     assert text.startswith(f"#### {title}") and text.endswith("… +" + text.rsplit("… +", 1)[1])
     assert text.endswith("@13800000000")
@@ -88,6 +91,7 @@ def test_wecom_fits_4096_bytes_with_the_headline_whole(
     assert len(content.encode()) <= wecom.MAX_BYTES and chat.attempts("wecom") == ["accepted"]
     assert content.split("\n", 1)[0].endswith("… +9995 more**</font>")  # the <font> tag is never cut open
     assert content.endswith("<@alice>") and "more" in content
+    assert "**指纹**: fp-demo\n**确认**: nodewatch alerts ack fp-demo --cluster demo\n" in content
 
 
 @pytest.mark.parametrize("kind", ["nodewatch", "alertmanager"])

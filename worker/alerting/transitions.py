@@ -23,9 +23,16 @@ from worker.state.alerts import Transitions
 from worker.state.store import ScanState, Stores
 
 
-def notification(o: noise.Outgoing, now: float, node_group: str = "") -> Notification:
+def notification(
+    o: noise.Outgoing, now: float, node_group: str = "", about: Mapping[str, str] | None = None
+) -> Notification:
     """The message for one outgoing transition, with a deterministic id: two workers committing the same
-    transition store (and send) it once."""
+    transition store (and send) it once. ``about``: what the config says that the message shows (the cluster's
+    display name, the rule's runbook URL), put in its params when set.
+
+    It carries when the condition was first seen (the start of pending, ``since``), not only when it fired: the
+    two are a for-duration apart (9 minutes for CPU at critical), and "since when" is what the on-call asks.
+    A resolved message carries when the condition was last seen (``ended_at``)."""
     f, kind, st = o.finding, o.kind, o.state
     started = st.fired_at or st.since
     nid = f"{f.fingerprint}-{int(started)}-{kind.value}"
@@ -36,6 +43,7 @@ def notification(o: noise.Outgoing, now: float, node_group: str = "") -> Notific
     params.setdefault("threshold", f.threshold)
     if node_group:
         params["node_group"] = node_group  # routes may match on it
+    params.update({k: v for k, v in (about or {}).items() if v})
     if kind == NotificationKind.RESOLVED:
         params.setdefault("resolved_reason", o.reason)
     if kind in (NotificationKind.FLAPPING, NotificationKind.FLAP_ENDED):
@@ -53,6 +61,8 @@ def notification(o: noise.Outgoing, now: float, node_group: str = "") -> Notific
         started_at=started,
         created_at=now,
         fingerprint=f.fingerprint,
+        since=st.since,
+        ended_at=(st.active_at or 0.0) if kind is NotificationKind.RESOLVED else 0.0,
     )
 
 
@@ -83,6 +93,7 @@ def advance(
     now: float,
     removed_reason: str = "",
     cluster_labels: Mapping[str, str] | None = None,
+    display_name: str = "",
 ) -> Transitions:
     """Run the findings through mute, lifecycle, flap and storm; returns what to commit.
 
@@ -127,6 +138,15 @@ def advance(
         why=[*p.why, *((o.finding.fingerprint, f"message {o.kind.value}: {o.reason}") for o in p.outgoing)],
     )
     groups = {n.name: cfg.node_group_of(cluster, n.labels) for n in sample.nodes} if sample else {}
-    notes = [notification(o, now, groups.get(o.finding.node, "")) for o in p.outgoing]
+    display = {"cluster_display": display_name} if display_name and display_name != cluster else {}
+    notes = [
+        notification(
+            o,
+            now,
+            groups.get(o.finding.node, ""),
+            {**display, "runbook_url": cfg.runbook_url(o.finding.rule)},
+        )
+        for o in p.outgoing
+    ]
     out.notifications = _storm(stores, cfg, cluster, state.group_buffer, notes, now, out)
     return out

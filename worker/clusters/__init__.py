@@ -170,6 +170,7 @@ def load(settings: Settings, clusters_dir_override: str | None = None) -> Regist
             c.context,
             dict(c.labels),
             "config",
+            display_name=c.display_name,
             origin="config file",
             local_files=settings.allow_local_credential_files,
             scan_budget=settings.cluster_budget(c.scan_budget),

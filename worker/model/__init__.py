@@ -245,9 +245,18 @@ class Notification:
     severity: Severity
     summary: str
     params: dict[str, object]
-    started_at: float  # epoch seconds when the alert started firing
+    started_at: float  # epoch seconds when the alert started firing (part of its id)
     created_at: float  # epoch seconds of this notification
     fingerprint: str = ""
+    # when the condition was first seen (the start of pending: a for-duration before it fired); 0: unknown, read
+    # as started_at. What a person means by "since when": the message says this, not the firing time.
+    since: float = 0.0
+    # resolved: when the condition was last seen (the message says it lasted since..ended_at); 0: unknown
+    ended_at: float = 0.0
+
+    @property
+    def condition_since(self) -> float:
+        return self.since or self.started_at
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -262,6 +271,8 @@ class Notification:
             "started_at": self.started_at,
             "created_at": self.created_at,
             "fingerprint": self.fingerprint,
+            "since": self.since,
+            "ended_at": self.ended_at,
         }
 
     @classmethod
@@ -280,4 +291,6 @@ class Notification:
             started_at=float(data["started_at"]),  # type: ignore[arg-type]
             created_at=float(data["created_at"]),  # type: ignore[arg-type]
             fingerprint=str(data.get("fingerprint", "")),
+            since=float(data.get("since") or 0.0),  # type: ignore[arg-type]
+            ended_at=float(data.get("ended_at") or 0.0),  # type: ignore[arg-type]
         )

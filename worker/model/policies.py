@@ -7,23 +7,33 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from worker.model import rules
+from worker.model import Severity, rules
 
 
 @dataclass(frozen=True)
 class InhibitRule:
-    """While a source alert fires, target alerts sharing ``equal`` (node or cluster) do not page."""
+    """While a source alert is pending or fires at ``source_severity`` or worse, target alerts sharing ``equal``
+    (node or cluster) do not page. Pending counts: the cause must mute its effects whichever for-duration is
+    shorter, or MemoryPressure (300 s) pages before the memory alert (540 s) that would have muted it."""
 
     source_rules: tuple[str, ...]
     target_rules: tuple[str, ...]
     equal: str = "node"  # "node": same node; "cluster": anywhere in the cluster
+    source_severity: Severity = Severity.WARNING
 
 
 # A NotReady/Unknown node's usage figures are stale or missing and its pressure is moot: the NotReady alert says it.
-# Memory above critical already paged: the kubelet's MemoryPressure on the same node is the same incident.
+# Memory in use above its line is the same incident as the kubelet's MemoryPressure on that node; a disk past its
+# critical line is the same incident as DiskPressure (below critical, the pressure comes from elsewhere: inodes,
+# the image filesystem, and deserves its own page). An unreachable cluster's node alerts are frozen (nothing new
+# is read), and its one cluster alert says it.
 DEFAULT_INHIBIT = (
     InhibitRule(("node_not_ready", "node_unknown"), rules.NODE_LOAD, "node"),
     InhibitRule(("memory_usage",), ("memory_pressure",), "node"),
+    InhibitRule(
+        ("disk_nodefs", "disk_imagefs", "disk_inodes"), ("disk_pressure",), "node", Severity.CRITICAL
+    ),
+    InhibitRule(("cluster_unreachable", "credentials_rejected"), rules.NODE_SCOPE, "cluster"),
 )
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -56,16 +56,25 @@ _USAGE_FOR = ("hysteresis", "usage_for", "usage_warning_for")
 
 def _usage(name: str, prefix: str, metric: str = "", reads_pod_usage: bool = False) -> Rule:
     keys = (f"{prefix}_warning", f"{prefix}_critical", *_USAGE_FOR)
-    return Rule(name, "node", "pct", keys, metric, node_load=True, reads_pod_usage=reads_pod_usage)
+    return Rule(
+        name,
+        "node",
+        "pct",
+        keys,
+        metric,
+        node_load=True,
+        resolved_phrase=True,
+        reads_pod_usage=reads_pod_usage,
+    )
 
 
 def _disk(name: str, prefix: str, metric: str = "", extra: tuple[str, ...] = ()) -> Rule:
     keys = (f"{prefix}_warning", f"{prefix}_critical", *extra, "hysteresis", "disk_for")
-    return Rule(name, "node", "pct", keys, metric, node_load=True)
+    return Rule(name, "node", "pct", keys, metric, node_load=True, resolved_phrase=True)
 
 
 def _pressure(name: str, node_load: bool = True) -> Rule:
-    return Rule(name, "node", None, ("pressure_for",), node_load=node_load)
+    return Rule(name, "node", None, ("pressure_for",), node_load=node_load, resolved_phrase=True)
 
 
 def _requests(name: str, unit: Unit, typical: str) -> Rule:
@@ -145,6 +154,8 @@ NAMES: tuple[str, ...] = tuple(BY_NAME)
 NODE_LOAD: tuple[str, ...] = tuple(r.name for r in RULES if r.node_load)
 # the predicted-exhaustion rules by the history metric they predict
 PREDICTED: dict[str, str] = {r.metric: r.name for r in RULES if r.reported_by == "forecast"}
+# rules about one node (an unreachable cluster's node alerts: the default inhibition's targets)
+NODE_SCOPE: tuple[str, ...] = tuple(r.name for r in RULES if r.scope == "node")
 
 
 def unit(name: str) -> Unit | None:

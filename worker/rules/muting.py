@@ -1,13 +1,16 @@
 """Why an alert must not page right now: silences, maintenance windows and inhibition. Pure, ``now`` handed in.
 
 Order as in Alertmanager: inhibition, then silences; maintenance windows are recurring silences of a whole cluster.
+Unlike Alertmanager, a *pending* source inhibits too (``Sources``): the cause mutes its effects before it fires.
 Each function returns the reason ("silenced by s-3 (alice: kernel upgrade)") or "".
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
+from worker.model import Severity
 from worker.model.alerts import Silence
 
 # the data lives in worker/model (the config builds it); these names stay importable from here
@@ -16,19 +19,40 @@ from worker.model.policies import InhibitRule as InhibitRule
 from worker.model.policies import Window as Window
 
 
-def inhibited_by(
-    rule: str, node: str, firing: Iterable[tuple[str, str]], rules: Sequence[InhibitRule]
-) -> str:
-    """``firing`` holds the (node, rule) pairs firing in this cluster now."""
-    active = set(firing)
+@dataclass(frozen=True)
+class Source:
+    """An alert that may inhibit others: pending or firing after this scan, at its current severity."""
+
+    node: str
+    rule: str
+    severity: Severity
+    pending: bool = False
+
+
+class Sources:
+    """This scan's possible inhibition sources, indexed by rule: a lookup per target, not a pass over all."""
+
+    def __init__(self, sources: Iterable[Source] = ()) -> None:
+        self.by_rule: dict[str, list[Source]] = {}
+        for s in sources:
+            self.by_rule.setdefault(s.rule, []).append(s)
+
+
+def inhibited_by(rule: str, node: str, sources: Sources, rules: Sequence[InhibitRule]) -> str:
+    """Why (``rule``, ``node``) is inhibited ("inhibited by memory_usage (pending)"), or "" when it is not.
+
+    A source counts while it is pending as well as firing, at its rule's ``source_severity`` or worse: one cause
+    is one message whichever for-duration is shorter. A rule never inhibits itself.
+    """
     for r in rules:
         if rule not in r.target_rules or rule in r.source_rules:
             continue
-        for src_node, src_rule in active:
-            if src_rule in r.source_rules and (r.equal == "cluster" or src_node == node):
-                return f"inhibited by {src_rule}" + (
-                    f" on {src_node}" if src_node and src_node != node else ""
-                )
+        for src_rule in r.source_rules:
+            for s in sources.by_rule.get(src_rule, ()):
+                if s.severity < r.source_severity or (r.equal != "cluster" and s.node != node):
+                    continue
+                where = f" on {s.node}" if s.node and s.node != node else ""
+                return f"inhibited by {src_rule}{where}" + (" (pending)" if s.pending else "")
     return ""
 
 

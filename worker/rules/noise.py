@@ -1,6 +1,6 @@
 """One scan's findings in, what to write and what to send out: the noise-reduction path. Pure, ``now`` handed in.
 
-The order follows Alertmanager: inhibit -> silence (and maintenance windows) -> for-duration -> dedup/cooldown
+The order follows Alertmanager: inhibit (by pending sources too) -> silence (and maintenance windows) -> for-duration -> dedup/cooldown
 (lifecycle.step) -> flapping. Storm grouping (worker/rules/storms.py) comes after this, once the scan has read
 which storms are on from Redis.
 Every fingerprint that is held back gets a reason in ``Plan.why``.
@@ -56,23 +56,31 @@ class Plan:
     why: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _firing_after(
-    prev: Mapping[str, AlertState], findings: Sequence[Finding], now: float
-) -> set[tuple[str, str]]:
-    """(node, rule) pairs that fire after this scan, mutes ignored: the sources of inhibition."""
-    out = set()
+def _sources(
+    prev: Mapping[str, AlertState], findings: Sequence[Finding], now: float, keep_firing_for: float
+) -> muting.Sources:
+    """What may inhibit after this scan, mutes ignored: every warning-or-worse finding, pending or firing, and the
+    firing alerts whose condition cleared but which keep firing (``keep_firing_for``): the same incident."""
+    out = []
     for f in findings:
-        if f.severity is None or f.severity < Severity.WARNING:
+        before = prev.get(f.fingerprint)
+        if f.severity is None:
+            if before is not None and before.status == "firing" and before.severity >= Severity.WARNING:
+                kept = lifecycle.step(before, f, now, True, "", keep_firing_for).state
+                if kept is not None:
+                    out.append(muting.Source(f.node, f.rule, before.severity))
             continue
-        s = lifecycle.step(prev.get(f.fingerprint), f, now, True)
-        if s.state is not None and s.state.status == "firing":
-            out.add((f.node, f.rule))
-    return out
+        if f.severity < Severity.WARNING:
+            continue
+        since = before.since if before is not None else now
+        firing = (before is not None and before.status == "firing") or now - since >= f.hold_for
+        out.append(muting.Source(f.node, f.rule, f.severity, pending=not firing))
+    return muting.Sources(out)
 
 
 def plan(cluster: str, prev: Mapping[str, AlertState], findings: Sequence[Finding], ctx: Context) -> Plan:
     out = Plan()
-    sources = _firing_after(prev, findings, ctx.now)
+    sources = _sources(prev, findings, ctx.now, ctx.keep_firing_for)
     seen: set[str] = set()
 
     def mute_reason(f: Finding) -> str:

@@ -95,8 +95,11 @@ def grouped(cluster: str, rule: str, members: list[Notification], now: float) ->
             ],
             "count": len(members),
             "threshold": members[0].params.get("threshold"),
+            # what the config says about the cluster and the rule, the same for every member
+            **{k: members[0].params[k] for k in ("cluster_display", "runbook_url") if k in members[0].params},
         },
         started_at=min(n.started_at for n in members),
         created_at=now,
         fingerprint=fp,
+        since=min(n.condition_since for n in members),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import zoneinfo
 from pathlib import Path
 from typing import Annotated
 
@@ -82,3 +83,19 @@ def _rule_pattern(pattern: str) -> str:
 RuleName = Annotated[str, AfterValidator(_rule_name)]
 # a shell glob over rule names that matches at least one rule (cpu_*, disk_*, node_not_ready)
 RulePattern = Annotated[str, AfterValidator(_rule_pattern)]
+
+
+def _timezone(name: str) -> str:
+    """An IANA time zone name (Asia/Shanghai, Europe/Berlin, UTC), checked against the zone database at load."""
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise PydanticCustomError(
+            "unknown_timezone",
+            "unknown time zone: give an IANA name like Asia/Shanghai, Europe/Berlin or UTC",
+        ) from None
+    return name
+
+
+# a time zone the messages show their times in
+TimeZone = Annotated[str, AfterValidator(_timezone)]

@@ -47,6 +47,7 @@ class ClusterSettings(Strict):
     """One cluster given in the config file (Secrets and a directory are the other sources)."""
 
     name: str
+    display_name: str = ""  # what messages call it ("Prod EU"); default its name
     kubeconfig: str | None = None  # None: in-cluster service account
     context: str | None = None
     interval: float | None = None  # seconds; default checkInterval

@@ -6,17 +6,19 @@ from typing import Literal
 
 from pydantic import Field
 
-from worker.model import policies
+from worker.model import Severity, policies
 from worker.settings.base import RuleName, Strict
 
 
 class InhibitSettings(Strict):
-    """While a source rule fires, the target rules on the same node (or anywhere in the cluster) do not page.
+    """While a source rule is pending or fires, the target rules on the same node (or anywhere in the cluster) do not page.
     Every name must be a rule (worker/model/rules.py): a typo fails the load instead of never inhibiting."""
 
     source_rules: list[RuleName] = Field(min_length=1)
     target_rules: list[RuleName] = Field(min_length=1)
     equal: Literal["node", "cluster"] = "node"
+    # the least severity of a source that inhibits (a disk at warning does not explain DiskPressure)
+    source_severity: Literal["warning", "critical"] = "warning"
 
 
 class NoiseSettings(Strict):
@@ -39,5 +41,8 @@ class NoiseSettings(Strict):
         if self.inhibit is None:
             return policies.DEFAULT_INHIBIT
         return tuple(
-            policies.InhibitRule(tuple(i.source_rules), tuple(i.target_rules), i.equal) for i in self.inhibit
+            policies.InhibitRule(
+                tuple(i.source_rules), tuple(i.target_rules), i.equal, Severity.parse(i.source_severity)
+            )
+            for i in self.inhibit
         )

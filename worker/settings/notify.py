@@ -65,7 +65,7 @@ def endpoints(cfg: Settings) -> dict[str, Endpoint[Receiver]]:
         if r.HTTP_URL and (problem := urls.url_problem(url, cfg.notify.allowed_hosts)):
             log.error("receiver %s: webhook URL %s; receiver left out", name, problem)
             continue
-        out[name] = Endpoint(r, url, r.language or cfg.language)
+        out[name] = Endpoint(r, url, r.language or cfg.language, r.timezone or cfg.timezone)
     return out
 
 

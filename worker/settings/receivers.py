@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from worker.settings.base import Strict, secret
+from worker.settings.base import Strict, TimeZone, secret
 
 
 class RateLimit(Strict):
@@ -62,6 +62,7 @@ class Receiver(Strict):
     url_file: str | None = None
     url_env: str | None = None
     language: Literal["zh", "en"] | None = None  # None: the global ``language``
+    timezone: TimeZone | None = None  # None: the global ``timezone``
     template: TemplateSettings | None = None
     rate_limit: RateLimit | None = None  # None: the kind's default
     digest_max: int | None = Field(default=None, ge=1, le=200)
@@ -187,6 +188,7 @@ class Endpoint(Generic[R]):
     receiver: R
     url: str = field(repr=False)
     lang: str = "zh"
+    tz: str = "UTC"  # the IANA zone its messages give times in
 
     @property
     def name(self) -> str:

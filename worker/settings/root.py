@@ -11,7 +11,7 @@ from pydantic import AliasChoices, Field, field_validator, model_validator
 from worker.model import policies
 from worker.model.thresholds import Thresholds
 from worker.settings import notify, seed
-from worker.settings.base import Strict
+from worker.settings.base import RuleName, Strict, TimeZone
 from worker.settings.clusters import ClusterSettings, CollectSettings, HubSettings, NodeGroupSettings
 from worker.settings.noise import NoiseSettings
 from worker.settings.notify import NotifySettings
@@ -19,6 +19,19 @@ from worker.settings.receivers import Endpoint, Receiver, ReceiverPolicy, Receiv
 from worker.settings.routes import RouteSettings
 from worker.settings.thresholds import ThresholdOverrides, apply
 from worker.settings.watch import MetricsSettings, WatchdogSettings
+
+
+class RuleSettings(Strict):
+    """What the config says about one rule besides its thresholds."""
+
+    runbook_url: str = Field(alias="runbookURL")
+
+    @field_validator("runbook_url")
+    @classmethod
+    def _http(cls, v: str) -> str:
+        if not v.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL")
+        return v
 
 
 class Settings(Strict):
@@ -34,6 +47,11 @@ class Settings(Strict):
     receivers_: list[ReceiverSettings] = Field(default=[], alias="receivers")
     route: RouteSettings | None = None
     language: Literal["zh", "en"] = "zh"
+    # the IANA zone messages give their times in, with the UTC offset shown; a receiver may set its own
+    timezone: TimeZone = "UTC"
+    # per rule: its runbook (``rules: {cpu_usage: {runbookURL: https://...}}``), shown as the message's next step
+    # instead of the built-in hint
+    rules: dict[RuleName, RuleSettings] = {}
     log_format: Literal["json", "text"] = "json"
     clusters: list[ClusterSettings] = []
     node_groups: list[NodeGroupSettings] = []
@@ -122,6 +140,10 @@ class Settings(Strict):
     @property
     def repeat_interval(self) -> float:
         return self.alert_cooldown * 60.0
+
+    def runbook_url(self, rule: str) -> str:
+        r = self.rules.get(rule)
+        return r.runbook_url if r else ""
 
     def maintenance_windows(self, cluster: str) -> list[policies.Window]:
         return [w.window() for c in self.clusters if c.name == cluster for w in c.maintenance]

@@ -126,7 +126,7 @@ def test_a_receiver_may_not_take_a_seed_section_name() -> None:
     ("template", "expected"),
     [
         ({"title": "{{ cluster"}, "line 1"),  # does not compile
-        ({"body": "{{ runbook_url }}"}, "'runbook_url' is undefined"),  # compiles, does not render
+        ({"body": "{{ runbook_link }}"}, "'runbook_link' is undefined"),  # compiles, does not render
         ({"title": "{{ value | nosuchfilter }}"}, "nosuchfilter"),
     ],
 )

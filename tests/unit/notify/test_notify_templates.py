@@ -57,13 +57,13 @@ def make(
         ("zh", NotificationKind.FIRING, Severity.WARNING, "⚠️ [警告] 集群 prod 节点 node-7 CPU 使用率 97.3% (阈值 90%)"),
         ("zh", NotificationKind.REPEAT, Severity.CRITICAL, "🔁 [严重·持续] 集群 prod 节点 node-7 CPU 使用率 97.3% (阈值 90%)"),
         ("zh", NotificationKind.ESCALATED, Severity.CRITICAL, "⏫ [升级为严重] 集群 prod 节点 node-7 CPU 使用率 97.3% (阈值 90%)"),
-        ("zh", NotificationKind.RESOLVED, Severity.CRITICAL, "✅ [已恢复] 集群 prod 节点 node-7 CPU 使用率 97.3% (阈值 90%)"),
+        ("zh", NotificationKind.RESOLVED, Severity.CRITICAL, "✅ [已恢复] 集群 prod 节点 node-7 CPU 使用率回落至 97.3%"),
         ("zh", NotificationKind.TEST, Severity.INFO, "🧪 [测试] 集群 prod 节点 node-7 nodewatch 测试消息，通道配置正确"),
         ("en", NotificationKind.FIRING, Severity.CRITICAL, "🔥 [CRITICAL] cluster prod node node-7 CPU usage 97.3% (threshold 90%)"),
         ("en", NotificationKind.FIRING, Severity.INFO, "ℹ️ [INFO] cluster prod node node-7 CPU usage 97.3% (threshold 90%)"),
         ("en", NotificationKind.REPEAT, Severity.WARNING, "🔁 [WARNING, still firing] cluster prod node node-7 CPU usage 97.3% (threshold 90%)"),
         ("en", NotificationKind.ESCALATED, Severity.CRITICAL, "⏫ [ESCALATED to CRITICAL] cluster prod node node-7 CPU usage 97.3% (threshold 90%)"),
-        ("en", NotificationKind.RESOLVED, Severity.WARNING, "✅ [RESOLVED] cluster prod node node-7 CPU usage 97.3% (threshold 90%)"),
+        ("en", NotificationKind.RESOLVED, Severity.WARNING, "✅ [RESOLVED] cluster prod node node-7 CPU usage back to 97.3%"),
         ("en", NotificationKind.TEST, Severity.INFO, "🧪 [TEST] cluster prod node node-7 nodewatch test message, the channel is configured correctly"),
     ],
 )  # fmt: skip
@@ -248,7 +248,7 @@ def test_fields_and_markdown_body() -> None:
         ("规则", "cpu_usage"),
         ("当前值", "97.3%"),
         ("阈值", "90%"),
-        ("开始于", "2026-05-28 20:26:40 UTC"),
+        ("开始于", "2026-05-28 20:26 UTC (+00:00)"),
         ("已持续", "1h 5m"),
     )
     assert r.text.startswith("#### 🔥 [严重]")

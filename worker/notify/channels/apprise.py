@@ -52,7 +52,7 @@ class AppriseChannel:
         session: requests.Session | None = None,  # unused: Apprise brings its own HTTP
         timeout: float = 10.0,
     ) -> None:
-        self._voice = templates.Voice.of(e.lang, e.template())
+        self._voice = templates.Voice.of(e.lang, e.template(), e.tz)
         url = e.url
         self._secrets = url_secrets(url)
         scheme = urllib.parse.urlsplit(url).scheme
@@ -71,7 +71,7 @@ class AppriseChannel:
             raise ValueError(f"apprise does not understand the URL of scheme {scheme!r}")
 
     def send(self, notification: Notification) -> None:
-        r = templates.render(notification, self._voice.lang, "markdown", self._voice.custom)
+        r = self._voice.render(notification, "markdown")
         kind = (
             apprise.NotifyType.SUCCESS
             if notification.kind is NotificationKind.RESOLVED
@@ -79,7 +79,7 @@ class AppriseChannel:
         )
         with apprise.LogCapture(level=logging.WARNING) as captured:
             ok = self._apprise.notify(
-                body=templates.fit(r.body, BODY_MAX) or templates.clip(r.title, BODY_MAX),
+                body=templates.fit(r.body, BODY_MAX, r.tail) or templates.clip(r.title, BODY_MAX),
                 title=templates.clip(r.title, TITLE_MAX),
                 notify_type=kind,
                 body_format=apprise.NotifyFormat.MARKDOWN,

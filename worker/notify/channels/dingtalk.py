@@ -49,8 +49,9 @@ def payload(
     at_mobiles: Sequence[str] = (),
     at_all: bool = False,
     custom: templates.Custom | None = None,
+    tz: str = "UTC",
 ) -> dict[str, object]:
-    r = templates.render(notification, lang, "markdown", custom)
+    r = templates.render(notification, lang, "markdown", custom, tz)
     title = r.title
     if keyword and keyword not in r.text:
         # keyword-mode robots reject any message whose content lacks one of their keywords: the headline carries
@@ -61,7 +62,7 @@ def payload(
     mentions = " ".join(f"@{m}" for m in at_mobiles)  # markdown only notifies mobiles named in the text
     budget = MAX_BYTES
     while True:
-        fitted = templates.fit(text, budget - len(mentions.encode()) - 2)
+        fitted = templates.fit(text, budget - len(mentions.encode()) - 2, r.tail)
         if mentions:
             fitted = f"{fitted}\n\n{mentions}"
         body: dict[str, object] = {
@@ -87,7 +88,7 @@ class DingTalkChannel:
         timeout: float = 10.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        voice, r = templates.Voice.of(e.lang, e.template()), e.receiver
+        voice, r = templates.Voice.of(e.lang, e.template(), e.tz), e.receiver
         # what every message of this robot carries: its keyword, whom it mentions, the receiver's templates
         self._payload = functools.partial(
             payload,
@@ -96,6 +97,7 @@ class DingTalkChannel:
             at_mobiles=r.at_mobiles,
             at_all=r.at_all,
             custom=voice.custom,
+            tz=voice.tz,
         )
         self._secret = r.signing_secret()
         self._clock = clock

@@ -26,10 +26,10 @@ TEXT_MAX = 3000
 
 
 def payload(
-    notification: Notification, lang: str, custom: templates.Custom | None = None
+    notification: Notification, lang: str, custom: templates.Custom | None = None, tz: str = "UTC"
 ) -> dict[str, object]:
     """The webhook body: fallback ``text``, a header block, and an attachment with the coloured details."""
-    r = templates.render(notification, lang, "slack", custom)
+    r = templates.render(notification, lang, "slack", custom, tz)
     colour = (
         RESOLVED_COLOUR if notification.kind is NotificationKind.RESOLVED else COLOURS[notification.severity]
     )
@@ -41,11 +41,12 @@ def payload(
         extra = r.body.strip()  # a user's body or a digest: shown as written, without the field grid
     else:
         # the fields already carry the key/value lines; the section shows only what is not a field
-        extra = "\n".join(r.body.split("\n")[len(r.fields) :]).strip()
+        # (a field past Slack's ten goes there too)
+        extra = "\n".join(r.body.split("\n")[min(len(r.fields), FIELDS_MAX) :]).strip()
         blocks.append({"type": "section", "fields": fields})
     if extra:
         blocks.append(
-            {"type": "section", "text": {"type": "mrkdwn", "text": templates.fit(extra, SECTION_MAX)}}
+            {"type": "section", "text": {"type": "mrkdwn", "text": templates.fit(extra, SECTION_MAX, r.tail)}}
         )
     blocks.append(
         {
@@ -71,14 +72,16 @@ class SlackChannel:
     def __init__(
         self, e: Endpoint[SlackReceiver], *, session: requests.Session, timeout: float = 10.0
     ) -> None:
-        self._voice = templates.Voice.of(e.lang, e.template())
+        self._voice = templates.Voice.of(e.lang, e.template(), e.tz)
         token = e.url.rsplit("/", 1)[-1]
         self._service = http.Service("slack", session, e.url, timeout, (e.url, token))
         self.target = "slack " + redact(e.url, [token])
 
     def send(self, notification: Notification) -> None:
         voice = self._voice
-        body = json.dumps(payload(notification, voice.lang, voice.custom), ensure_ascii=False).encode()
+        body = json.dumps(
+            payload(notification, voice.lang, voice.custom, voice.tz), ensure_ascii=False
+        ).encode()
         # Slack explains 4xx in a one-word body (invalid_payload, no_service, channel_not_found, ...)
         response = self._service.send(body)
         if response.status_code != 200 or response.text.strip() != "ok":

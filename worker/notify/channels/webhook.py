@@ -35,9 +35,13 @@ def _status(n: Notification) -> str:
 
 
 def nodewatch_body(
-    n: Notification, lang: str, custom: templates.Custom | None = None, text_max: int = TEXT_MAX
+    n: Notification,
+    lang: str,
+    custom: templates.Custom | None = None,
+    text_max: int = TEXT_MAX,
+    tz: str = "UTC",
 ) -> dict[str, object]:
-    r = templates.render(n, lang, "text", custom)
+    r = templates.render(n, lang, "text", custom, tz)
     title = templates.clip(r.title, TITLE_MAX)
     return {
         "version": SCHEMA_VERSION,
@@ -52,10 +56,11 @@ def nodewatch_body(
         "fingerprint": n.fingerprint,
         "summary": limits.cut_text(n.summary, limits.TEXT_MAX),
         "title": title,
-        "text": templates.fit(f"{title}\n{r.body}", text_max),
+        "text": templates.fit(f"{title}\n{r.body}", text_max, r.tail),
         "fields": [{"name": k, "value": templates.clip(v, FIELD_MAX)} for k, v in r.fields],
         "params": limits.bound_json(n.params, min(limits.PARAMS_MAX, text_max)),
         "started_at": _iso(n.started_at),
+        "since": _iso(n.condition_since),
         "created_at": _iso(n.created_at),
     }
 
@@ -68,16 +73,18 @@ def alertmanager_body(
     external_url: str = "",
     custom: templates.Custom | None = None,
     text_max: int = TEXT_MAX,
+    tz: str = "UTC",
 ) -> dict[str, object]:
-    """Alertmanager webhook payload version 4 with one alert, for tools that consume Alertmanager."""
-    r = templates.render(n, lang, "text", custom)
+    """Alertmanager webhook payload version 4 with one alert, for tools that consume Alertmanager; ``startsAt`` is
+    when the condition was first seen, as Alertmanager's own alerts start at their condition, not their page."""
+    r = templates.render(n, lang, "text", custom, tz)
     status = _status(n)
     labels = {"alertname": n.rule, "cluster": n.cluster, "severity": n.severity.label}
     if n.node:
         labels["node"] = n.node
     annotations = {
         "summary": templates.clip(r.title, TITLE_MAX),
-        "description": templates.fit(r.body, text_max),
+        "description": templates.fit(r.body, text_max, r.tail),
     }
     if n.summary:
         annotations["message"] = limits.cut_text(n.summary, limits.TEXT_MAX)
@@ -97,7 +104,7 @@ def alertmanager_body(
                 "status": status,
                 "labels": labels,
                 "annotations": annotations,
-                "startsAt": _iso(n.started_at),
+                "startsAt": _iso(n.condition_since),
                 "endsAt": _iso(n.created_at) if status == "resolved" else ZERO_TIME,
                 "generatorURL": external_url,
                 "fingerprint": n.fingerprint,
@@ -116,7 +123,7 @@ class WebhookChannel:
     def __init__(
         self, e: Endpoint[WebhookReceiver], *, session: requests.Session, timeout: float = 10.0
     ) -> None:
-        self._voice = templates.Voice.of(e.lang, e.template())
+        self._voice = templates.Voice.of(e.lang, e.template(), e.tz)
         self._receiver = e.receiver
         self._secret = e.receiver.signing_secret()
         self._headers = e.receiver.header_values()
@@ -139,9 +146,10 @@ class WebhookChannel:
                     external_url=r.external_url,
                     custom=voice.custom,
                     text_max=text_max,
+                    tz=voice.tz,
                 )
             else:
-                doc = nodewatch_body(notification, voice.lang, voice.custom, text_max)
+                doc = nodewatch_body(notification, voice.lang, voice.custom, text_max, voice.tz)
             data = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
             if len(data) <= MAX_BODY or text_max <= 256:
                 return data

@@ -30,14 +30,16 @@ def payload(
     *,
     mentions: Sequence[str] = (),
     custom: templates.Custom | None = None,
+    tz: str = "UTC",
 ) -> dict[str, object]:
-    r = templates.render(notification, lang, "markdown", custom)
+    r = templates.render(notification, lang, "markdown", custom, tz)
     colour = "info" if notification.kind is NotificationKind.RESOLVED else COLOURS[notification.severity]
     body = r.body.replace("\n\n", "\n")  # WeCom breaks lines on a single newline
     tail = " ".join(f"<@{m}>" for m in mentions)
     room = MAX_BYTES - (len(tail.encode()) + 1 if tail else 0)
     title = templates.clip(r.title, TITLE_MAX)  # whole, so that fit never cuts inside its <font> tag
-    content = templates.fit(f'<font color="{colour}">**{title}**</font>\n{body}', room)
+    keep = r.tail.replace("\n\n", "\n")  # fingerprint and commands: never cut
+    content = templates.fit(f'<font color="{colour}">**{title}**</font>\n{body}', room, keep)
     if tail:
         content = f"{content}\n{tail}"
     return {"msgtype": "markdown", "markdown": {"content": content}}
@@ -49,7 +51,7 @@ class WeComChannel:
     def __init__(
         self, e: Endpoint[WeComReceiver], *, session: requests.Session, timeout: float = 10.0
     ) -> None:
-        self._voice = templates.Voice.of(e.lang, e.template())
+        self._voice = templates.Voice.of(e.lang, e.template(), e.tz)
         self._mentions = tuple(e.receiver.mentions)
         key = urllib.parse.parse_qs(urllib.parse.urlsplit(e.url).query).get("key", [None])[0]
         secrets = tuple(s for s in (key,) if s)
@@ -58,6 +60,6 @@ class WeComChannel:
 
     def send(self, notification: Notification) -> None:
         voice = self._voice
-        body = payload(notification, voice.lang, mentions=self._mentions, custom=voice.custom)
+        body = payload(notification, voice.lang, mentions=self._mentions, custom=voice.custom, tz=voice.tz)
         data = json.dumps(body, ensure_ascii=False).encode()
         self._service.send(data, errcodes={FREQUENCY: THROTTLE_DELAY, SYSTEM_BUSY: None})

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from worker.model import Notification
-from worker.notify.templates import builtin, overrides
+from worker.notify.templates import builtin, facts, overrides
 from worker.notify.templates.builtin import DIGEST_RULE, LANGUAGES, MAX_GROUP, Format, Rendered, language
 from worker.notify.templates.filters import FILTERS, duration
 from worker.notify.templates.fit import clip, fit
@@ -37,27 +37,39 @@ __all__ = [
 
 
 def render(
-    notification: Notification, lang: str = "zh", fmt: Format = "markdown", custom: Custom | None = None
+    notification: Notification,
+    lang: str = "zh",
+    fmt: Format = "markdown",
+    custom: Custom | None = None,
+    tz: str = "UTC",
 ) -> Rendered:
-    """Render one notification in ``lang`` (zh/en) and ``fmt`` (markdown for DingTalk/WeCom, slack mrkdwn, text).
+    """Render one notification in ``lang`` (zh/en) and ``fmt`` (markdown for DingTalk/WeCom, slack mrkdwn, text),
+    its times in the IANA zone ``tz``.
 
     ``custom`` (a receiver's own templates) replaces the headline and/or body; a digest keeps its own form.
     """
-    rendered = builtin.render(notification, lang, fmt)
+    rendered = builtin.render(notification, lang, fmt, tz)
     if custom is None or notification.rule == DIGEST_RULE:
         return rendered
-    return overrides.apply(notification, rendered, custom, fmt)
+    return overrides.apply(notification, rendered, custom, fmt, tz=tz)
 
 
 @dataclass(frozen=True)
 class Voice:
-    """How one receiver's messages read: its language and its own templates. Made with the receiver's channel
-    (``of``), so an unknown language or a template that does not compile fails there, not at the first alert."""
+    """How one receiver's messages read: its language, its time zone and its own templates. Made with the
+    receiver's channel (``of``), so an unknown language or a template that does not compile fails there, not at the
+    first alert."""
 
     lang: str
     custom: Custom | None = None
+    tz: str = "UTC"
 
     @classmethod
-    def of(cls, lang: str, template: Mapping[str, str | None] | None = None) -> Voice:
+    def of(cls, lang: str, template: Mapping[str, str | None] | None = None, tz: str = "UTC") -> Voice:
         language(lang)
-        return cls(lang, custom(template))
+        facts.local(0, tz)  # an unknown zone fails here
+        return cls(lang, custom(template), tz)
+
+    def render(self, notification: Notification, fmt: Format) -> Rendered:
+        """``render`` in this voice."""
+        return render(notification, self.lang, fmt, self.custom, self.tz)

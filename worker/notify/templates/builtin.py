@@ -19,6 +19,7 @@ import jinja2
 import yaml
 
 from worker.model import Notification, NotificationKind, Severity, limits, rules
+from worker.notify.templates import facts
 from worker.notify.templates.filters import FILTERS, duration, environment
 
 Format = Literal["markdown", "slack", "text"]
@@ -27,8 +28,10 @@ EMOJI = {Severity.CRITICAL: "🔥", Severity.WARNING: "⚠️", Severity.INFO: "
 # pod lists a rule may attach, in the order the body shows them
 POD_LISTS = ("top_pods", "pending_pods", "evicted", "pods")
 # free-text params shown as their own line
-NOTES = ("message", "expected", "resolved_reason")
+NOTES = ("message", "expected")
 MAX_PODS = 10
+# messages about nodewatch itself: no condition, nothing to acknowledge or silence
+NOT_ALERTS = frozenset({NotificationKind.TEST, NotificationKind.HEARTBEAT})
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,9 @@ class Rendered:
     fields: tuple[tuple[str, str], ...]
     body: str = ""
     custom_body: bool = False  # a user template wrote the body: the fields are not its first lines
+    tail: str = (
+        ""  # the end of the body that a cut must keep whole: fingerprint and commands (``fit``'s tail)
+    )
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,10 @@ class Language:
     rules: Mapping[str, jinja2.Template]
     resolved: Mapping[str, jinja2.Template]
     heartbeat: jinja2.Template
+    next: Mapping[str, jinja2.Template]  # the next step per rule ("default" for the others)
+    ended: Mapping[str, jinja2.Template]  # why a resolved alert ended, by the lifecycle's reason
+    lasted: str = "{duration}, until {end}"
+    trend: str = "{arrow} {before} → {now} in {ago}"
     digest: str = "{n}{critical}"
     digest_critical: str = " ({n})"
     group: str = "{n} nodes"
@@ -77,6 +87,10 @@ def language(lang: str) -> Language:
         labels=raw["labels"],
         rules={k: env.from_string(v) for k, v in raw["rules"].items()},
         resolved={k: env.from_string(v) for k, v in raw.get("resolved", {}).items()},
+        next={k: env.from_string(v) for k, v in raw["next"].items()},
+        ended={k: env.from_string(v) for k, v in raw["ended"].items()},
+        lasted=raw["lasted"],
+        trend=raw["trend"],
         digest=raw["digest"],
         digest_critical=raw["digest_critical"],
         group=raw["group"],
@@ -181,17 +195,61 @@ def _render_digest(n: Notification, words: Language, lang: str, fmt: Format) -> 
     )
 
 
-def render(notification: Notification, lang: str = "zh", fmt: Format = "markdown") -> Rendered:
+def _ended(n: Notification, lang: Language, tz: str) -> str:
+    """Why a resolved alert ended, in words: "the condition cleared at 21:55 and stayed clear for 10m"."""
+    reason = str(n.params.get("resolved_reason") or "")
+    template = lang.ended.get(reason)
+    if template is None:
+        return reason
+    quiet = n.created_at - n.ended_at if n.ended_at else 0.0
+    return template.render(
+        ended_at=facts.clock(n.ended_at, tz) if n.ended_at else "",
+        quiet=duration(quiet) if quiet >= 60 else "",
+    )
+
+
+def _next_step(n: Notification, lang: Language, context: Mapping[str, Any]) -> str:
+    template = lang.next.get(n.rule) or lang.next["default"]
+    try:
+        return template.render(context)
+    except (jinja2.UndefinedError, ValueError, TypeError):
+        return lang.next["default"].render(context)
+
+
+CODE: dict[str, Callable[[str], str]] = {
+    # Slack mrkdwn and WeCom markdown show `code`; DingTalk's markdown does not (the backticks would show), and
+    # one "markdown" form serves DingTalk, WeCom and Apprise: commands go plain there, on a line of their own
+    "markdown": lambda t: t,
+    "slack": lambda t: f"`{t}`",
+    "text": lambda t: t,
+}
+LINK: dict[str, Callable[[str], str]] = {
+    "markdown": lambda url: f"[{url}]({url})",
+    "slack": lambda url: f"<{url}>",
+    "text": lambda url: url,
+}
+
+
+def render(
+    notification: Notification, lang: str = "zh", fmt: Format = "markdown", tz: str = "UTC"
+) -> Rendered:
     """The built-in message for one notification in ``lang`` (zh/en) and ``fmt`` (markdown for DingTalk/WeCom,
-    slack mrkdwn, text)."""
+    slack mrkdwn, text), its times in the IANA zone ``tz``.
+
+    Fields (Slack shows them as a grid): severity (not on a resolved message: it no longer is), cluster, node, node
+    group, rule, value, threshold, reason, trend, since when the condition holds and for how long (resolved: how
+    long it lasted, and why it ended). Then the notes, the pods, the next step (the rule's runbook URL when the
+    config gives one), and the fingerprint with the commands that acknowledge and silence the alert."""
     n = notification
     words = language(lang)
     if n.rule == DIGEST_RULE:
         return _render_digest(n, words, lang, fmt)
     sev = words.severity[n.severity.label]
+    resolved = n.kind is NotificationKind.RESOLVED
+    display = str(n.params.get("cluster_display") or n.cluster)
     context: dict[str, Any] = {
         **n.params,
-        "cluster": n.cluster,
+        "cluster": display,
         "node": n.node,
         "rule": n.rule,
         "summary": n.summary,
@@ -212,25 +270,40 @@ def render(notification: Notification, lang: str = "zh", fmt: Format = "markdown
         title = f"{prefix}{where} {_phrase(n, words, context)}"
 
     labels = words.labels
-    fields: list[tuple[str, str]] = [(labels["severity"], sev), (labels["cluster"], n.cluster)]
+    fields: list[tuple[str, str]] = [] if resolved else [(labels["severity"], sev)]
+    fields.append((labels["cluster"], f"{display} ({n.cluster})" if display != n.cluster else n.cluster))
     if n.node:
         fields.append((labels["node"], n.node))
+    if group := n.params.get("node_group"):
+        fields.append((labels["node_group"], str(group)))
     fields.append((labels["rule"], n.rule))
     for key in ("value", "threshold", "reason"):
         if (shown := _value(n, key)) is not None:
             fields.append((labels[key], shown))
-    if n.started_at:
-        fields.append((labels["started"], when(n.started_at)))
-        if n.created_at > n.started_at:
-            fields.append((labels["duration"], duration(n.created_at - n.started_at)))
+    if n.kind not in NOT_ALERTS:
+        if not resolved and (moving := facts.trend(n, words.trend)):
+            fields.append((labels["trend"], moving))
+        since, held = n.condition_since, duration(facts.held_for(n))
+        fields.append((labels["since"], facts.local(since, tz)))
+        if resolved:
+            end = facts.clock(n.ended_at or n.created_at, tz)
+            fields.append((labels["lasted"], words.lasted.format(duration=held, end=end)))
+        elif facts.held_for(n) > 0:
+            fields.append((labels["duration"], held))
 
     esc = escape_slack if fmt == "slack" else (lambda s: s)
     bold = {"markdown": "**{}**", "slack": "*{}*", "text": "{}"}[fmt]
+
+    def line(key: str, value: str, raw: bool = False) -> str:
+        return f"{bold.format(esc(labels[key]))}: {value if raw else esc(value)}"
+
     lines = [f"{bold.format(esc(k))}: {esc(v)}" for k, v in fields]
+    if resolved and (why := _ended(n, words, tz)):
+        lines.append(line("resolved_reason", why))
     for key in NOTES:
         if note := n.params.get(key):
-            lines.append(f"{bold.format(esc(labels[key]))}: {esc(str(note))}")
-    for key in POD_LISTS:
+            lines.append(line(key, str(note)))
+    for key in () if resolved else POD_LISTS:  # a resolved alert's pods are no longer the news
         raw = n.params.get(key)
         if isinstance(raw, list | tuple) and raw:
             pods, hidden = limits.split_more(raw)
@@ -242,7 +315,26 @@ def render(notification: Notification, lang: str = "zh", fmt: Format = "markdown
         lines.extend(f"- {esc(m)}" for m in members[:MAX_GROUP])
         if total > MAX_GROUP:
             lines.append(f"- {limits.more(total - min(len(members), MAX_GROUP))}")
+    footer: list[str] = []  # what the on-call acts on: kept whole when a service's size limit cuts the body
+    if n.kind not in NOT_ALERTS and n.fingerprint:
+        if not resolved:
+            url = n.params.get("runbook_url")
+            if isinstance(url, str) and url:
+                footer.append(line("runbook", LINK[fmt](url), raw=True))
+            else:
+                footer.append(line("next_step", _next_step(n, words, context)))
+        footer.append(line("fingerprint", CODE[fmt](esc(n.fingerprint)), raw=True))
+        if not resolved and not members:  # a storm's members are acknowledged one by one
+            footer.append(line("ack", CODE[fmt](esc(facts.ack_command(n))), raw=True))
+        if not resolved:
+            footer.append(line("silence", CODE[fmt](esc(facts.silence_command(n))), raw=True))
     # DingTalk markdown needs a blank line for a line break; others take a plain newline
     sep = "\n\n" if fmt == "markdown" else "\n"
-    body = sep.join(lines)
-    return Rendered(title=title, text=HEADING[fmt](title) + sep + body, fields=tuple(fields), body=body)
+    body = sep.join(lines + footer)
+    return Rendered(
+        title=title,
+        text=HEADING[fmt](title) + sep + body,
+        fields=tuple(fields),
+        body=body,
+        tail=sep.join(footer),
+    )

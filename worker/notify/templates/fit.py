@@ -6,13 +6,21 @@ Sizes are UTF-8 bytes, which never undercount what a service measures. Pure.
 from __future__ import annotations
 
 
-def fit(text: str, max_bytes: int) -> str:
+def fit(text: str, max_bytes: int, tail: str = "") -> str:
     """Cut ``text`` on line boundaries so that its UTF-8 form is at most ``max_bytes``, ending "… +N more".
 
     N counts the non-blank lines left out. A first line longer than the limit is cut on a character boundary.
+    ``tail``: the end of ``text`` that must stay whole (a message's fingerprint and commands: what the on-call
+    types): the cut is made before it, unless the tail alone would not fit.
     """
     if len(text.encode()) <= max_bytes:
         return text
+    size = len(tail.encode())
+    if tail and text.endswith(tail) and size < max_bytes // 2:
+        head = text[: len(text) - len(tail)]
+        kept = head.rstrip("\n")
+        sep = head[len(kept) :] or "\n"
+        return fit(kept, max_bytes - size - len(sep.encode())) + sep + tail
     lines = text.split("\n")
     sizes = [len(line.encode()) for line in lines]
     remaining = [0] * (len(lines) + 1)  # non-blank lines from i to the end

@@ -10,6 +10,7 @@ from typing import Any
 import jinja2
 
 from worker.model import Notification, NotificationKind, Severity
+from worker.notify.templates import facts
 from worker.notify.templates.builtin import EMOJI, HEADING, Format, Rendered, render, when
 from worker.notify.templates.filters import environment
 
@@ -60,6 +61,7 @@ SAMPLE = Notification(
     started_at=1_780_000_000.0,
     created_at=1_780_000_300.0,
     fingerprint="sample",
+    since=1_779_999_460.0,
 )
 
 
@@ -75,7 +77,9 @@ def check_custom(title: str | None, body: str | None, lang: str) -> None:
             raise ValueError(f"rendering a sample {fmt} message failed: {str(err)[:200]}") from None
 
 
-def apply(n: Notification, r: Rendered, c: Custom, fmt: Format, *, strict: bool = False) -> Rendered:
+def apply(
+    n: Notification, r: Rendered, c: Custom, fmt: Format, *, strict: bool = False, tz: str = "UTC"
+) -> Rendered:
     context: dict[str, Any] = {
         **n.params,
         "params": n.params,
@@ -89,6 +93,14 @@ def apply(n: Notification, r: Rendered, c: Custom, fmt: Format, *, strict: bool 
         "emoji": EMOJI[n.severity],
         "started_at": when(n.started_at) if n.started_at else "",
         "created_at": when(n.created_at),
+        # in the receiver's zone, with the offset: since when the condition holds, and this message's time
+        "since": facts.local(n.condition_since, tz) if n.condition_since else "",
+        "local_time": facts.local(n.created_at, tz),
+        "held_for": facts.held_for(n),
+        "cluster_display": n.params.get("cluster_display") or n.cluster,
+        "ack_command": facts.ack_command(n),
+        "silence_command": facts.silence_command(n),
+        "runbook_url": n.params.get("runbook_url") or "",
         "title": r.title,
         "body": r.body,
         "fields": list(r.fields),
@@ -108,4 +120,5 @@ def apply(n: Notification, r: Rendered, c: Custom, fmt: Format, *, strict: bool 
         fields=r.fields,
         body=body,
         custom_body=r.custom_body or c.body is not None,
+        tail=r.tail if c.body is None else "",
     )
