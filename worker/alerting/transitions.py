@@ -13,10 +13,11 @@ decided.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 from worker import settings
-from worker.model import ClusterSample, Finding, Notification, NotificationKind
+from worker.model import ClusterSample, Finding, Notification, NotificationKind, history, rules
 from worker.rules import muting, noise, storms
 from worker.state import alerts as alert_state
 from worker.state.alerts import Transitions
@@ -148,5 +149,30 @@ def advance(
         )
         for o in p.outgoing
     ]
+    notes = _with_trends(stores, cluster, notes, now)
     out.notifications = _storm(stores, cfg, cluster, state.group_buffer, notes, now, out)
+    return out
+
+
+TRENDING = frozenset({NotificationKind.FIRING, NotificationKind.REPEAT, NotificationKind.ESCALATED})
+
+
+def _with_trends(stores: Stores, cluster: str, notes: list[Notification], now: float) -> list[Notification]:
+    """The messages, each with its trend over the last half hour from the node's history (``history.change``)
+    where its rule has a history series and the message does not bring its own. One read per metric, only when
+    something is sent; a history that cannot be read costs the trend line, never the message."""
+    wanted: dict[str, list[int]] = {}
+    for i, n in enumerate(notes):
+        rule = rules.BY_NAME.get(n.rule)
+        if n.kind in TRENDING and n.node and rule and rule.history and "trend" not in n.params:
+            wanted.setdefault(rule.history, []).append(i)
+    if not wanted:
+        return notes
+    out = list(notes)
+    for metric, idx in wanted.items():
+        series = stores.recent_history(cluster, metric, now - 1800, {notes[i].node for i in idx})
+        for i in idx:
+            moved = history.change(series[notes[i].node], now) if notes[i].node in series else None
+            if moved is not None:
+                out[i] = dataclasses.replace(notes[i], params={**notes[i].params, "trend": moved})
     return out

@@ -17,7 +17,7 @@ import redis
 
 from worker import settings
 from worker.cli import common, durations
-from worker.notify import delivery, errors, registry
+from worker.notify import delivery, errors, examples, registry
 from worker.notify.redact import redact
 from worker.settings import notify as notify_settings
 from worker.state import ratelimit
@@ -127,6 +127,12 @@ def cmd_notify_test(args: argparse.Namespace) -> int:
     return common.EXIT_FAIL if failed else 0
 
 
+def cmd_notify_examples(args: argparse.Namespace) -> int:
+    """Rendered examples of every message (docs/messages.md is this command's output)."""
+    sys.stdout.write(examples.document())
+    return 0
+
+
 def add_parsers(
     sub: argparse._SubParsersAction[argparse.ArgumentParser], common_args: argparse.ArgumentParser
 ) -> None:
@@ -143,3 +149,9 @@ def add_parsers(
         help="give up retrying after this long: SECONDS, or e.g. 90s, 5m (default 60)",
     )
     test.set_defaults(func=cmd_notify_test)
+    examples_cmd = notify_sub.add_parser(
+        "examples",
+        parents=[common_args],
+        help="print docs/messages.md: every rule and kind of message, rendered per channel and language",
+    )
+    examples_cmd.set_defaults(func=cmd_notify_examples)

@@ -40,3 +40,16 @@ def values(node: NodeSample) -> dict[str, float | None]:
         "cpu_requests": node.pct(req.cpu_m, alloc.cpu_m),
         "memory_requests": node.pct(req.memory, alloc.memory),
     }
+
+
+def change(
+    series: Series, now: float, window: float = 1800.0, least: float = 300.0
+) -> dict[str, float] | None:
+    """Where the series stood at the start of the last ``window`` seconds: ``{"from": value, "ago": seconds}`` of
+    its oldest scan sample in the window, for a message's trend line; None when the window holds fewer than two
+    samples or spans less than ``least`` seconds (too little to call a trend)."""
+    recent = [(t, v) for t, v in series.fine if now - window <= t <= now]
+    if len(recent) < 2 or now - recent[0][0] < least:
+        return None
+    t, value = recent[0]
+    return {"from": round(value, 1), "ago": round(now - t)}

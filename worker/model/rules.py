@@ -44,6 +44,9 @@ class Rule:
     # while it is open on a node, the scan reads that node's live pod usage, so that its message names the pods
     # using the most (worker/pipeline.py's top_pods_wanted); other nodes cost no pod usage read
     reads_pod_usage: bool = False
+    # the node history series (worker/model/history.py's METRICS) that follows this rule's value: its message
+    # shows the trend from it; "" none
+    history: str = ""
 
     def defaults(self) -> dict[str, object]:
         """The default of every threshold this rule reads (Thresholds' field defaults)."""
@@ -65,12 +68,13 @@ def _usage(name: str, prefix: str, metric: str = "", reads_pod_usage: bool = Fal
         node_load=True,
         resolved_phrase=True,
         reads_pod_usage=reads_pod_usage,
+        history=prefix,
     )
 
 
 def _disk(name: str, prefix: str, metric: str = "", extra: tuple[str, ...] = ()) -> Rule:
     keys = (f"{prefix}_warning", f"{prefix}_critical", *extra, "hysteresis", "disk_for")
-    return Rule(name, "node", "pct", keys, metric, node_load=True, resolved_phrase=True)
+    return Rule(name, "node", "pct", keys, metric, node_load=True, resolved_phrase=True, history=prefix)
 
 
 def _pressure(name: str, node_load: bool = True) -> Rule:

@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +41,7 @@ import redis
 
 from worker.model import Notification
 from worker.model.alerts import AlertState, FlapRecord, Silence
+from worker.model.history import Series
 from worker.state import batch, keys
 from worker.state.alerts import AlertStore, Transitions
 from worker.state.epoch import EpochStore
@@ -214,6 +215,17 @@ class Stores:
         except redis.RedisError as err:
             log.warning("history not written: %s", err, extra={"cluster": cluster})
             return None
+
+    def recent_history(
+        self, cluster: str, metric: str, since: float, nodes: Iterable[str]
+    ) -> dict[str, Series]:
+        """Some nodes' history of ``metric`` since ``since`` (``History.cluster_series``), for the trend a message
+        shows. A Redis error is logged and answered {}: it costs the trend line, never the message."""
+        try:
+            return self.history.cluster_series(cluster, metric, since, nodes)
+        except redis.RedisError as err:
+            log.warning("no trend in the messages, history not read: %s", err, extra={"cluster": cluster})
+            return {}
 
     # --- what the watchdog reads (worker/watchdog.py): two round trips for the whole fleet ---
     def watch_view(self, fingerprint_of: Callable[[str], str]) -> list[Watched]:

@@ -42,6 +42,13 @@ def url_secrets(url: str) -> list[str]:
     return [s for s in found if len(s) >= 4]
 
 
+def message(notification: Notification, voice: templates.Voice) -> tuple[str, str]:
+    """The headline and markdown body handed to Apprise, within its default limits."""
+    r = voice.render(notification, "markdown")
+    body = templates.fit(r.body, BODY_MAX, r.tail) or templates.clip(r.title, BODY_MAX)
+    return templates.clip(r.title, TITLE_MAX), body
+
+
 class AppriseChannel:
     """Send the rendered headline and markdown body to one Apprise URL (``scheme://...``)."""
 
@@ -71,7 +78,7 @@ class AppriseChannel:
             raise ValueError(f"apprise does not understand the URL of scheme {scheme!r}")
 
     def send(self, notification: Notification) -> None:
-        r = self._voice.render(notification, "markdown")
+        title, body = message(notification, self._voice)
         kind = (
             apprise.NotifyType.SUCCESS
             if notification.kind is NotificationKind.RESOLVED
@@ -79,8 +86,8 @@ class AppriseChannel:
         )
         with apprise.LogCapture(level=logging.WARNING) as captured:
             ok = self._apprise.notify(
-                body=templates.fit(r.body, BODY_MAX, r.tail) or templates.clip(r.title, BODY_MAX),
-                title=templates.clip(r.title, TITLE_MAX),
+                body=body,
+                title=title,
                 notify_type=kind,
                 body_format=apprise.NotifyFormat.MARKDOWN,
             )
