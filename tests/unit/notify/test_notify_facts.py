@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.contract.helpers import notification
-from worker import settings
+from worker import cli, settings
 from worker.alerting import transitions
 from worker.model import Finding, NotificationKind, Severity
 from worker.model.alerts import AlertState
@@ -131,6 +131,17 @@ def test_commands_are_exact_and_parse_as_the_cli_does() -> None:
         "--author": "$USER",
         "--comment": "seen, working on it",
     }
+    # and the CLI's own parser takes both as they are
+    parser = cli.build_parser()
+    ack = parser.parse_args(shlex.split(facts.ack_command(n))[1:])
+    assert (ack.fingerprint, ack.cluster, ack.func.__name__) == ("fp-demo", "prod-eu", "cmd_alerts_ack")
+    add = parser.parse_args(argv[1:])
+    assert (add.node, add.rule, add.duration, add.func.__name__) == (
+        "prod-eu-pool-1",
+        "cpu_usage",
+        7200.0,
+        "cmd_silence_add",
+    )
 
 
 def test_runbook_url_replaces_the_built_in_next_step() -> None:
