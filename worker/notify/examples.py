@@ -76,6 +76,29 @@ SAMPLES: dict[str, tuple[Severity, str, dict[str, object]]] = {
     "credentials_rejected": (C, "", {"value": 3, "reason": "HTTP 401 Unauthorized"}),
     "cluster_scan_slow": (C, "", {"value": 3, "reason": "node list took 41 s of a 30 s budget"}),
 }  # fmt: skip
+
+
+def _predicted(
+    signal: str, value: float, eta_h: float, rate: float, unit: str
+) -> tuple[Severity, str, dict[str, object]]:
+    """A predicted exhaustion (worker/predict/findings.py): when the kubelet's line is reached, how sure."""
+    eta = eta_h * 3600
+    params: dict[str, object] = {
+        "value": value, "signal": signal, "eta_s": eta, "eta_low_s": eta * 0.8, "eta_high_s": eta * 1.3,
+        "eta_at": FIRED + eta, "rate_h": rate, "rate_unit": unit, "confidence_pct": 91,
+    }  # fmt: skip
+    return (W, NODE, params)
+
+
+SAMPLES.update(
+    {
+        "nodefs_fill_predicted": _predicted("nodefs.available<10%", 78.4, 5.0, 1.2 * 2**30, "bytes"),
+        "imagefs_fill_predicted": _predicted("imagefs.available<15%", 71.0, 7.5, 0.8 * 2**30, "bytes"),
+        "inodes_fill_predicted": _predicted("nodefs.inodesFree<5%", 83.0, 6.0, 42_000, "inodes"),
+        "memory_fill_predicted": _predicted("memory.available<100Mi", 88.5, 2.5, 0.6 * 2**30, "bytes"),
+        "pods_fill_predicted": _predicted("pods", 91.0, 3.0, 1.5, "pods"),
+    }
+)
 SUMMARIES = {"cluster_degraded": "metrics API absent: usage rules not evaluated (install metrics-server)"}
 # what a rule without a sample shows, by its unit
 BY_UNIT: dict[str | None, dict[str, object]] = {

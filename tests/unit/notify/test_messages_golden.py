@@ -86,8 +86,9 @@ def check_dingtalk(body: dict[str, Any], fp: str) -> None:
 def check_wecom(body: dict[str, Any], _: str) -> None:
     content = body["markdown"]["content"]
     assert len(content.encode()) <= chatsim_server.WECOM_MAX_BYTES
-    # WeCom's markdown: <font color> with its three colours is the only tag; lines break on one newline
-    assert not re.search(r"<(?!/?font\b)(?!@)", content) and len(FONT.findall(content)) == 1
+    # WeCom's markdown: <font color> with its three colours is the only tag (a "<" before a letter or "/" opens
+    # one; "<10%" does not); lines break on one newline
+    assert not re.search(r"<(?=[A-Za-z/])(?!/?font\b)", content) and len(FONT.findall(content)) == 1
     assert "\n\n" not in content
 
 

@@ -256,6 +256,7 @@ def render(
         "sev": sev,
         "emoji": EMOJI[n.severity],
         "params": n.params,
+        "tz": tz,  # for the clock filter
     }
     # a kind added to the model before its phrase must not stop delivery: it reads as firing meanwhile
     prefix = (words.kind.get(n.kind.value) or words.kind["firing"]).render(context)

@@ -3,11 +3,13 @@ filters for values (pct, cores, gib, int, duration; clock and rate for predictio
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import jinja2
+import jinja2.runtime
 import jinja2.sandbox
 
 from worker.model import limits
@@ -109,6 +111,15 @@ def _clock(value: Any) -> str:
     return datetime.fromtimestamp(_number(value), UTC).strftime("%m-%d %H:%M UTC")
 
 
+@jinja2.pass_context
+def _clock_in_zone(context: jinja2.runtime.Context, value: Any) -> str:
+    """``clock`` in the message's time zone (``tz`` in the context, an IANA name; UTC without one): "12-01 22:20
+    CST", so a predicted time reads like the message's other times."""
+    zone = context.get("tz") or "UTC"
+    t = datetime.fromtimestamp(_number(value), UTC).astimezone(zoneinfo.ZoneInfo(zone))
+    return f"{t:%m-%d %H:%M} {t.tzname()}"
+
+
 def _size(amount: float) -> str:
     for unit, scale in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if abs(amount) >= scale:
@@ -151,4 +162,5 @@ def environment() -> jinja2.Environment:
     """The Jinja2 environment for built-in and (later) user templates: sandboxed, strict, not HTML."""
     env = jinja2.sandbox.SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
     env.filters.update(FILTERS)
+    env.filters["clock"] = _clock_in_zone
     return env
