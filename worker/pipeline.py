@@ -51,6 +51,7 @@ class ScanResult:
     stats: ScanStats = field(default_factory=ScanStats)
     read_s: float = 0.0  # wall time of the Kubernetes reads
     redis_round_trips: int = 0
+    predicted: int = 0  # predictions worked out this scan (worker/alerting/forecast.py)
 
     def record(self) -> dict[str, Any]:
         """The scan's cost, for its scan record (``cluster list``, the fleet benchmark)."""
@@ -58,6 +59,7 @@ class ScanResult:
             **self.stats.as_record(),
             "read_total_s": round(self.read_s, 3),
             "redis_rt": self.redis_round_trips,
+            "predicted": self.predicted,
         }
 
 
@@ -124,12 +126,6 @@ def read(
     api = clusters.api_client(spec, allow_exec=cfg.allow_exec_plugins)
     options = collect_options(cfg, scan_budget(spec), top_pods_wanted(cfg, spec, prev or {}))
     return reader.read_cluster(api, spec.name, now, options, stats)
-
-
-def kubelet_api(cfg: settings.Settings, spec: clusters.ClusterSpec) -> Any:
-    """The cluster's client for its kubelets' configz, or None when disk stats are off: configz needs the same
-    ``nodes/proxy`` permission as the Summary API, so without it the predictions use the kubelet's defaults."""
-    return clusters.api_client(spec, allow_exec=cfg.allow_exec_plugins) if cfg.collect.disk_stats else None
 
 
 def cluster_health(
@@ -241,11 +237,10 @@ def _scan(
         inv = inventory.diff(
             state.inventory, sample, cluster_rules.update_last_ready(last_ready or {}, sample)
         )
-        configs = forecast.kubelet_configs(
-            kubelet_api(cfg, spec), spec.name, now, collect_options(cfg, scan_budget(spec)), result.stats
-        )
+        configs = forecast.kubelet_configs(cfg, spec, now, scan_budget(spec) - result.read_s, result.stats)
         predicted = forecast.run(stores, sample, thresholds_for, prev, state.predictions, now, configs)
         result.findings += predicted.findings
+        result.predicted = predicted.predicted
     # the failure count is written in the commit below: under the scan lock, nobody else counts meanwhile
     failures = 0 if inv is not None else state.failures + 1
     result.findings += cluster_health(cfg, spec.name, result.outcome, result.error, failures, slow)

@@ -238,3 +238,35 @@ def test_secret_create_replace_delete_answer_like_the_api_server(kubesim_factory
         err.value.status == 403
         and 'cannot create resource "secrets"' in json.loads(err.value.body)["message"]
     )
+
+
+def test_configz_answers_like_a_kubelet_with_the_nodes_own_overrides(kubesim_factory) -> None:
+    sim = kubesim_factory(scenario="e2e", speed=0)
+    api = api_client(sim.kubeconfigs["e2e"])
+    status, body = raw_get(api, "/api/v1/nodes/e2e-1/proxy/configz")
+    assert status == 200 and set(body) == {"kubeletconfig"}
+    config = body["kubeletconfig"]
+    assert config["evictionHard"] == {
+        "imagefs.available": "15%", "imagefs.inodesFree": "5%", "memory.available": "100Mi",
+        "nodefs.available": "10%", "nodefs.inodesFree": "5%",
+    }  # fmt: skip
+    assert (config["imageGCHighThresholdPercent"], config["imageGCLowThresholdPercent"]) == (85, 80)
+    assert config["maxPods"] == 110
+    sim.control.set_node(
+        "e2e",
+        "e2e-1",
+        kubelet_config={"evictionHard": {"nodefs.available": "15%"}, "imageGCHighThresholdPercent": 70},
+    )
+    config = raw_get(api, "/api/v1/nodes/e2e-1/proxy/configz")[1]["kubeletconfig"]
+    assert config["evictionHard"]["nodefs.available"] == "15%"
+    assert config["evictionHard"]["memory.available"] == "100Mi"  # a deep merge: the rest stays
+    assert config["imageGCHighThresholdPercent"] == 70
+    assert (
+        raw_get(api, "/api/v1/nodes/e2e-2/proxy/configz")[1]["kubeletconfig"]["imageGCHighThresholdPercent"]
+        == 85
+    )
+    sim.control.set_token_permissions("e2e", deny=["nodes/proxy"])
+    assert raw_get(api, "/api/v1/nodes/e2e-1/proxy/configz")[0] == 403
+    sim.control.set_node("e2e", "e2e-3", ready="Unknown")
+    sim.control.set_token_permissions("e2e", deny=[])
+    assert raw_get(api, "/api/v1/nodes/e2e-3/proxy/configz")[0] == 503  # the kubelet is down

@@ -120,3 +120,18 @@ def test_without_eviction_a_cluster_keeps_its_curves() -> None:
     c.tick()
     assert c.kubelet is None
     assert c.usage(c.node("n1"), clock.t())["disk"] == pytest.approx(1.0)
+
+
+def test_a_nodes_own_kubelet_config_from_the_timeline_moves_its_eviction_line() -> None:
+    timeline = [
+        {"at": 0, "node": "n1", "kubelet_config": {"evictionHard": {"nodefs.available": "25%"}}},
+        {"at": 0, "node": "n1", "disk": {"fill": {"from": 0.70, "rate_per_hour": 0.02}}},
+        {"at": 0, "node": "n2", "disk": {"fill": {"from": 0.70, "rate_per_hour": 0.02}}},
+    ]
+    c, clock = cluster(timeline)
+    run(c, clock, 3, step=10)  # n1 reaches its 75 % after 2.5 h; n2's line (90 %) is 10 h away
+    assert c.kubelet is not None
+    (crossing,) = c.kubelet.events
+    assert (crossing["node"], crossing["signal"]) == ("n1", "nodefs.available")
+    assert crossing["t"] == pytest.approx(1_700_000_000 + 2.5 * H, abs=10)
+    assert c.node("n1").kubelet_config == {"evictionHard": {"nodefs.available": "25%"}}

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
+from worker import clusters, settings
 from worker.collect import configz
-from worker.collect.options import CollectOptions, ScanStats
+from worker.collect.options import MIB, CollectOptions, ScanStats
 from worker.model import ClusterSample, Finding, NodeSample, fingerprint
 from worker.model.alerts import AlertState
 from worker.model.history import Series, values
@@ -178,12 +178,23 @@ def _with_now(series: Series, t: float, value: float) -> Series:
 
 
 def kubelet_configs(
-    api: Any, cluster: str, now: float, options: CollectOptions, stats: ScanStats | None = None
+    cfg: settings.Settings, spec: clusters.ClusterSpec, now: float, budget_left: float, stats: ScanStats
 ) -> Callable[[Mapping[str, int]], Mapping[str, configz.Known]]:
-    """The kubelet settings of the nodes asked for, from the process's configz cache (``api``: the cluster's
-    ApiClient; None: not read, the defaults)."""
+    """The kubelet settings of the nodes asked for, from the process's configz cache. Read only with disk stats
+    on (configz needs the same ``nodes/proxy`` permission as the Summary API; without it: the defaults), within
+    what is left of the scan budget and a quarter of it at most."""
+    api = clusters.api_client(spec, allow_exec=cfg.allow_exec_plugins) if cfg.collect.disk_stats else None
+    budget = spec.scan_budget or spec.interval
+    c = cfg.collect
+    options = CollectOptions(
+        request_timeout=c.request_timeout,
+        scan_budget=max(1.0, min(budget_left, budget / 4)),
+        max_response_bytes=c.max_response_mib * MIB,
+        compression=c.compression,
+        disk_concurrency=c.disk_concurrency,
+    )
 
     def get(nodes: Mapping[str, int]) -> Mapping[str, configz.Known]:
-        return configz.CACHE.get(api, cluster, nodes, now, options, stats)
+        return configz.CACHE.get(api, spec.name, nodes, now, options, stats)
 
     return get

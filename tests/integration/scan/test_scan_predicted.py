@@ -16,6 +16,7 @@ from worker import clusters, settings
 from worker.collect import configz
 from worker.model import Notification, NotificationKind
 from worker.pipeline import run_scan
+from worker.state import store as state_store
 from worker.state.store import Stores
 
 pytestmark = pytest.mark.slow
@@ -178,3 +179,27 @@ def test_switched_off_or_below_the_floor_predicts_nothing(sim: Any, redis_client
     off.scans(3)
     assert [k for _, k, _ in off.of(node(1))] == [NotificationKind.RESOLVED]
     assert off.last[(node(1), "nodefs_fill_predicted")].params["resolved_reason"] == "prediction switched off"
+
+
+def test_each_node_above_the_floor_is_predicted_once_per_five_minutes_at_one_more_round_trip(
+    kubesim_factory: Callable[..., Any], redis_url: str
+) -> None:
+    sim = kubesim_factory(clusters=1, nodes=20, pods_per_node=0)
+    for i in range(1, 21):
+        sim.control.set_node(CLUSTER, node(i), disk=0.70 if i <= 15 else 0.30, memory=0.2)
+    run = Run(sim, state_store.connect(redis_url), config())  # a connection that counts its round trips
+    stores, now = run.stores, run.now
+    first = run_scan(stores, run.cfg, run.spec, now)
+    assert first.predicted == 15  # every node above the floor, none below it
+    counts, trips = [], []
+    for _ in range(10):
+        now = sim.control.advance(60)
+        result = run_scan(stores, run.cfg, run.spec, now)
+        assert result.outcome == "ok", result.error
+        counts.append(result.predicted)
+        trips.append(result.redis_round_trips)
+    # staggered: a few nodes a scan, each once in any five scans a minute apart
+    assert sum(counts[:5]) == sum(counts[5:]) == 15, counts
+    assert max(counts) < 15, counts
+    # state read, commit, history write; one more (the due nodes' history) only when something is due
+    assert {t - (1 if c else 0) for t, c in zip(trips, counts, strict=True)} == {3}, (trips, counts)
