@@ -99,9 +99,9 @@ def run(
                     )  # fmt: skip
                     out.findings.append(findings.quiet(node, metric, value, why, t.predict_for))
                 continue
-            if entry is not None and entry.bucket == findings.bucket(node.name, metric, now):
+            if entry is not None and not entry.due(findings.bucket(node.name, metric, now), value):
                 again = entry.again(value)
-                if again is not None:
+                if again is not None and (again.severity is not None or is_open):
                     out.findings.append(again)
                 continue
             due.append(Due(node, metric, value, t, entry.finding if entry else None))
@@ -141,7 +141,9 @@ def run(
             d.before,
         )
         out.findings.append(f)
-        entry = findings.Cached(findings.bucket(d.node.name, d.metric, now), f)
+        # kept whole while active or while an open alert must still resolve (with this reason); else the value
+        keep = f.severity is not None or open_alert is not None
+        entry = findings.Cached(findings.bucket(d.node.name, d.metric, now), f if keep else None, d.value)
         out.changes.set[field_of(d.node.name, d.metric)] = findings.encode(entry)
         out.predicted += 1
     return out

@@ -4,8 +4,9 @@ A predicted-exhaustion rule (``nodefs_fill_predicted`` ... ``pods_fill_predicted
 ``PREDICTED``) is a finding like any other: the lifecycle holds it for ``predictFor``, cools its repeats down,
 mutes, groups and resolves it. What is its own:
 
-- **when it is worked out**: at most once per 5-minute bucket per node and metric (``due``), the buckets of the
-  nodes staggered over the 5 minutes so that a scan predicts about a fifth of them, not all at one scan;
+- **when it is worked out**: at most once per 5-minute bucket per node and metric (``bucket``), the buckets of
+  the nodes staggered over the 5 minutes so that a scan predicts about a fifth of them, not all at one scan; a
+  metric that paged nothing and has not risen since is predicted every third bucket (``Cached.due``);
 - **what a scan remembers of it** (``Cached``: the bucket and, while it is active, the finding), so that the scans
   in between say the same thing without reading history: ``encode`` / ``decode``, kept by worker/state/predictions;
 - **what it says** (``finding``): the ETA, its interval, when, the rate in the resource's own units, the
@@ -141,13 +142,20 @@ def quiet(node: NodeSample, metric: str, value: float, why: str, hold_for: float
 
 # --- what a scan remembers between predictions ------------------------------------------------------------------
 
+# a metric that did not rise since a prediction that paged nothing is predicted again after 3 buckets (15 min),
+# not 5 minutes: most nodes above the floor are steady, and a fill that starts rises past RISE_PT within minutes
+QUIET_BUCKETS = 3
+RISE_PT = 1.0
+
 
 @dataclass(frozen=True)
 class Cached:
-    """The last prediction of one node and metric: its bucket, and the finding while it was active."""
+    """The last prediction of one node and metric: its bucket, the value then, and its finding while it was
+    active (or while an alert of it is still open and must resolve with the reason)."""
 
     bucket: int
     finding: Finding | None = None
+    value: float | None = None
 
     def again(self, value: float) -> Finding | None:
         """The cached finding, said again at a scan between predictions with the value measured now."""
@@ -155,35 +163,36 @@ class Cached:
         if f is None:
             return None
         return Finding(
-            f.cluster,
-            f.node,
-            f.rule,
-            f.severity,
-            round(value, 2),
-            f.threshold,
-            f.summary,
-            f.params,
-            f.hold_for,
-        )
+            f.cluster, f.node, f.rule, f.severity, round(value, 2), f.threshold, f.summary, f.params, f.hold_for
+        )  # fmt: skip
+
+    def due(self, bucket: int, value: float) -> bool:
+        """Whether to predict again at ``bucket``: a new bucket, and for a quiet, steady metric the third."""
+        if bucket == self.bucket:
+            return False
+        steady = self.finding is None and self.value is not None and value <= self.value + RISE_PT
+        return not steady or bucket - self.bucket >= QUIET_BUCKETS
 
 
 def encode(entry: Cached) -> str:
     f = entry.finding
-    if f is None or f.severity is None:
-        return str(entry.bucket)
-    body = [entry.bucket, f.severity.label, f.threshold, f.summary, f.params, f.hold_for]
+    if f is None:
+        return f"{entry.bucket}:{entry.value:.1f}" if entry.value is not None else str(entry.bucket)
+    severity = f.severity.label if f.severity else None
+    body = [entry.bucket, severity, f.threshold, f.summary, f.params, f.hold_for]
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
 
 def decode(cluster: str, node: str, metric: str, raw: str) -> Cached | None:
     """A stored entry (None when unreadable: the next scan predicts again)."""
     try:
-        if raw.isdigit():
-            return Cached(int(raw))
+        if not raw.startswith("["):
+            b, _, value = raw.partition(":")
+            return Cached(int(b), None, float(value) if value else None)
         b, severity, threshold, summary, params, hold_for = json.loads(raw)
         finding = Finding(
-            cluster, node, RULES[metric], Severity.parse(severity), None, threshold, summary, dict(params),
-            float(hold_for),
+            cluster, node, RULES[metric], Severity.parse(severity) if severity else None, None, threshold, summary,
+            dict(params), float(hold_for),
         )  # fmt: skip
         return Cached(int(b), finding)
     except (ValueError, TypeError, KeyError):

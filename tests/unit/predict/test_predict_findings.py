@@ -110,7 +110,35 @@ def test_what_a_scan_remembers_round_trips() -> None:
     assert (again.rule, again.severity, again.value, again.params) == (
         "memory_fill_predicted", Severity.CRITICAL, 82.5, active.params
     )  # fmt: skip
-    quiet = findings.Cached(124)
-    assert findings.encode(quiet) == "124"
-    assert findings.decode("c", "node-7", "memory", "124") == quiet
+    quiet = findings.Cached(124, None, 71.25)
+    assert findings.encode(quiet) == "124:71.2"
+    assert findings.decode("c", "node-7", "memory", "124:71.2") == findings.Cached(124, None, 71.2)
+    assert findings.decode("c", "node-7", "memory", "124") == findings.Cached(124)
     assert findings.decode("c", "node-7", "memory", "[garbage") is None
+    # an inactive finding kept for an open alert (it resolves with this reason) round-trips too
+    cleared = findings.quiet(NODE, "memory", 70.0, "cleared: the rise stopped", 600.0)
+    back = findings.decode("c", "node-7", "memory", findings.encode(findings.Cached(125, cleared)))
+    assert back is not None and back.finding is not None and back.finding.severity is None
+    assert back.finding.params["resolved_reason"] == "cleared: the rise stopped"
+
+
+@pytest.mark.parametrize(
+    ("entry", "bucket", "value", "due"),
+    [
+        (findings.Cached(10, None, 70.0), 10, 75.0, False),  # one prediction a bucket at most
+        (findings.Cached(10, None, 70.0), 11, 70.5, False),  # quiet and steady: every third bucket
+        (findings.Cached(10, None, 70.0), 13, 70.5, True),
+        (findings.Cached(10, None, 70.0), 11, 71.5, True),  # rising: every bucket
+        (findings.Cached(10), 11, 70.0, True),  # no value kept: every bucket
+    ],
+)
+def test_when_a_prediction_is_due(entry: findings.Cached, bucket: int, value: float, due: bool) -> None:
+    assert entry.due(bucket, value) is due
+
+
+def test_an_active_prediction_is_due_every_bucket() -> None:
+    active = findings.finding(
+        NODE, "nodefs", 80.0, fill(2.0, 80.0), decide.Decision(Severity.WARNING, "w"), kubelet.limit("nodefs"),
+        "kubelet defaults", NOW, 600.0,
+    )  # fmt: skip
+    assert findings.Cached(10, active).due(11, 80.0)
