@@ -210,3 +210,38 @@ def test_kubeconfig_for_creates_what_the_watched_manifests_hold(overlay: str, ku
 
     made = {shape(body) for _, body in provision.Identity("kube-system", kubelet_proxy=kubelet).objects()}
     assert made == {shape(d) for d in render(overlay)}
+
+
+def _nodewatch_commands() -> list[tuple[str, list[str]]]:
+    from tests.deploy.test_compose import compose
+
+    found: list[tuple[str, list[str]]] = []
+    for overlay in OVERLAYS:
+        for where, spec in pod_specs(render(overlay)):
+            for c in _containers(spec):
+                found += (
+                    [(f"{overlay} {where} args", c["args"])] if c.get("args", [""])[0] == "nodewatch" else []
+                )
+                for probe in ("readinessProbe", "livenessProbe"):
+                    cmd = c.get(probe, {}).get("exec", {}).get("command", [])
+                    found += [(f"{overlay} {where} {probe}", cmd)] if cmd[:1] == ["nodewatch"] else []
+    for name, service in compose()["services"].items():
+        if service.get("command", [""])[0] == "nodewatch":
+            found.append((f"compose {name}", service["command"]))
+        test = service.get("healthcheck", {}).get("test", [])
+        if test[1:2] == ["nodewatch"]:
+            found.append((f"compose {name} healthcheck", test[1:]))
+    return found
+
+
+def test_every_nodewatch_command_in_the_manifests_and_compose_parses() -> None:
+    """What the pods and containers run is a command line nodewatch accepts (dashboard included)."""
+    from worker import cli
+
+    commands = _nodewatch_commands()
+    assert {argv[1] for _, argv in commands} >= {"worker", "beat", "flower", "dashboard", "health"}
+    for where, argv in commands:
+        try:
+            cli.build_parser().parse_args(argv[1:])
+        except SystemExit as exc:
+            pytest.fail(f"{where}: `{' '.join(argv)}` is refused by nodewatch's parser (exit {exc.code})")
