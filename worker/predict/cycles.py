@@ -123,12 +123,16 @@ def rotation(means: list[Point], drops: list[Drop], limit: Limit, now: float, p:
     last = drops[-1]
     period = robust.median([b.t - a.t for a, b in zip(drops, drops[1:], strict=False)])
     tooth = means[last.index :]
+    # falls from the limit itself are the kubelet's evictions, not a rotation that keeps usage down: every tooth
+    # reaches the line, so the current one is predicted however its end compares with the next fall's due time
+    evicted = robust.median([d.peak for d in drops[-3:]]) >= limit.line - p.evict_tolerance
     if len(tooth) >= p.min_points and tooth[-1][0] - tooth[0][0] >= p.min_span_s:
         fit = robust.theil_sen(robust.bins(tooth, p.bins), p.level)
-        if fit is not None and fit.slope_low > 0 and fit.at(last.t + period) >= limit.line:
-            why = (
-                f"rising {fit.slope * HOUR:+.2f} pt/h since a fall {human(now - last.t)} ago, "
-                f"faster than the falls every ~{human(period)} bring it down"
+        if fit is not None and fit.slope_low > 0 and (evicted or fit.at(last.t + period) >= limit.line):
+            why = f"rising {fit.slope * HOUR:+.2f} pt/h since a fall {human(now - last.t)} ago, " + (
+                f"and the falls every ~{human(period)} came at the limit (evictions)"
+                if evicted
+                else f"faster than the falls every ~{human(period)} bring it down"
             )
             return predicted(fit, limit, now, p, "tooth", why)
     peaks = robust.theil_sen([(d.peak_t, d.peak) for d in drops[-p.bins :]], p.level)

@@ -55,6 +55,7 @@ class Params:
     min_days: int = 3
     persist_s: float = 18 * HOUR
     gc_tolerance: float = 1.5
+    evict_tolerance: float = 1.5  # recurring falls whose peaks are this close to the line are evictions
     gc_grace_s: float = 900.0
     max_eta_s: float = 30 * DAY
 

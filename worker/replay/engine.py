@@ -157,7 +157,7 @@ class Report:
             "redis_memory_peak": self.memory_peak.to_json(),
             "fingerprints_seen": self.fingerprints_seen,
             "predictions": {
-                metric: {name: f.summary() if f else "n/a" for name, f in policies.items()}
+                metric: {name: f.summary(self.t0) if f else "n/a" for name, f in policies.items()}
                 for metric, policies in self.forecasts.items()
             },
         }

@@ -65,7 +65,8 @@ class Figures:
     missed: list[Exhaustion] = field(default_factory=list)
     false: list[Alarm] = field(default_factory=list)
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self, t0: float = 0.0) -> dict[str, Any]:
+        """The figures, and which exhaustions were missed and which alarms were false (times from ``t0``)."""
         return {
             "exhaustions": self.exhaustions,
             "predicted": self.predicted,
@@ -73,6 +74,8 @@ class Figures:
             "alarms": self.alarms,
             "false_alarms": self.false_alarms,
             "undecided": self.undecided,
+            "missed": [{"node": x.node, "at_s": x.t - t0} for x in self.missed],
+            "false": [{"node": a.node, "severity": a.severity, "at_s": a.start - t0} for a in self.false],
         }
 
 

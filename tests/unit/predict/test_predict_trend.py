@@ -158,3 +158,22 @@ def test_the_reason_names_the_signal_rate_and_eta() -> None:
     assert "nodefs.available<10%" in out.reason and "pt/h" in out.reason and "~20.0 h" in out.reason
     assert out.rate_per_h == pytest.approx(1.0, rel=0.05)
     assert out.level == pytest.approx(70.0, abs=0.5)
+
+
+def test_a_fill_the_kubelet_keeps_evicting_is_predicted_tooth_by_tooth() -> None:
+    """A fill at 2 pt/h that the kubelet evicts at its line (90 %): falls every ~7.5 h from the line itself. That
+    is no log rotation keeping usage down: every tooth reaches the line again. The last eviction freed 17 points
+    rather than 15, so this tooth reaches the line an hour after "the next fall is due": it is still predicted
+    (a rotation model said ``not_rising``: flat peaks, a tooth that ends below the line by the next fall)."""
+    period = 7.5 * HOUR
+    last = NOW - 3 * HOUR  # four evictions so far, the last 3 h ago
+
+    def f(t: float) -> float:
+        if t >= last:
+            return 73.0 + 2.0 * (t - last) / HOUR
+        return 75.0 + 2.0 * ((t - last) % period) / HOUR
+
+    out = predict(history(f, days=3, noise=0.1), NODEFS, NOW)
+    assert isinstance(out, Prediction), out
+    assert out.model == "tooth" and "evictions" in out.reason
+    assert abs(out.eta_s - 5.5 * HOUR) <= 0.1 * 5.5 * HOUR
