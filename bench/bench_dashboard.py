@@ -8,7 +8,8 @@ the scan task runs) scans each into a private Redis (localredis) twice, so that 
 node view, alerts, inventory, history, scan records) holds what a running fleet would. A few nodes of the big
 cluster are NotReady and some fleet clusters run hot, so pages carry alerts. Then ``nodewatch dashboard`` runs as
 its own process and each page is fetched over HTTP ``--repeat`` times (after one unmeasured fetch): the figures are
-the server's whole answer (read Redis, decide, render, send), median and max, with the page's size; the live
+the server's whole answer (read Redis, decide, render, send), median and max wall time, the dashboard process's
+CPU time per page (from /proc: what a page costs whatever else the machine runs), and the page's size; the live
 fragment the page's script polls is measured too. Printed as a table; bench/README.md quotes it.
 """
 
@@ -51,19 +52,29 @@ def scan_all(stores: Stores, cfg: settings.Settings, names: list[str], sims: lis
     return time.monotonic() - started
 
 
-def fetch(base: str, path: str, repeat: int) -> tuple[float, float, int]:
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_s(pid: int) -> float:
+    """The dashboard process's CPU time (user + system): what a page costs the server, whatever else runs."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def fetch(base: str, path: str, repeat: int, pid: int) -> tuple[float, float, float, int]:
     headers = {"Authorization": f"Bearer {TOKEN}"}
     got = requests.get(base + path, headers=headers, timeout=120)  # unmeasured: caches warm, config listed
     got.raise_for_status()
     times = []
     size = 0
+    cpu0 = cpu_s(pid)
     for _ in range(repeat):
         t0 = time.perf_counter()
         got = requests.get(base + path, headers=headers, timeout=120)
         times.append(time.perf_counter() - t0)
         got.raise_for_status()
         size = len(got.content)
-    return statistics.median(times), max(times), size
+    return statistics.median(times), max(times), (cpu_s(pid) - cpu0) / repeat, size
 
 
 def main() -> int:
@@ -131,10 +142,11 @@ def main() -> int:
                 ("  live fragment", "/fleet?fragment=1"),
                 (f"alerts page, {args.clusters + 1} clusters", "/alerts"),
             ]
-            print(f"\n{'page':58} {'median':>9} {'max':>9} {'size':>9}")
+            print(f"\n{'page':58} {'median':>9} {'max':>9} {'cpu/page':>9} {'size':>9}")
             for label, path in pages:
-                med, top, size = fetch(base, path, args.repeat)
-                print(f"{label:58} {med * 1000:7.0f}ms {top * 1000:7.0f}ms {size / 1024:7.0f}KB", flush=True)
+                med, top, cpu, size = fetch(base, path, args.repeat, proc.pid)
+                print(f"{label:58} {med * 1000:7.0f}ms {top * 1000:7.0f}ms {cpu * 1000:7.0f}ms {size / 1024:7.0f}KB",
+                      flush=True)  # fmt: skip
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(20)

@@ -31,7 +31,7 @@ pytestmark = pytest.mark.slow
 
 CHROMIUM = "/usr/bin/chromium"
 TOKEN = "dashboard-test-token-5f1c0a9e"
-CLUSTER = "sim-1"
+CLUSTER, CALM_CLUSTER, DARK = "sim-1", "sim-2", "sim-3"
 DOWN, DISK, CALM, LATER = (f"{CLUSTER}-pool-{i}" for i in (1, 2, 3, 4))
 ARTIFACTS = Path(os.environ.get("NODEWATCH_TEST_ARTIFACTS", ROOT / "tests" / "artifacts"))
 
@@ -60,13 +60,15 @@ def run(
     line, ~7 h from the kubelet's 90 %), the others calm; then one scan now for the scan record. The disk's two
     days before that are written with the history store's own ``record`` (worker/predict needs that much to
     tell a fill from a daily cycle's up-slope; two days of scans would take minutes here)."""
-    sim = kubesim_factory(clusters=1, nodes=4, pods_per_node=2)
+    sim = kubesim_factory(clusters=3, nodes=4, pods_per_node=2)
     for node in (DOWN, DISK, CALM, LATER):
         sim.control.set_node(CLUSTER, node, cpu=0.3, memory=0.4, disk=0.4, ready="True")
     sim.control.set_node(CLUSTER, DOWN, ready="False")
+    sim.control.fault(DARK, "unauthorized")  # a second cluster's credentials are refused, a third is calm
     path = write_config(
         immediate({"language": "en", "thresholds": {"diskFor": 0}, "collect": {"diskStats": True},
-                   "clusters": [{"name": CLUSTER, "kubeconfig": str(sim.kubeconfigs[CLUSTER]), "interval": 60}]})
+                   "clusters": [{"name": c, "kubeconfig": str(sim.kubeconfigs[c]), "interval": 60}
+                                for c in (CLUSTER, CALM_CLUSTER, DARK)]})
     )  # fmt: skip
     cfg = settings.load(str(path))
     stores = Stores(redis_client)
@@ -82,7 +84,8 @@ def run(
         sim.control.set_node(CLUSTER, DISK, disk=fill(now - 60 * i) / 100)
         sim.control.advance(20)  # past metrics-server's next scrape
         assert run_scan(stores, cfg, spec, now - 60 * i).outcome == "ok"
-    scan_cluster(stores, cfg, CLUSTER, None)
+    for name in (CLUSTER, CALM_CLUSTER, DARK):
+        scan_cluster(stores, cfg, name, None)
     return {"sim": sim, "cfg": cfg, "path": path, "stores": stores}
 
 
@@ -105,6 +108,11 @@ def test_each_page_shows_the_scenario_and_a_silence_moves_the_alert(
     page.fill("input[name=token]", TOKEN)
     page.click("button[type=submit]")
     page.wait_for_url(f"{base}/fleet")
+    assert (
+        page.locator(f"tr.cluster-row[data-cluster='{DARK}']").get_attribute("data-status") == "unreachable"
+    )
+    assert page.locator(f"tr.cluster-row[data-cluster='{CALM_CLUSTER}']").get_attribute("data-status") == "ok"
+    assert page.locator("tr.cluster-row").first.get_attribute("data-cluster") == DARK  # worst first
     row = page.locator(f"tr.cluster-row[data-cluster='{CLUSTER}']")
     assert row.locator("td").nth(2).inner_text() == "3/4"  # one node not ready
     assert "critical" in row.inner_text()  # firing alerts by severity
@@ -134,7 +142,7 @@ def test_each_page_shows_the_scenario_and_a_silence_moves_the_alert(
     page.goto(f"{base}/alerts")
     alert = page.locator(f"tr.alert-row[data-node='{DISK}'][data-rule='disk_nodefs']")
     assert alert.get_attribute("data-state") == "firing"
-    alert.locator("a.button").click()
+    alert.locator("a.silence").click()
     page.fill("#silence-form input[name=author]", "browser-test")
     page.fill("#silence-form input[name=comment]", "disk cleanup under way")
     page.click("#silence-form button[type=submit]")
@@ -143,6 +151,8 @@ def test_each_page_shows_the_scenario_and_a_silence_moves_the_alert(
     assert alert.get_attribute("data-state") == "silenced"
     assert "browser-test" in page.locator("#silences").inner_text()
     assert page.locator(f"tr.alert-row[data-node='{DOWN}']").first.get_attribute("data-state") == "firing"
+    alert.locator("a.why").click()  # the why-not-paged story of that alert, as `alerts why` tells it
+    assert "disk_nodefs is firing" in page.locator("#story").inner_text()
     shot(page, "alerts")
 
     # live refresh: a node goes NotReady, a scan sees it, the open cluster page shows it without a reload

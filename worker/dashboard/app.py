@@ -20,7 +20,7 @@ from starlette.staticfiles import StaticFiles
 
 from worker import metrics, settings
 from worker.cli import alerts as cli_alerts
-from worker.cli import durations
+from worker.cli import durations, timefmt
 from worker.dashboard import charts, i18n, read, views
 from worker.dashboard.access import COOKIE, Access, same_origin
 from worker.state.nodeview import METRICS, WORST
@@ -156,9 +156,12 @@ class Dashboard:
         silences = self.stores.silences.active(now)
         lines = read.alert_lines(self.stores, names, silences)
         with_alerts = sorted({x.cluster for x in lines})[:20] if not chosen else names
-        why = read.why(self.stores, with_alerts, 50)[:100]
+        tz = timefmt.zone(self.cfg)
+        why = read.why(self.stores, with_alerts, 50, tz, now)[:100]
+        fp = request.query_params.get("fp", "")
+        told = read.alert_story(self.stores, names, fp, lines, tz, now) if fp else []
         return self.render(
-            request, "alerts.html", lines=lines, silences=silences, why=why, chosen=chosen,
+            request, "alerts.html", lines=lines, silences=silences, why=why, chosen=chosen, fp=fp, told=told,
             dead=self.stores.notifications.dead_letters()[:100], now=now, message=request.query_params.get("done", ""),
             clusters=self.clusters.names(),
         )  # fmt: skip

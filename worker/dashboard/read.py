@@ -8,11 +8,13 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import tzinfo
 from typing import Any
 
 from worker import clusters, settings
 from worker.cli import alerts as cli_alerts
 from worker.cli import history as cli_history
+from worker.cli import story
 from worker.dashboard import views
 from worker.model import NodeSample
 from worker.model.alerts import AlertState, Silence
@@ -141,7 +143,23 @@ def alert_lines(stores: Stores, names: Sequence[str], silences: Sequence[Silence
     return sorted(out, key=lambda x: (order.get(x.state, 9), -x.alert.severity, x.cluster, x.alert.node))
 
 
-def why(stores: Stores, names: Sequence[str], count: int) -> list[dict[str, Any]]:
-    """The why-stream's last ``count`` entries of each cluster named, newest first (``alerts why``'s reading)."""
+def why(stores: Stores, names: Sequence[str], count: int, tz: tzinfo, now: float) -> list[dict[str, Any]]:
+    """The why-stream's last ``count`` entries of each cluster named, newest first (``alerts why``'s reading),
+    each with the state it left its alert in and its reason in local time (``story``, as the CLI tells it); the
+    repeats of one decision about one alert folded (``views.collapse_why``)."""
     rows = cli_alerts.why_rows(stores, names, None, count)
-    return sorted(rows, key=lambda r: -r["at"])
+    for r in rows:
+        r["state"] = story.state_after(r["reason"])
+        r["text"] = story.humanize(r["reason"], tz, now)
+    return views.collapse_why(sorted(rows, key=lambda r: -r["at"]))
+
+
+def alert_story(
+    stores: Stores, names: Sequence[str], fp: str, lines: Sequence[AlertLine], tz: tzinfo, now: float
+) -> list[str]:
+    """``nodewatch alerts why FP``'s story of one alert: its headline while open, then one line per decision."""
+    decisions = [
+        story.Decision(r["at"], r["cluster"], r["reason"]) for r in cli_alerts.why_rows(stores, names, fp)
+    ]
+    heads = [story.headline(fp, x.cluster, x.alert, tz, now) for x in lines if x.fingerprint == fp]
+    return heads + story.lines(decisions, tz, now)

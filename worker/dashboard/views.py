@@ -5,6 +5,7 @@ here (``read`` gathers, ``app`` renders)."""
 from __future__ import annotations
 
 import base64
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -215,4 +216,23 @@ def thin(points: Sequence[tuple[float, float]], width: int) -> list[tuple[float,
         chunk = points[round(i * step) : round((i + 1) * step)]
         if chunk:
             out.append((sum(t for t, _ in chunk) / len(chunk), sum(v for _, v in chunk) / len(chunk)))
+    return out
+
+
+_DIGITS = re.compile(r"\d+(?:\.\d+)?")
+
+
+def collapse_why(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The why-stream's entries (newest first) with the repeats of one decision about one alert folded into its
+    newest entry (``count``, ``first``): a cooldown held scan after scan is one line, not sixty."""
+    out: list[dict[str, Any]] = []
+    seen: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for r in rows:
+        key = (r["cluster"], r.get("fp", ""), _DIGITS.sub("#", r["reason"]))
+        if key in seen and r.get("fp"):
+            seen[key]["count"] += 1
+            seen[key]["first"] = r["at"]
+            continue
+        seen[key] = dict(r, count=1, first=r["at"])
+        out.append(seen[key])
     return out

@@ -149,3 +149,15 @@ def test_the_stored_view_of_a_scan() -> None:
         and s.worst["pods"] == (40.0, "a")
         and s.warnings == ["metrics API absent"]
     )
+
+
+def test_the_why_stream_folds_one_decision_repeated_about_one_alert() -> None:
+    rows = [
+        {"at": NOW - i, "cluster": "c", "fp": "a", "reason": f"in cooldown for {300 - i} s"}
+        for i in range(60)
+    ]
+    rows += [{"at": NOW - 5.5, "cluster": "c", "fp": "b", "reason": "silenced by s-1"}]
+    rows += [{"at": NOW - 6.5, "cluster": "c", "fp": "", "reason": "cluster removed"}] * 2
+    folded = views.collapse_why(sorted(rows, key=lambda r: -r["at"]))
+    assert [(r["fp"], r["count"]) for r in folded] == [("a", 60), ("b", 1), ("", 1), ("", 1)]
+    assert folded[0]["at"] == NOW and folded[0]["first"] == NOW - 59
