@@ -11,6 +11,7 @@ costs at most three pipelined round trips (worker/state/scrape.py). Families and
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -79,8 +80,29 @@ def registry(
 
 def asgi_app(stores: Stores, cfg: settings.Settings | None = None, node_series: bool | None = None) -> Any:
     """An ASGI callable answering any GET with the Prometheus text exposition (gzip when asked): mount it at
-    /metrics. ``node_series``: None follows the config's ``metrics.nodeSeries`` (default on)."""
-    return make_asgi_app(registry(stores, cfg, node_series))
+    /metrics. ``node_series``: None follows the config's ``metrics.nodeSeries`` (default on).
+
+    prometheus-client's ASGI app reads and formats inside the event loop; a 5,000-node scrape takes seconds
+    (bench/README.md "metrics"), so it runs here in a thread of its own and the server's other requests (the
+    dashboard's pages) go on meanwhile."""
+    inner = make_asgi_app(registry(stores, cfg, node_series))
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope.get("type") != "http":
+            return  # lifespan and websockets: nothing to do
+        sent: list[dict[str, Any]] = []
+
+        async def request() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def keep(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await asyncio.to_thread(asyncio.run, inner(scope, request, keep))
+        for message in sent:
+            await send(message)
+
+    return app
 
 
 def serve(

@@ -130,3 +130,30 @@ def test_no_secret_in_the_exposition(scanned: Any) -> None:
     stores.notifications.count("retried:dingtalk", 1)
     _, text = asgi_get(metrics.asgi_app(stores, cfg))
     assert 'receiver="slack"' in text and token not in text
+
+
+def test_a_scrape_leaves_the_event_loop_free(scanned: Any) -> None:
+    """The dashboard serves pages from the same loop: while a scrape reads and formats, other tasks run."""
+    stores, cfg = scanned
+    app = metrics.asgi_app(stores, cfg)
+    events: list[str] = []
+
+    async def scrape() -> None:
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            events.append(message["type"])
+
+        scope = {"type": "http", "method": "GET", "path": "/metrics", "query_string": b"", "headers": []}
+        await app(scope, receive, send)
+
+    async def other_request() -> None:
+        await asyncio.sleep(0)
+        events.append("other request served")
+
+    async def both() -> None:
+        await asyncio.gather(scrape(), other_request())
+
+    asyncio.run(both())
+    assert events[0] == "other request served" and events[1:] == ["http.response.start", "http.response.body"]
