@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import ROOT, Proc
+
 pytestmark = pytest.mark.slow
-NODEWATCH = str(Path(sys.executable).with_name("nodewatch"))
 
 
 def figures_masked(line: str) -> str:
@@ -27,38 +28,66 @@ def readme_demo_lines() -> list[str]:
     return lines
 
 
-def test_demo_delivers_to_every_channel_and_stops_cleanly(redis_url: str) -> None:
-    env = dict(os.environ, REDIS_URL=redis_url, PYTHONUNBUFFERED="1")
-    out = subprocess.run(
+def test_demo_delivers_to_every_channel_and_stops_cleanly(
+    redis_url: str, nodewatch_proc: Callable[..., Proc], tmp_path: Path
+) -> None:
+    unused = tmp_path / "unused.yaml"  # the demo writes its own config for the processes it starts
+    unused.write_text("{}\n")
+    demo = nodewatch_proc(
         # long enough for the README's example lines (the memory leak escalates at about 75 s)
-        [NODEWATCH, "demo", "--duration", "120", "--no-flower", "--dashboard-port", "0"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+        "demo",
+        "--duration",
+        "120",
+        "--flower-port",
+        "0",
+        "--dashboard-port",
+        "0",
+        config=unused,
     )
-    assert out.returncode == 0, out.stdout + out.stderr
-    lines = out.stdout.splitlines()
-    # the dashboard's URL comes first
+    # first the dashboard's URL, then how to look at it: the commands as they run from another terminal,
+    # Flower's password, and the timings it shortens
+    demo.wait_for_line("demo: logs in", timeout=90)
+    lines = demo.output().splitlines()
     assert re.match(
         r"demo: dashboard on http://127\.0\.0\.1:\d+/fleet \(user demo, password \S+\)$", lines[0]
     ), lines[:3]
+    head = lines[1:]
+    assert head[0].startswith("demo: Redis ") and head[0].endswith(
+        "To look at it from another terminal while it runs:"
+    )
+    export = head[1].strip()
+    m = re.fullmatch(r"export REDIS_URL=(\S+) NODEWATCH_CONFIG=(\S+)", export)
+    assert m and m.group(1) == redis_url, head
+    look_env = dict(os.environ, REDIS_URL=m.group(1), NODEWATCH_CONFIG=m.group(2))
+    assert re.fullmatch(r"  \S*nodewatch alerts list +# open alerts, with their fingerprints", head[2]), head
+    assert re.fullmatch(r"  Flower: http://127\.0\.0\.1:0 \(user demo, password \S{12}\)", head[6]), head
+    assert head[7].startswith(
+        "demo: timings shortened for a first look, defaults in brackets: scans every 5s (1m)"
+    )
+    # the printed command answers while the demo runs, once the first message is out
+    demo.wait_for_line("[dingtalk]", timeout=120)
+    listed = subprocess.run(
+        [*head[2].split("#")[0].split()], env=look_env, capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
+    assert listed.returncode == 0 and listed.stdout.split()[:2] == ["FINGERPRINT", "CLUSTER"], listed
+    assert listed.stdout.splitlines()[-1].endswith("alert(s) in 1 cluster(s)"), listed
+    assert demo.proc.wait(240) == 0, demo.output()
+    lines = demo.output().splitlines()
     delivered = [line for line in lines if re.match(r"^\[(slack|dingtalk|wecom)\] ", line)]
-    assert {line.split("]")[0][1:] for line in delivered} == {"slack", "dingtalk", "wecom"}, out.stdout
+    assert {line.split("]")[0][1:] for line in delivered} == {"slack", "dingtalk", "wecom"}, demo.output()
     # the scenario's node that loses its kubelet at t=20s is reported on every channel
     assert any("demo-notready-1" in line for line in delivered if line.startswith("[dingtalk]"))
     # the README's example lines are what the demo prints, but for their figures
     shown = {figures_masked(line) for line in delivered}
     for line in readme_demo_lines():
-        assert figures_masked(line) in shown, (line, out.stdout)
+        assert figures_masked(line) in shown, (line, demo.output())
     (summary,) = [line for line in lines if line.startswith("demo summary:")]
     m = re.match(
         r"demo summary: (\d+) messages delivered .* (\d+) scans, (\d+) retries, (\d+) dead letters", summary
     )
     assert m, summary
     assert int(m.group(1)) == len(delivered) and int(m.group(2)) >= 5 and m.group(4) == "0"
-    # every child is gone: no kubesim/chatsim/worker left behind from this run
-    leftovers = subprocess.run(
-        ["pgrep", "-f", "nodewatch-demo-"], capture_output=True, text=True
-    ).stdout.split()
+    # every child is gone: no kubesim/chatsim/worker of this run (its own directory) left behind
+    workdir = demo.wait_for_line("demo: logs in").split()[3].rstrip(";")
+    leftovers = subprocess.run(["pgrep", "-f", workdir], capture_output=True, text=True).stdout.split()
     assert leftovers == []

@@ -25,7 +25,31 @@ from typing import IO, Any
 import redis
 import yaml
 
-from worker.cli import common, simulators
+from worker import settings
+from worker.cli import common, simulators, timefmt
+from worker.model.thresholds import Thresholds
+
+# The demo's incidents last a minute or two and it scans every 5 s: its for-durations are a few scans, not the
+# production defaults (docs/noise.md). Said to the user when it starts, with the defaults beside them.
+CHECK_INTERVAL, COOLDOWN_MIN, KEEP_FIRING_FOR = 5, 10, 15
+SHORTENED = {  # config key: (the demo's seconds, what it is)
+    "usageFor": (15, "CPU/memory alert after"),
+    "usageWarningFor": (15, "a warning after"),
+    "notReadyFor": (10, "NotReady after"),
+    "pressureFor": (10, "node pressure after"),
+}
+
+
+def timings() -> str:
+    """The demo's timings beside the defaults, one line."""
+    defaults, cfg = Thresholds(), settings.Settings()
+    parts = [f"scans every {CHECK_INTERVAL}s ({timefmt.span(cfg.check_interval)})"]
+    for key, (seconds, what) in SHORTENED.items():
+        default = getattr(defaults, "".join("_" + c.lower() if c.isupper() else c for c in key))
+        parts.append(f"{what} {seconds}s ({timefmt.span(default)})")
+    parts.append(f"resolved after {KEEP_FIRING_FOR}s quiet ({timefmt.span(cfg.noise.keep_firing_for)})")
+    parts.append(f"repeats after {COOLDOWN_MIN}m ({timefmt.span(cfg.repeat_interval)})")
+    return "demo: timings shortened for a first look, defaults in brackets: " + ", ".join(parts)
 
 
 class Demo:
@@ -74,7 +98,6 @@ class Demo:
 
     def redis_url(self) -> str:
         self.redis = common.local_redis(str(self.tmp))
-        self.say(f"demo: Redis: {self.redis.origin}")
         return self.redis.url
 
     def start_kubesim(self) -> Path:
@@ -95,8 +118,7 @@ class Demo:
             ],
             log=False,
         )
-        line = self.wait_line(proc, "kubesim ready")
-        self.say(f"demo: {line.split(' token=')[0]}")
+        self.wait_line(proc, "kubesim ready")
         self._drain(proc, self.tmp / "kubesim.log")
         return kdir / "demo.yaml"
 
@@ -140,25 +162,15 @@ class Demo:
 
     def config(self, kubeconfig: str, context: str | None, chat: str, token: str, secret: str) -> Path:
         data: dict[str, Any] = {
-            "checkInterval": 5,
+            "checkInterval": CHECK_INTERVAL,
             "dispatchTick": 1,
             "logLevel": "warning",
             "logFormat": "text",
-            "alertCooldown": 10,
+            "alertCooldown": COOLDOWN_MIN,
             "language": self.args.language or "zh",
-            # the demo's incidents last one or two minutes and it scans every 5 s: its for-durations are a few
-            # scans, not the production defaults (540 s at critical, 150 s NotReady; docs/noise.md)
-            "thresholds": {
-                "cpuWarning": 70,
-                "cpuCritical": 90,
-                "memoryWarning": 70,
-                "memoryCritical": 90,
-                "usageFor": 15,
-                "usageWarningFor": 15,
-                "notReadyFor": 10,
-                "pressureFor": 10,
-            },
-            "noise": {"keepFiringFor": 15},
+            "thresholds": {"cpuWarning": 70, "cpuCritical": 90, "memoryWarning": 70, "memoryCritical": 90}
+            | {key: seconds for key, (seconds, _) in SHORTENED.items()},
+            "noise": {"keepFiringFor": KEEP_FIRING_FOR},
             "clusters": [
                 {"name": "demo", "kubeconfig": kubeconfig, **({"context": context} if context else {})}
             ],
@@ -197,16 +209,16 @@ class Demo:
         config = self.config(kubeconfig, context, chat, token, secret)
         env = dict(os.environ, REDIS_URL=url, NODEWATCH_CONFIG=str(config))
         self.start_dashboard(env)
+        auth = "demo:" + secrets.token_urlsafe(9)
+        self.look(url, config, None if self.args.no_flower else auth)
         self.spawn("worker", [self.nodewatch, "worker", "--concurrency", "2"], env)
         self.spawn("beat", [self.nodewatch, "beat"], env)
         if not self.args.no_flower:
-            auth = "demo:" + secrets.token_urlsafe(9)
-            port = str(self.args.flower_port)
             # the password through the environment: a command line is what `ps` shows everyone
+            port = str(self.args.flower_port)
             self.spawn(
                 "flower", [self.nodewatch, "flower", "--port", port], dict(env, FLOWER_BASIC_AUTH=auth)
             )
-            self.say(f"demo: Flower on http://127.0.0.1:{port} (user demo, password {auth[5:]})")
         self.say(f"demo: logs in {self.tmp}; messages below as they are delivered (Ctrl-C stops)")
         self.release()
 
@@ -236,6 +248,24 @@ class Demo:
         for line in self.held or []:
             print(line, flush=True)
         self.held = None
+
+    def look(self, url: str, config: Path, flower_auth: str | None) -> None:
+        """Right after the dashboard's URL: how to look at the demo from another terminal, each command as it runs there."""
+        here = os.path.relpath(self.nodewatch)
+        nodewatch = here if not here.startswith("..") else self.nodewatch
+        print(f"demo: Redis {self.redis.origin}. To look at it from another terminal while it runs:")
+        print(f"  export REDIS_URL={url} NODEWATCH_CONFIG={config}")
+        for command, what in (
+            ("alerts list", "open alerts, with their fingerprints"),
+            ("alerts why FP", "what was decided for one alert, and why"),
+            ("cluster list", "the demo cluster's last scan"),
+            ("history demo NODE", "a node's recent figures"),
+        ):
+            print(f"  {nodewatch} {command:<18} # {what}")
+        if flower_auth:
+            user, password = flower_auth.split(":", 1)
+            print(f"  Flower: http://127.0.0.1:{self.args.flower_port} (user {user}, password {password})")
+        print(timings(), flush=True)
 
     def _wait(self, duration: float | None) -> None:
         signal.signal(signal.SIGTERM, lambda *_: self.stop.set())

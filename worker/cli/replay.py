@@ -5,9 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+from importlib import resources
 from typing import Any
 
 from worker.cli import common, simulators
+
+# the seed sketch's timing (every for-duration 0), shipped in the package so that the documented command works
+# from an installed wheel as from a checkout
+SKETCH_TIMING = resources.files("worker.replay") / "sketch-timing.yaml"
 
 
 def _speed(text: str) -> float | None:
@@ -24,6 +29,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from worker.replay import engine, forecasts
 
     simulators.require("replay", "kubesim")  # the replay drives kubesim on a manual clock
+    if args.sketch_timing:
+        if getattr(args, "config", None):
+            raise common.CliError("give --sketch-timing or --config FILE, not both", common.EXIT_CONFIG)
+        args.config = str(SKETCH_TIMING)
     cfg = common.load_config(args)
     try:
         scenarios = [engine.load_scenario(name, args.hours) for name in args.scenario]
@@ -72,6 +81,11 @@ def add_parsers(sub: Any, common_args: argparse.ArgumentParser) -> None:
         help="'max' (default: no waiting) or simulated seconds per second",
     )
     common.add_output(r)
+    r.add_argument(
+        "--sketch-timing",
+        action="store_true",
+        help="the seed sketch's timing instead of the defaults: every for-duration and keepFiringFor 0",
+    )
     r.add_argument(
         "--hours", type=float, help="simulated hours (default: the scenario's replay.hours, else 24)"
     )

@@ -46,12 +46,13 @@ def _abbrev(local: datetime) -> str:
 
 
 def span(seconds: float) -> str:
-    """``45s``, ``4m``, ``2h10m``, ``3d4h``: the two largest units."""
+    """``45s``, ``2m30s``, ``14m``, ``2h10m``, ``3d4h``: the two largest units, seconds only under 10 minutes."""
     s = int(round(abs(seconds)))
     if s < 60:
         return f"{s}s"
     if s < 3600:
-        return f"{s // 60}m"
+        m, rest = divmod(s, 60)
+        return f"{m}m{rest}s" if rest and m < 10 else f"{m}m"
     if s < 86400:
         h, m = divmod(s // 60, 60)
         return f"{h}h{m}m" if m else f"{h}h"

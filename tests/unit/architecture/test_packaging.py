@@ -90,3 +90,34 @@ def test_the_image_copies_no_simulator() -> None:
     copied = [line for line in dockerfile.splitlines() if line.startswith(("COPY", "ADD"))]
     assert copied and not [line for line in copied if any(sim in line for sim in SIMULATORS)], copied
     assert not [line for line in copied if line.split()[1] == "."], "COPY . would bring the simulators in"
+
+
+@pytest.mark.slow
+def test_a_documented_command_reads_its_data_from_the_installed_wheel(
+    runtime_wheel: zipfile.ZipFile, tmp_path: Path
+) -> None:
+    """``nodewatch replay --sketch-timing`` (docs/noise.md, bench/README.md) works from the wheel, not only from a
+    checkout: the wheel unpacked alone on the path (its dependencies and kubesim from this environment), run
+    from a directory that is no checkout."""
+    assert "worker/replay/sketch-timing.yaml" in runtime_wheel.namelist()
+    site = tmp_path / "site"
+    runtime_wheel.extractall(site)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = subprocess.run(
+        [sys.executable, "-c", "import worker.cli.replay as r; print(r.SKETCH_TIMING)"],
+        env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=elsewhere,
+    )
+    assert out.returncode == 0 and out.stdout.strip() == str(site / "worker/replay/sketch-timing.yaml"), out
+    replay = subprocess.run(
+        [sys.executable, "-m", "worker.cli", "replay", "--sketch-timing", "--scenario", "replay-flap",
+         "--hours", "0.2", "-o", "json"],
+        env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        capture_output=True, text=True, timeout=240, cwd=elsewhere,
+    )  # fmt: skip
+    assert replay.returncode == 0, replay.stderr[-2000:]
+    assert "scenario" in replay.stdout and "Traceback" not in replay.stderr
