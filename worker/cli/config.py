@@ -47,8 +47,8 @@ def _route_lines(cfg: settings.Settings) -> list[str]:
 def cmd_config_check(args: argparse.Namespace) -> int:
     if args.file:
         args.config = args.file
+    path = common.config_path(args)  # as given: load_config exports it made absolute
     cfg = common.load_config(args)
-    path = common.config_path(args)
     problems = checks.check(cfg, _raw(path))
     directory = clusters.clusters_dir(cfg)
     endpoints = cfg.endpoints()
