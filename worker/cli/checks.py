@@ -113,7 +113,7 @@ def units(raw: Mapping[str, Any]) -> list[Problem]:
                 out.append(
                     Problem(
                         f"{scope}.{key}",
-                        f"{v:g} is in seconds; if you meant minutes, write {v * 60:g}",
+                        f"{v:g} is in seconds; if you meant minutes, write {v:g}m",
                         error=False,
                     )
                 )

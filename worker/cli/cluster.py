@@ -166,7 +166,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         row = [
             r["name"] + (f" ({r['display_name']})" if r["display_name"] else ""),
             r["source"],
-            timefmt.span(r["interval_s"]),
+            timefmt.span(r["interval_s"], exact=True),
             "never" if ended is None else timefmt.relative(ended, now),
             r["status"] + (f" ×{r['failures_in_a_row']}" if r["failures_in_a_row"] else ""),
             "-" if r["nodes"] is None else str(r["nodes"]),

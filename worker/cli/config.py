@@ -89,7 +89,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     for i, line in enumerate(doc["routes"]):
         print(f"{'routes:    ' if i == 0 else '           '}{line}")
     print(
-        f"timing:    scan every {timefmt.span(cfg.check_interval)}, repeat after {timefmt.span(cfg.repeat_interval)}, "
+        f"timing:    scan every {timefmt.span(cfg.check_interval, exact=True)}, repeat after {timefmt.span(cfg.repeat_interval)}, "
         f"language {cfg.language}, times in {doc['timezone']}"
     )
     for p in problems:

@@ -46,7 +46,7 @@ def timings() -> str:
     parts = [f"scans every {CHECK_INTERVAL}s ({timefmt.span(cfg.check_interval)})"]
     for key, (seconds, what) in SHORTENED.items():
         default = getattr(defaults, "".join("_" + c.lower() if c.isupper() else c for c in key))
-        parts.append(f"{what} {seconds}s ({timefmt.span(default)})")
+        parts.append(f"{what} {seconds}s ({timefmt.span(default, exact=True)})")
     parts.append(f"resolved after {KEEP_FIRING_FOR}s quiet ({timefmt.span(cfg.noise.keep_firing_for)})")
     parts.append(f"repeats after {COOLDOWN_MIN}m ({timefmt.span(cfg.repeat_interval)})")
     return "demo: timings shortened for a first look, defaults in brackets: " + ", ".join(parts)

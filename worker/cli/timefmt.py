@@ -45,14 +45,15 @@ def _abbrev(local: datetime) -> str:
     return local.strftime("%z")[:3] + ":" + local.strftime("%z")[3:]  # +08:00 where the zone has no letters
 
 
-def span(seconds: float) -> str:
-    """``45s``, ``2m30s``, ``14m``, ``2h10m``, ``3d4h``: the two largest units, seconds only under 10 minutes."""
+def span(seconds: float, exact: bool = False) -> str:
+    """``45s``, ``4m``, ``2h10m``, ``3d4h``: the two largest units; ``exact`` keeps the seconds under ten
+    minutes (``2m30s``, a setting), where a distance from now does without them."""
     s = int(round(abs(seconds)))
     if s < 60:
         return f"{s}s"
     if s < 3600:
         m, rest = divmod(s, 60)
-        return f"{m}m{rest}s" if rest and m < 10 else f"{m}m"
+        return f"{m}m{rest}s" if exact and rest and m < 10 else f"{m}m"
     if s < 86400:
         h, m = divmod(s // 60, 60)
         return f"{h}h{m}m" if m else f"{h}h"

@@ -238,12 +238,12 @@ CHECKS = [
     ({"route": {"receiver": "slack", "repeatInterval": 4}}, 0,
      "warning: route.repeatInterval: 4 has no unit and reads as 4 minutes; write 4m"),
     ({"alertCooldown": 3600}, 0, "warning: alertCooldown: 3600 is in minutes (2.5 days)"),
-    ({"thresholds": {"usageFor": 9}}, 0, "warning: thresholds.usageFor: 9 is in seconds; if you meant minutes"),
+    ({"thresholds": {"usageFor": 9}}, 0, "warning: thresholds.usageFor: 9 is in seconds; if you meant minutes, write 9m"),
     ({"slack": {}}, 0, "warning: receivers: none configured"),
     ({"route": {"receiver": "pagerduty"}}, 2, "route: unknown receiver 'pagerduty' (configured: slack)"),
     ({"noise": {"inhibit": [{"sourceRules": ["disk_ful"], "targetRules": ["disk_pressure"]}]}}, 2,
      "key 'noise.inhibit.0.sourceRules.0': unknown rule 'disk_ful'"),
-    ({"thresholds": {"usageFor": "5m"}}, 2, "key 'thresholds.usageFor'"),
+    ({"thresholds": {"usageFor": "5 minutes"}}, 2, "key 'thresholds.usageFor'"),
 ]  # fmt: skip
 
 
