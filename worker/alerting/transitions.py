@@ -126,6 +126,7 @@ def advance(
         send_resolved=cfg.notify.send_resolved,
         removed_reason=removed_reason,
         keep_firing_for=cfg.noise.keep_firing_for,
+        evidence=cfg.noise.evidence_policy(),
     )
     p = noise.plan(cluster, prev, findings, ctx)
     out = Transitions(

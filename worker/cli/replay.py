@@ -6,8 +6,10 @@ import argparse
 import sys
 import tempfile
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
+from worker import settings
 from worker.cli import common, simulators
 
 # the seed sketch's timing (every for-duration 0), shipped in the package so that the documented command works
@@ -26,7 +28,7 @@ def _speed(text: str) -> float | None:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from worker.pipeline import run_scan  # the very function the Celery scan task runs
-    from worker.replay import engine, forecasts
+    from worker.replay import engine, forecasts, tables
 
     simulators.require("replay", "kubesim")  # the replay drives kubesim on a manual clock
     if args.sketch_timing:
@@ -42,24 +44,45 @@ def cmd_replay(args: argparse.Namespace) -> int:
     def progress(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
-    reports = []
+    policies = [("nodewatch" if not getattr(args, "config", None) else _name(args.config), cfg)]
+    for path in args.compare or []:
+        policies.append((_name(path), _load(path)))
+    runs: list[tuple[str, list[engine.Report]]] = [(name, []) for name, _ in policies]
     with (
         tempfile.TemporaryDirectory(prefix="nodewatch-replay-") as tmp,
         common.local_redis(tmp) as redis,
     ):
         stores = common.stores(redis.url)
         for scenario in scenarios:
-            reports.append(engine.run(cfg, scenario, stores, run_scan, args.speed, redis.origin, progress))
-    docs = [r.to_json() for r in reports]
+            for (name, policy), (_, reports) in zip(policies, runs, strict=True):
+                reports.append(
+                    engine.run(policy, scenario, stores, run_scan, args.speed, redis.origin, progress)
+                )
+    docs = [r.to_json() | {"policy": name} for name, reports in runs for r in reports]
     if not common.emit(args, docs[0] if len(docs) == 1 else docs):
-        print(engine.table(reports))
-        if any(r.forecasts for r in reports):
+        print(tables.table(runs))
+        first = runs[0][1]
+        if any(r.forecasts for r in first):
             print()
-            print(forecasts.table((r.scenario, r.forecasts) for r in reports))
-        for r in reports:
-            print()
-            print(engine.details(r))
+            print(forecasts.table((r.scenario, r.forecasts) for r in first))
+        for name, reports in runs:
+            for r in reports:
+                print()
+                print(tables.details(r, name))
     return 0
+
+
+def _load(path: str) -> settings.Settings:
+    """A config to compare with: validated like --config (exit 2 naming the file and key), nothing exported."""
+    try:
+        return settings.load(path)
+    except settings.ConfigError as err:
+        raise common.CliError(f"config error: {err}", common.EXIT_CONFIG) from None
+
+
+def _name(path: str) -> str:
+    """A policy's name in the table: its config file's name without the extension."""
+    return Path(path).stem
 
 
 def add_parsers(sub: Any, common_args: argparse.ArgumentParser) -> None:
@@ -79,6 +102,13 @@ def add_parsers(sub: Any, common_args: argparse.ArgumentParser) -> None:
         type=_speed,
         default=None,
         help="'max' (default: no waiting) or simulated seconds per second",
+    )
+    r.add_argument(
+        "--compare",
+        action="append",
+        metavar="CONFIG",
+        help="replay the same scenarios with this config file too and print the policies side by side "
+        "(repeat it for more)",
     )
     common.add_output(r)
     r.add_argument(

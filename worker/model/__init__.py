@@ -212,6 +212,9 @@ class Finding:
     summary: str = ""  # one English line, for logs and `scan` output
     params: dict[str, object] = field(default_factory=dict)
     hold_for: float = 0.0  # seconds the finding must persist before it fires (the rule's for-duration)
+    # how far the value is above the critical line (its own units, e.g. percentage points; negative below it), for
+    # the evidence rule (worker/rules/evidence.py) that may fire sooner than ``hold_for``; None: a fixed wait only
+    excess: float | None = None
 
     @property
     def fingerprint(self) -> str:

@@ -29,6 +29,7 @@ class AlertState:
     sent_severity: Severity | None = None  # severity of the last message sent; None = never sent (muted)
     acked: bool = False  # acknowledged: no repeats until it resolves
     active_at: float | None = None  # the last scan that saw the condition (for keep-firing-for)
+    evidence: float = 0.0  # while pending: the evidence rule's running sum (worker/rules/evidence.py)
 
     def to_json(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -50,6 +51,7 @@ class AlertState:
             sent_severity=Severity.parse(str(sent)) if sent else None,
             acked=bool(d.get("acked", False)),
             active_at=None if d.get("active_at") is None else float(d["active_at"]),
+            evidence=float(d.get("evidence") or 0.0),
         )
 
 

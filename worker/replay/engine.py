@@ -13,7 +13,7 @@ worker/replay/incidents.py.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -319,6 +319,7 @@ def run(
             for x in forecasts.exhaustions(c, ctl.call("GET", f"/clusters/{c}/kubelet")["events"])
         ]
     found = incidents.incidents(truth.points, interval)
+    machine_days = nodes_max * steps * interval / 86400
     return Report(
         scenario=scenario.name,
         clusters=names,
@@ -328,8 +329,8 @@ def run(
         steps=steps,
         wall_s=time.monotonic() - started,
         redis=redis_origin,
-        nodewatch=incidents.score(found, nw_sent, interval, resolves=True),
-        baseline=incidents.score(found, base_sent, interval, resolves=False),
+        nodewatch=incidents.score(found, nw_sent, interval, resolves=True, machine_days=machine_days),
+        baseline=incidents.score(found, base_sent, interval, resolves=False, machine_days=machine_days),
         found=found,
         memory=memory,
         memory_peak=memory_peak,
@@ -344,47 +345,3 @@ def run(
             scenario.metrics,
         ),
     )
-
-
-def table(reports: Iterable[Report]) -> str:
-    """The figures as a Markdown table, two rows (nodewatch, baseline) per scenario."""
-    head = (
-        "| scenario | hours | policy | incidents | detected | missed | notifications | per incident "
-        "| median delay s |\n|---|---|---|---|---|---|---|---|---|"
-    )
-    rows = [head]
-    for r in reports:
-        for name, f in (("nodewatch", r.nodewatch), ("baseline", r.baseline)):
-
-            def cell(v: object) -> str:
-                return "-" if v is None else str(v)
-
-            rows.append(
-                f"| {r.scenario} | {r.hours:g} | {name} | {f.incidents} | {f.detected} | {f.missed} | "
-                f"{f.notifications} | {cell(f.notifications_per_incident)} | {cell(f.median_detection_delay_s)} |"
-            )
-    return "\n".join(rows)
-
-
-def details(r: Report) -> str:
-    """What drives the figures: notifications by rule and kind, missed incidents, Redis memory."""
-    lines = [
-        f"{r.scenario}: {r.hours:g} h simulated in {r.steps} scans of {len(r.clusters)} cluster(s), up to "
-        f"{r.nodes} nodes, every {r.interval:g} s; {r.wall_s:.0f} s wall; Redis: {r.redis}"
-    ]
-    for name, f in (("nodewatch", r.nodewatch), ("baseline", r.baseline)):
-        top = ", ".join(f"{k} {v}" for k, v in list(f.by_rule_kind.items())[:10]) or "none"
-        lines.append(f"  {name} notifications by rule:kind: {top}")
-        for inc in f.missed_incidents[:10]:
-            lines.append(
-                f"  {name} missed: {inc.cluster}/{inc.node} {inc.metric} at +{inc.start - r.t0:.0f} s "
-                f"for {inc.duration:.0f} s"
-            )
-    for label, m in (("at peak", r.memory_peak), ("at end", r.memory)):
-        fams = ", ".join(f"{k} {v['keys']}/{v['bytes']} B" for k, v in sorted(m.by_family.items()))
-        lines.append(
-            f"  redis {label} (+{m.at_s:.0f} s): {m.fingerprints} fingerprints with state, "
-            f"{m.fingerprint_bytes} B = {m.bytes_per_fingerprint} B/fingerprint; per-cluster noise state "
-            f"{m.cluster_bytes} B; keys/bytes by family: {fams}"
-        )
-    return "\n".join(lines)

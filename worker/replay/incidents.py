@@ -5,6 +5,13 @@ at least 10 minutes, dips shorter than 10 minutes merged, or in which a node is 
 minutes (read literally: no merging for readiness, so a node flapping in 2-minute steps is noise, not an
 incident; ``merge_gap`` changes that). Samples are taken once per scan interval; a bad sample at ``t`` covers
 ``[t, t + step)``. No I/O and no clock: everything is handed in.
+
+The figures tell the whole truth about a policy: an incident is *paged* (a message about it went out while it
+lasted), *already open* (no message, but an alert about it fired earlier and was not resolved: counted apart, and
+not in the delays, where it would count as 0 s), or *missed*. An alert *episode* is one alert from its first
+message to its resolved notice (a policy that never resolves: its messages about one node and rule less than
+``EPISODE_GAP`` apart); its first-page delay is from the start of the first incident it covers, and an episode
+that covers none is noise.
 """
 
 from __future__ import annotations
@@ -22,6 +29,13 @@ MERGE_GAP: dict[str, float] = {"cpu": 600.0, "memory": 600.0, "disk": 600.0, "re
 METRIC_RULES: dict[str, tuple[str, ...]] = {metric: registry.by_metric(metric) for metric in MIN_DURATION}
 # kinds that never count as detecting anything
 NOT_DETECTING = frozenset({"resolved", "test"})
+# kinds that end an alert episode
+ENDING = frozenset({"resolved"})
+# a policy without resolved notices: its messages about one node and rule this close are one episode (the sketch
+# re-pages every 15 minutes while a condition lasts)
+EPISODE_GAP = 1800.0
+METRIC_OF = {rule: metric for metric, rules in METRIC_RULES.items() for rule in rules}
+FAST = ("cpu", "memory")  # the incidents whose first page the targets want within 300 s (NotReady: 180 s)
 
 
 @dataclass(frozen=True)
@@ -61,26 +75,59 @@ class Sent:
     nodes: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Episode:
+    """One alert of one node (a grouped message opens one per node it names), first message to resolved."""
+
+    cluster: str
+    node: str
+    rule: str
+    start: float
+    end: float | None  # None: still open when the replay ended
+    messages: int
+    delay: float | None  # first page - start of the first incident it covers; None: it covers none (noise)
+
+
 @dataclass
 class Figures:
     incidents: int
-    detected: int
+    detected: int  # paged + already open
     missed: int
     notifications: int
     notifications_per_incident: float | None
-    median_detection_delay_s: float | None
+    median_detection_delay_s: float | None  # over paged incidents only
     missed_incidents: list[Incident] = field(default_factory=list)
     delays: list[float] = field(default_factory=list)
     by_rule_kind: dict[str, int] = field(default_factory=dict)
+    already_open: int = 0  # detected only because an alert about it was already open (not in the delays)
+    per_machine_day: float | None = None
+    median_delay_by_metric: dict[str, float] = field(default_factory=dict)  # "cpu/memory", "ready", "disk"
+    episodes: list[Episode] = field(default_factory=list)
+
+    @property
+    def noise_episodes(self) -> int:
+        return sum(1 for e in self.episodes if e.delay is None)
+
+    @property
+    def median_episode_delay_s(self) -> float | None:
+        delays = [e.delay for e in self.episodes if e.delay is not None]
+        return round(statistics.median(delays), 1) if delays else None
 
     def summary(self) -> dict[str, object]:
         return {
             "incidents": self.incidents,
             "detected": self.detected,
+            "paged": self.detected - self.already_open,
+            "already_open": self.already_open,
             "missed": self.missed,
             "notifications": self.notifications,
             "notifications_per_incident": self.notifications_per_incident,
+            "notifications_per_machine_day": self.per_machine_day,
             "median_detection_delay_s": self.median_detection_delay_s,
+            "median_detection_delay_by_metric_s": self.median_delay_by_metric,
+            "episodes": len(self.episodes),
+            "noise_episodes": self.noise_episodes,
+            "median_episode_delay_s": self.median_episode_delay_s,
         }
 
 
@@ -136,18 +183,15 @@ def _about(s: Sent, inc: Incident) -> bool:
     return s.cluster == inc.cluster and inc.node in s.nodes and s.rule in METRIC_RULES[inc.metric]
 
 
-def detection_delay(inc: Incident, sent: Sequence[Sent], interval: float, resolves: bool) -> float | None:
-    """Seconds from the incident's start to its first notice, or None when it was missed.
-
-    A notice counts from one scan interval before the start (the scan that saw the crossing may precede the
-    sampled start) to the end. For a policy that sends resolved notices (``resolves``), an alert about the
-    same node and metric that fired earlier and was not resolved by then counts too, with delay 0: the
-    on-call person already has it.
-    """
+def detection(inc: Incident, sent: Sequence[Sent], interval: float, resolves: bool) -> tuple[str, float | None]:
+    """("paged", delay) when a notice about ``inc`` went out from one scan interval before its start (the scan
+    that saw the crossing may precede the sampled start) to its end; ("open", None) when none did but, for a
+    policy that sends resolved notices (``resolves``), an alert about the same node and metric had fired earlier
+    and was not resolved (the on-call person already has it); ("missed", None) otherwise."""
     about = sorted((s for s in sent if _about(s, inc)), key=lambda s: s.t)
     window = [s for s in about if inc.start - interval <= s.t <= inc.end and s.kind not in NOT_DETECTING]
     if window:
-        return max(0.0, window[0].t - inc.start)
+        return "paged", max(0.0, window[0].t - inc.start)
     if resolves:
         open_rules: dict[str, bool] = {}
         for s in about:
@@ -158,29 +202,91 @@ def detection_delay(inc: Incident, sent: Sequence[Sent], interval: float, resolv
             elif s.kind not in NOT_DETECTING:
                 open_rules[s.rule] = True
         if any(open_rules.values()):
-            return 0.0
-    return None
+            return "open", None
+    return "missed", None
 
 
-def score(found: Sequence[Incident], sent: Sequence[Sent], interval: float, resolves: bool) -> Figures:
-    """The replay's figures for one policy."""
+def detection_delay(inc: Incident, sent: Sequence[Sent], interval: float, resolves: bool) -> float | None:
+    """Seconds from the incident's start to its first notice (0 when an alert was already open), None if missed."""
+    how, delay = detection(inc, sent, interval, resolves)
+    return delay if how == "paged" else 0.0 if how == "open" else None
+
+
+def episodes(
+    found: Sequence[Incident], sent: Sequence[Sent], interval: float, resolves: bool
+) -> list[Episode]:
+    """Every alert episode of the incident-scored rules (METRIC_RULES), with the incidents it covers."""
+    runs: dict[tuple[str, str, str], list[list[Sent]]] = defaultdict(list)
+    for s in sorted(sent, key=lambda s: s.t):
+        if s.rule not in METRIC_OF or s.kind == "test":
+            continue
+        for node in s.nodes:
+            key = (s.cluster, node, s.rule)
+            open_ = runs[key][-1] if runs[key] else None
+            closed = open_ is None or (
+                open_[-1].kind in ENDING if resolves else s.t - open_[-1].t > EPISODE_GAP
+            )
+            if closed:
+                if s.kind in ENDING:
+                    continue  # a resolved notice with nothing open (its firing was before the replay)
+                runs[key].append([s])
+            else:
+                open_.append(s)  # type: ignore[union-attr]
+    out = []
+    for (cluster, node, rule), groups in runs.items():
+        metric = METRIC_OF[rule]
+        for msgs in groups:
+            start = msgs[0].t
+            end = msgs[-1].t if (msgs[-1].kind in ENDING or not resolves) else None
+            covered = [
+                i.start
+                for i in found
+                if i.cluster == cluster and i.node == node and i.metric == metric
+                and i.end >= start - interval and (end is None or i.start <= end + interval)
+            ]  # fmt: skip
+            delay = max(0.0, start - min(covered)) if covered else None
+            out.append(Episode(cluster, node, rule, start, end, len(msgs), delay))
+    return sorted(out, key=lambda e: (e.start, e.cluster, e.node, e.rule))
+
+
+def _median(values: Sequence[float]) -> float | None:
+    return round(statistics.median(values), 1) if values else None
+
+
+def score(
+    found: Sequence[Incident],
+    sent: Sequence[Sent],
+    interval: float,
+    resolves: bool,
+    machine_days: float | None = None,
+) -> Figures:
+    """The replay's figures for one policy (``machine_days``: nodes x days replayed, for messages per machine-day)."""
     delays: list[float] = []
+    by_metric: dict[str, list[float]] = defaultdict(list)
     missed: list[Incident] = []
+    already = 0
     for inc in found:
-        d = detection_delay(inc, sent, interval, resolves)
-        if d is None:
+        how, d = detection(inc, sent, interval, resolves)
+        if how == "missed":
             missed.append(inc)
-        else:
+        elif how == "open":
+            already += 1
+        elif d is not None:
             delays.append(d)
+            by_metric["cpu/memory" if inc.metric in FAST else inc.metric].append(d)
     by = Counter(f"{s.rule}:{s.kind}" for s in sent)
     return Figures(
         incidents=len(found),
-        detected=len(delays),
+        detected=len(found) - len(missed),
         missed=len(missed),
         notifications=len(sent),
         notifications_per_incident=round(len(sent) / len(found), 2) if found else None,
-        median_detection_delay_s=round(statistics.median(delays), 1) if delays else None,
+        median_detection_delay_s=_median(delays),
         missed_incidents=missed,
         delays=delays,
         by_rule_kind=dict(by.most_common()),
+        already_open=already,
+        per_machine_day=round(len(sent) / machine_days, 2) if machine_days else None,
+        median_delay_by_metric={k: m for k, v in sorted(by_metric.items()) if (m := _median(v)) is not None},
+        episodes=episodes(found, sent, interval, resolves),
     )

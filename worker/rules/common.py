@@ -93,6 +93,7 @@ def make(
     threshold: float | None = None,
     hold_for: float = 0.0,
     params: Mapping[str, object] | None = None,
+    excess: float | None = None,
 ) -> Finding:
     full: dict[str, object] = {"value": value, "threshold": threshold}
     full.update(params or {})
@@ -106,6 +107,7 @@ def make(
         summary=summary,
         params=full,
         hold_for=hold_for if severity is not None else 0.0,
+        excess=excess if severity is not None else None,
     )
 
 
@@ -136,8 +138,9 @@ def percent(
     summary = f"{node}: {what} {value:.1f}% {how} ({state}){after}"
     hold = hold_for[0] if severity == Severity.CRITICAL else hold_for[1]
     return make(
-        sample, node, rule, severity, summary, value=value, threshold=threshold, hold_for=hold, params=params
-    )
+        sample, node, rule, severity, summary, value=value, threshold=threshold, hold_for=hold, params=params,
+        excess=value - critical,
+    )  # fmt: skip
 
 
 # --- pending pods --------------------------------------------------------------------------------------

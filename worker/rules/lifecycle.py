@@ -14,7 +14,9 @@ from dataclasses import dataclass
 
 from worker.model import Finding, NotificationKind, Severity
 from worker.model.alerts import AlertState, FlapRecord
+from worker.model.policies import EvidencePolicy
 from worker.model.policies import FlapPolicy as FlapPolicy  # the config builds it; importable from here
+from worker.rules import evidence
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ def step(
     in_cooldown: bool,
     muted: str = "",
     keep_firing_for: float = 0.0,
+    evidence_policy: EvidencePolicy | None = None,
 ) -> Step:
     """Advance one fingerprint given this scan's finding.
 
@@ -42,6 +45,8 @@ def step(
     Info findings are reported once when they start (never repeated) and do not send a resolved notice.
     ``keep_firing_for`` (Prometheus' keep_firing_for): a firing alert resolves only after its condition has been
     gone that long, so a dip merges into one incident instead of a resolved + firing pair.
+    ``evidence_policy`` lets a pending alert fire before its for-duration when its value is far enough above the
+    line for long enough (worker/rules/evidence.py); None: the for-duration alone.
     """
     sev = finding.severity
     if sev is None:
@@ -61,11 +66,18 @@ def step(
     fp, node, rule = finding.fingerprint, finding.node, finding.rule
     if prev is None or prev.status == "pending":
         since = prev.since if prev is not None else now
-        if now - since < finding.hold_for:
-            pending = AlertState(fp, node, rule, "pending", sev, since, active_at=now)
-            return Step(
-                pending, None, f"pending until {since + finding.hold_for:.0f} (for {finding.hold_for:.0f}s)"
-            )
+        verdict = evidence.decide(
+            prev.evidence if prev is not None else 0.0,
+            finding.excess,
+            since,
+            prev.active_at if prev is not None else None,
+            now,
+            finding.hold_for,
+            evidence_policy,
+        )
+        if not verdict.fire:
+            pending = AlertState(fp, node, rule, "pending", sev, since, active_at=now, evidence=verdict.evidence)
+            return Step(pending, None, verdict.reason)
         if muted:
             return Step(
                 AlertState(fp, node, rule, "firing", sev, since, now, None, active_at=now), None, muted

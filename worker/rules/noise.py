@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 
 from worker.model import Finding, NotificationKind, Severity
 from worker.model.alerts import AlertState, FlapRecord, Silence
-from worker.rules import lifecycle, muting
+from worker.model.policies import EvidencePolicy
+from worker.rules import evidence, lifecycle, muting
 from worker.rules.lifecycle import FlapPolicy
 
 
@@ -35,6 +36,9 @@ class Context:
     send_resolved: bool = True
     removed_reason: str = ""  # the whole cluster is gone ("cluster removed"): close every alert
     keep_firing_for: float = 0.0  # a firing alert resolves only after its condition has been gone this long
+    evidence: EvidencePolicy | None = (
+        None  # may fire a pending alert before its for-duration (rules/evidence.py)
+    )
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,11 @@ class Plan:
 
 
 def _sources(
-    prev: Mapping[str, AlertState], findings: Sequence[Finding], now: float, keep_firing_for: float
+    prev: Mapping[str, AlertState],
+    findings: Sequence[Finding],
+    now: float,
+    keep_firing_for: float,
+    evidence_policy: EvidencePolicy | None = None,
 ) -> muting.Sources:
     """What may inhibit after this scan, mutes ignored: every warning-or-worse finding, pending or firing, and the
     firing alerts whose condition cleared but which keep firing (``keep_firing_for``): the same incident."""
@@ -72,15 +80,22 @@ def _sources(
             continue
         if f.severity < Severity.WARNING:
             continue
-        since = before.since if before is not None else now
-        firing = (before is not None and before.status == "firing") or now - since >= f.hold_for
+        firing = (before is not None and before.status == "firing") or evidence.decide(
+            before.evidence if before is not None else 0.0,
+            f.excess,
+            before.since if before is not None else now,
+            before.active_at if before is not None else None,
+            now,
+            f.hold_for,
+            evidence_policy,
+        ).fire
         out.append(muting.Source(f.node, f.rule, f.severity, pending=not firing))
     return muting.Sources(out)
 
 
 def plan(cluster: str, prev: Mapping[str, AlertState], findings: Sequence[Finding], ctx: Context) -> Plan:
     out = Plan()
-    sources = _sources(prev, findings, ctx.now, ctx.keep_firing_for)
+    sources = _sources(prev, findings, ctx.now, ctx.keep_firing_for, ctx.evidence)
     seen: set[str] = set()
 
     def mute_reason(f: Finding) -> str:
@@ -140,7 +155,8 @@ def plan(cluster: str, prev: Mapping[str, AlertState], findings: Sequence[Findin
         seen.add(f.fingerprint)
         before = prev.get(f.fingerprint)
         cool = f.fingerprint in ctx.cooldowns
-        apply(f, lifecycle.step(before, f, ctx.now, cool, mute_reason(f), ctx.keep_firing_for), before)
+        step = lifecycle.step(before, f, ctx.now, cool, mute_reason(f), ctx.keep_firing_for, ctx.evidence)
+        apply(f, step, before)
     if ctx.node_names is not None:
         for fp, st in prev.items():
             if fp not in seen and st.node and st.node not in ctx.node_names:

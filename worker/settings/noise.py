@@ -21,6 +21,15 @@ class InhibitSettings(Strict):
     source_severity: Literal["warning", "critical"] = "warning"
 
 
+class EvidenceSettings(Strict):
+    """The evidence rule (docs/noise.md): a pending alert far enough above its critical line fires before its
+    for-duration, which stays the upper bound. ``noise.evidence: null`` turns it off (the for-durations alone)."""
+
+    scale: float = Field(default=policies.EvidencePolicy.scale, gt=0)
+    allowance: float = Field(default=policies.EvidencePolicy.allowance, ge=0)
+    decision: float = Field(default=policies.EvidencePolicy.decision, gt=0)
+
+
 class NoiseSettings(Strict):
     flap_window: float = Field(default=1800.0, gt=0)
     flap_threshold: int = Field(default=4, ge=2)
@@ -33,6 +42,11 @@ class NoiseSettings(Strict):
     # were most of the sketch's noise in the replays, bench/README.md)
     keep_firing_for: float = Field(default=600.0, ge=0)
     inhibit: list[InhibitSettings] | None = None  # None: the built-in rules (NotReady mutes that node's load)
+    evidence: EvidenceSettings | None = Field(default_factory=EvidenceSettings)
+
+    def evidence_policy(self) -> policies.EvidencePolicy | None:
+        e = self.evidence
+        return None if e is None else policies.EvidencePolicy(e.scale, e.allowance, e.decision)
 
     def flap_policy(self) -> policies.FlapPolicy:
         return policies.FlapPolicy(self.flap_window, self.flap_threshold, self.flap_quiet)

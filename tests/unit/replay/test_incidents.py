@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from worker.replay.incidents import Incident, Sent, TruthPoint, detection_delay, incidents, periods, score
+from worker.replay.incidents import (
+    Episode,
+    Incident,
+    Sent,
+    TruthPoint,
+    detection,
+    detection_delay,
+    episodes,
+    incidents,
+    periods,
+    score,
+)
 
 STEP = 60.0
 
@@ -111,14 +122,21 @@ def test_score_figures() -> None:
         sent(5180, rule="memory_usage", nodes=("n2",)),
         sent(9000, rule="taint", nodes=("n9",)),
     ]
-    f = score(found, messages, STEP, resolves=True)
+    f = score(found, messages, STEP, resolves=True, machine_days=2.5)
     assert f.summary() == {
         "incidents": 3,
         "detected": 2,
+        "paged": 2,
+        "already_open": 0,
         "missed": 1,
         "notifications": 5,
         "notifications_per_incident": 1.67,
+        "notifications_per_machine_day": 2.0,
         "median_detection_delay_s": 120.0,
+        "median_detection_delay_by_metric_s": {"cpu/memory": 120.0},
+        "episodes": 2,
+        "noise_episodes": 0,
+        "median_episode_delay_s": 120.0,
     }
     assert f.missed_incidents == [found[2]]
     assert f.by_rule_kind["cpu_usage:firing"] == 1 and f.by_rule_kind["taint:firing"] == 1
@@ -132,3 +150,37 @@ def test_score_without_incidents_has_no_ratio() -> None:
         None,
         None,
     )
+
+
+def test_an_incident_found_by_an_open_alert_is_counted_apart_not_as_a_zero_delay() -> None:
+    early = [sent(500)]  # fired on a spike before the incident and never resolved
+    assert detection(INC, early, STEP, True) == ("open", None)
+    f = score([INC, Incident("c", "n1", "cpu", 4000.0, 5000.0)], [*early, sent(4240)], STEP, resolves=True)
+    assert (f.detected, f.already_open, f.missed, f.delays) == (2, 1, 0, [240.0])
+    assert f.median_detection_delay_s == 240.0  # the open one is not a 0 s page
+
+
+EPISODES = [
+    # (name, messages, resolves, expected [(node, rule, start, end, messages, delay)])
+    ("firing then resolved covering the incident", [sent(1120), sent(2400, "resolved")], True,
+     [("n1", "cpu_usage", 1120, 2400, 2, 120.0)]),
+    ("opened before the incident: delay 0, one episode", [sent(700), sent(1500, "repeat")], True,
+     [("n1", "cpu_usage", 700, None, 2, 0.0)]),
+    ("a page with no incident is noise", [sent(3000), sent(3300, "resolved")], True,
+     [("n1", "cpu_usage", 3000, 3300, 2, None)]),
+    ("two alerts, two episodes", [sent(1100), sent(1200, "resolved"), sent(1300), sent(2500, "resolved")], True,
+     [("n1", "cpu_usage", 1100, 1200, 2, 100.0), ("n1", "cpu_usage", 1300, 2500, 2, 300.0)]),
+    ("a grouped message opens one per node", [sent(1060, nodes=("n1", "n2"))], True,
+     [("n1", "cpu_usage", 1060, None, 1, 60.0), ("n2", "cpu_usage", 1060, None, 1, None)]),
+    ("no resolves: re-pages 15 min apart are one episode", [sent(1000), sent(1900), sent(2800)], False,
+     [("n1", "cpu_usage", 1000, 2800, 3, 0.0)]),
+    ("no resolves: an hour apart are two", [sent(1000), sent(4800)], False,
+     [("n1", "cpu_usage", 1000, 1000, 1, 0.0), ("n1", "cpu_usage", 4800, 4800, 1, None)]),
+    ("rules the incidents do not score are left out", [sent(1000, rule="taint")], True, []),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "messages", "resolves", "expected"), EPISODES, ids=[c[0] for c in EPISODES])
+def test_episodes(name: str, messages: list[Sent], resolves: bool, expected: list[tuple[object, ...]]) -> None:
+    got = episodes([INC], messages, STEP, resolves)
+    assert got == [Episode("c", n, r, a, b, m, d) for n, r, a, b, m, d in expected]  # type: ignore[arg-type]

@@ -8,7 +8,7 @@ from worker.replay import engine
 
 
 def test_a_replay_longer_than_its_traces_is_refused_up_front() -> None:
-    assert engine.load_scenario("traces", None).hours == 168
+    assert engine.load_scenario("traces", None).hours == 48
     with pytest.raises(ValueError, match=r"traces.yaml: .*bitbrains_rnd_vm1_week1.csv.gz .* ends 168.0 h"):
         engine.load_scenario("traces", 170)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from worker import settings
+from worker.model import policies
 
 SEED = Path(__file__).resolve().parents[2] / "fixtures" / "seed-config.yaml"
 NODEWATCH = str(Path(sys.executable).with_name("nodewatch"))
@@ -24,6 +25,16 @@ def test_seed_config_loads_unchanged() -> None:
     receivers = cfg.endpoints()
     assert set(receivers) == {"slack", "dingtalk"}
     assert receivers["dingtalk"].receiver.credentials() == ["YOUR_SECRET"]
+
+
+def test_the_evidence_rule_is_on_by_default_and_the_for_durations_stay_its_upper_bound() -> None:
+    seed = settings.load(SEED, env={})
+    assert seed.noise.evidence_policy() == policies.EvidencePolicy()
+    assert seed.base_thresholds.usage_for == 540  # still read, and still the longest a pending alert waits
+    off = settings.parse({"noise": {"evidence": None}}, "x.yaml", env={})
+    assert off.noise.evidence_policy() is None
+    tuned = settings.parse({"noise": {"evidence": {"scale": 10, "decision": 2}}}, "x.yaml", env={})
+    assert tuned.noise.evidence_policy() == policies.EvidencePolicy(10.0, 0.2, 2.0)
 
 
 def test_defaults_without_a_file() -> None:
@@ -45,6 +56,8 @@ def test_defaults_without_a_file() -> None:
         ({"language": "fr"}, "x.yaml: key 'language'"),
         ({"clusters": [{"name": "Prod EU"}]}, "x.yaml: key 'clusters.0.name'"),
         ({"clusters": [{"name": "a"}, {"name": "a"}]}, "duplicate name"),
+        ({"noise": {"evidence": {"decision": 0}}}, "x.yaml: key 'noise.evidence.decision'"),
+        ({"noise": {"evidence": {"scael": 5}}}, "x.yaml: unknown key 'noise.evidence.scael'"),
     ],
 )
 def test_bad_config_names_key_and_file(raw: dict[str, object], expected: str) -> None:
