@@ -54,7 +54,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     ):
         stores = common.stores(redis.url)
         for scenario in scenarios:
-            for (name, policy), (_, reports) in zip(policies, runs, strict=True):
+            for (_, policy), (_, reports) in zip(policies, runs, strict=True):
                 reports.append(
                     engine.run(policy, scenario, stores, run_scan, args.speed, redis.origin, progress)
                 )

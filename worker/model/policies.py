@@ -36,6 +36,7 @@ DEFAULT_INHIBIT = (
     InhibitRule(("cluster_unreachable", "credentials_rejected"), rules.NODE_SCOPE, "cluster"),
 )
 
+
 @dataclass(frozen=True)
 class EvidencePolicy:
     """The evidence rule's parameters (worker/rules/evidence.py, docs/noise.md says why these values).
@@ -45,7 +46,9 @@ class EvidencePolicy:
     """
 
     scale: float = 5.0  # excess (percentage points above the critical line) that counts as one unit
-    allowance: float = 0.2  # units per minute that count nothing: a value this close to the line waits the full time
+    allowance: float = (
+        0.2  # units per minute that count nothing: a value this close to the line waits the full time
+    )
     decision: float = 4.0  # unit-minutes of evidence that page
 
 

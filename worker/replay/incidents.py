@@ -183,7 +183,9 @@ def _about(s: Sent, inc: Incident) -> bool:
     return s.cluster == inc.cluster and inc.node in s.nodes and s.rule in METRIC_RULES[inc.metric]
 
 
-def detection(inc: Incident, sent: Sequence[Sent], interval: float, resolves: bool) -> tuple[str, float | None]:
+def detection(
+    inc: Incident, sent: Sequence[Sent], interval: float, resolves: bool
+) -> tuple[str, float | None]:
     """("paged", delay) when a notice about ``inc`` went out from one scan interval before its start (the scan
     that saw the crossing may precede the sampled start) to its end; ("open", None) when none did but, for a
     policy that sends resolved notices (``resolves``), an alert about the same node and metric had fired earlier

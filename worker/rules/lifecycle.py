@@ -76,7 +76,9 @@ def step(
             evidence_policy,
         )
         if not verdict.fire:
-            pending = AlertState(fp, node, rule, "pending", sev, since, active_at=now, evidence=verdict.evidence)
+            pending = AlertState(
+                fp, node, rule, "pending", sev, since, active_at=now, evidence=verdict.evidence
+            )
             return Step(pending, None, verdict.reason)
         if muted:
             return Step(

@@ -9,7 +9,7 @@ keys are deleted or expire (``store.Stores.commit_scan(forget=True)``).
 
 | key                          | type   | TTL / bound                         | purpose (bytes per node, measured)          |
 |------------------------------|--------|-------------------------------------|---------------------------------------------|
-| nw:{c}:alerts                | hash   | 7 d, refreshed each scan; one entry | fingerprint -> AlertState JSON (~260 B/alert)|
+| nw:{c}:alerts                | hash   | 7 d, refreshed each scan; one entry | fingerprint -> AlertState JSON (~275 B/alert)|
 |                              |        | per open alert of a present node    |                                             |
 | nw:{c}:cd:{fp}               | string | the repeat interval                 | cooldown: alive = do not repeat             |
 | nw:{c}:n:{id}                | string | 2 d; <= PAYLOAD_MAX bytes           | notification payload (task args carry id)   |

@@ -14,7 +14,7 @@ import yaml
 
 from worker import settings
 from worker.pipeline import run_scan
-from worker.replay import engine
+from worker.replay import engine, tables
 from worker.state import keys
 from worker.state.store import Stores
 
@@ -91,13 +91,17 @@ def test_replay_scores_nodewatch_and_the_baseline(scenario_file: Path, redis_cli
     assert peak.fingerprints >= 1 and peak.bytes_per_fingerprint is not None
     assert peak.by_family["alerts"]["keys"] == 1
     assert report.to_json()["nodewatch"]["missed"] == 0
-    rows = engine.table([report]).splitlines()
-    assert rows[2].startswith("| replay-test | 0.666667 | nodewatch | 2 | 2 | 0 |")
-    # the CPU crossing reaches NodeMetrics at its next 15-s scrape, one scan later: delays 60 and 0 s
-    assert rows[3] == "| replay-test | 0.666667 | baseline | 2 | 2 | 0 | 4 | 2.0 | 30.0 |"
+    rows = tables.table([("nodewatch", [report])]).splitlines()
+    # 40 minutes of 3 nodes: 0.1 machine-days; both incidents paged, none already open
+    assert rows[2].startswith("| replay-test | 0.666667 | 0.1 | nodewatch | 2 | 2 | 0 | 0 | 4 | 2 | 48 |")
+    # the CPU crossing reaches NodeMetrics at its next 15-s scrape, one scan later: delays 60 and 0 s; rt-3's
+    # spike is the sketch's noise episode
     assert (
-        "baseline notifications by rule:kind: cpu_usage:firing 3, node_not_ready:firing 1"
-        in engine.details(report)
+        rows[3]
+        == "| replay-test | 0.666667 | 0.1 | sketch | 2 | 2 | 0 | 0 | 4 | 2 | 48 | 3 (1) | 60 | 0 | 30 |"
+    )
+    assert "sketch notifications by rule:kind: cpu_usage:firing 3, node_not_ready:firing 1" in tables.details(
+        report
     )
 
 
@@ -152,6 +156,33 @@ def test_cli_prints_json(scenario_file: Path, redis_url: str) -> None:
         "median_detection_delay_s",
     }
     assert doc["baseline"]["notifications"] == 2  # rt-1 crossed at 5 min, rt-2 went Unknown at 10 min
+
+
+@pytest.mark.slow
+def test_cli_compares_two_policies_on_the_same_scenario(
+    scenario_file: Path, redis_url: str, tmp_path: Path
+) -> None:
+    """`--compare CONFIG`: the same scenario replayed under each policy, one table; here a policy that waits 15
+    minutes misses rt-2's 10-minute outage that the defaults page."""
+    slow = tmp_path / "slow.yaml"
+    slow.write_text("thresholds: {usageFor: 900, notReadyFor: 900}\nnoise: {evidence: null}\n")
+    env = dict(os.environ, REDIS_URL=redis_url)
+    env.pop("NODEWATCH_CONFIG", None)
+    out = subprocess.run(
+        [NODEWATCH, "replay", "--scenario", str(scenario_file), "--compare", str(slow), "--hours", "0.5"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    rows = [line.split(" | ") for line in out.stdout.splitlines() if line.startswith("| replay-test")]
+    assert [(r[3], r[4], r[7]) for r in rows] == [
+        ("nodewatch", "2", "0"),
+        ("slow", "2", "2"),
+        ("sketch", "2", "0"),
+    ]
 
 
 def test_cli_rejects_a_missing_scenario(tmp_path: Path) -> None:

@@ -14,13 +14,17 @@ CRITICAL = 90.0
 HOLD = 540.0
 
 
-def fired_after(values: list[float], policy: EvidencePolicy | None = POLICY, every: float = 60.0) -> float | None:
+def fired_after(
+    values: list[float], policy: EvidencePolicy | None = POLICY, every: float = 60.0
+) -> float | None:
     """Feed one critical reading per scan through lifecycle.step; the seconds from the first scan to the page."""
     state: AlertState | None = None
     for i, v in enumerate(values):
         now = 1000.0 + i * every
         sev = Severity.CRITICAL if v >= CRITICAL else Severity.WARNING if v >= 80 else None
-        f = Finding("c", "n1", "cpu_usage", sev, value=v, threshold=CRITICAL, hold_for=HOLD, excess=v - CRITICAL)
+        f = Finding(
+            "c", "n1", "cpu_usage", sev, value=v, threshold=CRITICAL, hold_for=HOLD, excess=v - CRITICAL
+        )
         s = lifecycle.step(state, f, now, False, evidence_policy=policy)
         if s.send == NotificationKind.FIRING:
             return now - 1000.0
@@ -66,7 +70,9 @@ ACCUMULATE = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("name", "prev", "excess", "elapsed", "expected"), ACCUMULATE, ids=[c[0] for c in ACCUMULATE])
+@pytest.mark.parametrize(
+    ("name", "prev", "excess", "elapsed", "expected"), ACCUMULATE, ids=[c[0] for c in ACCUMULATE]
+)
 def test_accumulate(name: str, prev: float, excess: float | None, elapsed: float, expected: float) -> None:
     assert evidence.accumulate(prev, excess, elapsed, POLICY) == pytest.approx(expected)
 

@@ -181,6 +181,8 @@ EPISODES = [
 
 
 @pytest.mark.parametrize(("name", "messages", "resolves", "expected"), EPISODES, ids=[c[0] for c in EPISODES])
-def test_episodes(name: str, messages: list[Sent], resolves: bool, expected: list[tuple[object, ...]]) -> None:
+def test_episodes(
+    name: str, messages: list[Sent], resolves: bool, expected: list[tuple[object, ...]]
+) -> None:
     got = episodes([INC], messages, STEP, resolves)
     assert got == [Episode("c", n, r, a, b, m, d) for n, r, a, b, m, d in expected]  # type: ignore[arg-type]
