@@ -98,8 +98,9 @@ def node_charts(
     critical lines, the kubelet's limit and what ``trend.predict`` says of the whole stored history."""
     limits: Thresholds = cli_history.thresholds(cfg, stores, cluster, node)
     out = []
+    stored = stores.history.node_series(cluster, node)  # one round trip for the eight
     for metric in METRICS:
-        series: Series = stores.history.series(cluster, node, metric, 0.0)
+        series: Series = stored[metric]
         warn, crit = (
             (getattr(limits, n) for n in cli_history.LINES[metric])
             if metric in cli_history.LINES

@@ -10,8 +10,8 @@ tier past 6 h (+10 min slack) and the bucket tier past 7 days (+1 h), and both t
 refreshes the key's TTL (8 days) and the node's score in the index once a bucket (entries not written for
 7 days are dropped). A sample at or before the node's last one is ignored (a scan written twice writes once).
 
-Reads: ``series(cluster, node, metric, since)`` and ``cluster_series(cluster, metric, since)`` (one round trip
-for the nodes named, two to list them), answered as ``Series(fine, coarse)``; coarse buckets overlap the last
+Reads: ``series(cluster, node, metric, since)``, ``cluster_series(cluster, metric, since)`` (one round trip
+for the nodes named, two to list them) and ``node_series(cluster, node, since)`` (every metric, one round trip), answered as ``Series(fine, coarse)``; coarse buckets overlap the last
 6 h of scan samples, and are dated at their middle.
 
 The client may decode responses (``store.connect`` does): the binary fields are read with redis-py's
@@ -152,6 +152,17 @@ class History:
                     [got[0], got[1], *got[2 + 3 * i : 5 + 3 * i]], m, since
                 )
         return out
+
+    def node_series(self, cluster: str, node: str, since: float = 0.0) -> dict[str, Series]:
+        """Every metric of one node from ``since`` on, in one HMGET (the dashboard's node page draws them all)."""
+        fields = ["s", "t"] + [f"{p}{m}" for m in range(len(METRICS)) for p in "fax"]
+        got = self._r.execute_command("HMGET", keys.history(cluster, node), *fields, **{NEVER_DECODE: []})
+        if got[0] is None:
+            return {metric: Series([], []) for metric in METRICS}
+        return {
+            metric: decode_series([got[0], got[1], *got[2 + 3 * m : 5 + 3 * m]], m, since)
+            for m, metric in enumerate(METRICS)
+        }
 
     def nodes(self, cluster: str) -> list[str]:
         """The nodes with history written in the last 7 days."""

@@ -219,3 +219,14 @@ def test_values_of_a_scanned_node() -> None:
         "memory_requests": 25.0,
     }
     assert set(model_history.values(NodeSample("c", "bare")).values()) == {None}
+
+
+def test_every_metric_of_one_node_in_one_read(week: Week) -> None:
+    """The dashboard's node page: the eight series of one node in one round trip, each as ``series`` reads it."""
+    _client, h, written = week
+    since = max(written["n1"]) - 6 * 3600
+    before = store.round_trips.count
+    got = h.node_series("c1", "n1", since)
+    assert store.round_trips.count - before == 1
+    assert got == {metric: h.series("c1", "n1", metric, since) for metric in METRICS}
+    assert h.node_series("c1", "never") == {metric: h.series("c1", "never", metric) for metric in METRICS}
