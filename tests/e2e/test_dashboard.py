@@ -205,6 +205,17 @@ def test_access_is_guarded_and_actions_are_csrf_safe(
     assert post(form | {"csrf": csrf}, same).status_code == 303
     (made,) = run["stores"].silences.active(time.time())
     assert (made.cluster, made.rule, made.author) == (CLUSTER, "cpu_usage", "t")
+    # the other actions, the same functions as the CLI's
+    act = lambda what, data: requests.post(  # noqa: E731
+        f"{base}/actions/{what}", data={**data, "csrf": csrf}, headers=same, allow_redirects=False, timeout=10
+    )
+    assert act("expire", {"id": made.id}).status_code == 303
+    assert run["stores"].silences.active(time.time()) == []
+    fp, state = next((fp, a) for fp, a in run["stores"].alerts.load(CLUSTER).items() if a.node == DOWN)
+    assert not state.acked and act("ack", {"cluster": CLUSTER, "fp": fp}).status_code == 303
+    assert run["stores"].alerts.load(CLUSTER)[fp].acked
+    retried = act("retry", {})
+    assert retried.status_code == 303 and "retry+0" in retried.headers["location"]  # no dead letters here
     assert host  # the URL the command printed is where it listens
 
 
