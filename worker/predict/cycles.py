@@ -124,8 +124,9 @@ def rotation(means: list[Point], drops: list[Drop], limit: Limit, now: float, p:
     period = robust.median([b.t - a.t for a, b in zip(drops, drops[1:], strict=False)])
     tooth = means[last.index :]
     # falls from the limit itself are the kubelet's evictions, not a rotation that keeps usage down: every tooth
-    # reaches the line, so the current one is predicted however its end compares with the next fall's due time
-    evicted = robust.median([d.peak for d in drops[-3:]]) >= limit.line - p.evict_tolerance
+    # reaches the line, so the current one is predicted however its end compares with the next fall's due time.
+    # All of the last three, so that log rotations near the line (or one eviction among them) do not count
+    evicted = min(d.peak for d in drops[-3:]) >= limit.line - p.evict_tolerance
     if len(tooth) >= p.min_points and tooth[-1][0] - tooth[0][0] >= p.min_span_s:
         fit = robust.theil_sen(robust.bins(tooth, p.bins), p.level)
         if fit is not None and fit.slope_low > 0 and (evicted or fit.at(last.t + period) >= limit.line):

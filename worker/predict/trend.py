@@ -34,7 +34,7 @@ How, in order (each step's parameter is a field of ``Params``; defaults in brack
    the segment's lowest point and reached a new high, else ``daily_cycle`` ("not ruled out").
 6. **Recurring drops** (≥ ``rotation_min_drops`` [3], the last no older than two of their median intervals): a
    sawtooth such as hourly log rotation. The current tooth predicts only if it reaches the line before the next
-   drop is due, or if the last falls came from the line itself (peaks within ``evict_tolerance`` [1.5 pt] of it:
+   drop is due, or if the last three falls came from the line itself (peaks within ``evict_tolerance`` [1.5 pt]:
    the kubelet evicting at its limit, so every tooth reaches it); otherwise the *peaks before each drop* are
    fitted, and their line crossing the limit is the ETA. Peaks that do not rise → ``not_rising`` (the falls keep
    it down: node-mixin's classic false alarm).
