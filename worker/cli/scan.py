@@ -178,12 +178,22 @@ COLUMNS = {
 }
 
 
-def print_table(doc: dict[str, Any]) -> None:
+WIDE = {
+    "pods_pct": "PODS%",
+    "cpu_limits_pct": "CPU-LIM%",
+    "memory_limits_pct": "MEM-LIM%",
+    "nodefs_inodes_pct": "INODES%",
+    "imagefs_pct": "IMAGEFS%",
+}
+
+
+def print_table(doc: dict[str, Any], wide: bool = False) -> None:
     rows = doc["nodes"]
     unreadable = f", {len(doc['unreadable_nodes'])} unreadable" if doc["unreadable_nodes"] else ""
     print(f"cluster {doc['cluster']} ({doc['source']}): {len(rows)} node(s){unreadable}")
+    columns = COLUMNS | WIDE if wide else COLUMNS
     common.table(
-        list(COLUMNS.values()), [["-" if row[c] is None else str(row[c]) for c in COLUMNS] for row in rows]
+        list(columns.values()), [["-" if row[c] is None else str(row[c]) for c in columns] for row in rows]
     )
     for row in rows:
         for f in row["findings"]:
@@ -223,7 +233,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         for i, doc in enumerate(d for d in docs if "nodes" in d):
             if i:
                 print()
-            print_table(doc)
+            print_table(doc, common.wide(args))
     return exit_code(results)
 
 

@@ -80,6 +80,10 @@ def test_one_cluster_by_name_and_exit_0_without_critical(config: Path) -> None:
     assert out.returncode == 0, out.stderr
     doc = yaml.safe_load(out.stdout)
     assert doc["cluster"] == "stage" and len(doc["nodes"]) == 3 and "critical" not in out.stdout
+    wide = scan("--config", str(config), "--cluster", "stage", "-o", "wide")
+    assert wide.returncode == 0 and wide.stdout.splitlines()[1].split()[-5:] == [
+        "PODS%", "CPU-LIM%", "MEM-LIM%", "INODES%", "IMAGEFS%"
+    ], wide  # fmt: skip
 
 
 def test_an_ad_hoc_kubeconfig_is_named_by_its_context_or_name(sim: KubesimProcess) -> None:
