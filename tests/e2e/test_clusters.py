@@ -102,7 +102,8 @@ def test_secret_cluster_added_scanned_then_removed_and_its_alert_closed(
     sim.control.delete_secret(HUB, NS, "nodewatch-cluster-two")
     chat.wait_for(2, "slack", timeout=30)
     resolved = texts(chat)[1]
-    assert "sim-2-pool-1" in resolved and "cluster removed" in resolved, resolved
+    assert "sim-2-pool-1" in resolved and "the cluster was removed" in resolved, resolved
+    assert "Ready again" not in resolved, resolved  # it did not recover: its cluster went away
     assert Stores(redis_client).alerts.load("two") == {}
     n = int(status(redis_client, "two").get("scans", 0))  # the forget task deletes a removed cluster's record
     time.sleep(5)  # a negative: two and a half intervals in which no scan may happen

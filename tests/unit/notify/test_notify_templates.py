@@ -280,3 +280,21 @@ def test_unknown_language_fails_loudly() -> None:
 )
 def test_duration(seconds: float, text: str) -> None:
     assert templates.duration(seconds) == text
+
+
+@pytest.mark.parametrize(
+    ("lang", "reason", "title"),
+    [
+        ("en", "cluster removed",
+         "✅ [RESOLVED] cluster prod node node-7 node NotReady (closed: the cluster was removed from nodewatch)"),
+        ("en", "node removed", "✅ [RESOLVED] cluster prod node node-7 node NotReady (closed: the node left the cluster)"),
+        ("zh", "node removed", "✅ [已恢复] 集群 prod 节点 node-7 节点 NotReady（已关闭：节点已离开集群）"),
+    ],
+)  # fmt: skip
+def test_an_alert_closed_because_its_subject_went_away_does_not_say_it_recovered(
+    lang: str, reason: str, title: str
+) -> None:
+    r = templates.render(
+        make(NotificationKind.RESOLVED, "node_not_ready", params={"resolved_reason": reason}), lang, "text"
+    )
+    assert r.title == title

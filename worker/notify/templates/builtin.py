@@ -63,6 +63,7 @@ class Language:
     next: Mapping[str, jinja2.Template]  # the next step per rule ("default" for the others)
     ended: Mapping[str, jinja2.Template]  # why a resolved alert ended, by the lifecycle's reason
     lasted: str = "{duration}, until {end}"
+    closed: str = "{what} (closed: {why})"
     trend: str = "{arrow} {before} → {now} in {ago}"
     digest: str = "{n}{critical}"
     digest_critical: str = " ({n})"
@@ -90,6 +91,7 @@ def language(lang: str) -> Language:
         next={k: env.from_string(v) for k, v in raw["next"].items()},
         ended={k: env.from_string(v) for k, v in raw["ended"].items()},
         lasted=raw["lasted"],
+        closed=raw["closed"],
         trend=raw["trend"],
         digest=raw["digest"],
         digest_critical=raw["digest_critical"],
@@ -122,9 +124,13 @@ def _phrase(n: Notification, lang: Language, context: dict[str, Any]) -> str:
         return lang.test
     if n.kind is NotificationKind.HEARTBEAT:
         return lang.heartbeat.render(context)
-    template = (lang.resolved.get(n.rule) if n.kind is NotificationKind.RESOLVED else None) or lang.rules.get(
-        n.rule
-    )
+    resolved = n.kind is NotificationKind.RESOLVED
+    reason = str(n.params.get("resolved_reason") or "")
+    if resolved and reason != "resolved" and reason in lang.ended:
+        # the subject is gone (node or cluster removed): the rule's "back to normal" phrase would be untrue
+        what = _phrase(dataclasses.replace(n, kind=NotificationKind.FIRING), lang, context)
+        return lang.closed.format(what=what, why=lang.ended[reason].render())
+    template = (lang.resolved.get(n.rule) if resolved else None) or lang.rules.get(n.rule)
     if template is not None:
         try:
             return template.render(context)
