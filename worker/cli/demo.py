@@ -13,6 +13,7 @@ import argparse
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -235,7 +236,7 @@ class Demo:
             "--address",
             "127.0.0.1",
             "--port",
-            str(self.args.dashboard_port),
+            str(port_or_any(self.args.dashboard_port)),
         ]
         proc = self.spawn("dashboard", argv, dict(env, NODEWATCH_DASHBOARD_BASIC_AUTH=auth), log=False)
         url = self.wait_line(proc, "dashboard ready", timeout=60).split("url=", 1)[1]
@@ -311,6 +312,17 @@ class Demo:
             f"demo summary: {total} messages delivered ({counts}) in {elapsed:.0f}s; "
             f"{scans} scans, {retried} retries, {dead} dead letters"
         )
+
+
+def port_or_any(port: int) -> int:
+    """``port`` when it is free on 127.0.0.1, else 0 (any free one: the URL says which), so that a second demo,
+    or a test running one, still starts."""
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return 0
+    return port
 
 
 def run(args: argparse.Namespace) -> int:
