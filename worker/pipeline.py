@@ -21,11 +21,12 @@ from worker.alerting import forecast, route, transitions
 from worker.collect import errors as collect_errors
 from worker.collect import reader
 from worker.collect.options import MIB, CollectOptions, ScanStats, seconds
-from worker.model import ClusterSample, Finding, NodeSample, Notification, Severity, history
+from worker.model import ClusterSample, Finding, NodeSample, Notification, history
 from worker.model import rules as registry
 from worker.model.alerts import AlertState
 from worker.model.thresholds import Thresholds
 from worker.rules import cluster as cluster_rules
+from worker.rules import health
 from worker.rules.evaluate import evaluate
 from worker.state import inventory, nodeview
 from worker.state import store as state_store
@@ -35,8 +36,6 @@ log = logging.getLogger("nodewatch.scan")
 
 # rules whose open alert makes the scan read the node's live pod usage (the top pods their message names)
 POD_USAGE_RULES = frozenset(r.name for r in registry.RULES if r.reads_pod_usage)
-# what cluster_health reports: the registry's rules of the scan's own outcome
-HEALTH_RULES = tuple(r.name for r in registry.RULES if r.reported_by == "scan")
 
 
 @dataclass
@@ -128,45 +127,6 @@ def read(
     return reader.read_cluster(api, spec.name, now, options, stats)
 
 
-def cluster_health(
-    cfg: settings.Settings, name: str, outcome: str, error: str, failures: int, slow: str = ""
-) -> list[Finding]:
-    """The cluster's own alerts from this scan's outcome and the failed scans in a row (``failures``):
-    ``cluster_unreachable`` / ``credentials_rejected`` / ``cluster_scan_slow`` (critical: scans time out) after
-    ``scanFailuresBeforeAlert`` failures; ``cluster_scan_slow`` as a warning when a scan worked but took longer
-    than its interval (``slow`` says how long). Inactive findings when the scan works, so they resolve."""
-    if outcome in ("ok", "slow"):
-        return [_answers(name, r, slow) for r in HEALTH_RULES]
-    if failures < cfg.scan_failures_before_alert:
-        return []
-    active = {"credentials_rejected": "credentials_rejected", "timeout": "cluster_scan_slow"}.get(
-        outcome, "cluster_unreachable"
-    )
-    return [
-        Finding(
-            name,
-            "",
-            r,
-            Severity.CRITICAL if r == active else None,
-            value=float(failures),
-            summary=f"cluster {name}: {error} ({failures} consecutive failed scans)",
-            params={"reason": error, "failures": failures},
-        )
-        for r in HEALTH_RULES
-    ]
-
-
-def _answers(name: str, rule: str, slow: str) -> Finding:
-    """A cluster-health rule once a scan worked: each resolves, but a scan slower than its interval warns."""
-    if rule != "cluster_scan_slow":
-        return Finding(name, "", rule, None, summary=f"cluster {name} answers")
-    if slow:
-        return Finding(
-            name, "", rule, Severity.WARNING, summary=f"cluster {name}: {slow}", params={"reason": slow}
-        )
-    return Finding(name, "", rule, None, summary=f"cluster {name} scans in time")
-
-
 def run_scan(stores: Stores, cfg: settings.Settings, spec: clusters.ClusterSpec, now: float) -> ScanResult:
     """One scan of one cluster, end to end but without Celery: the scan task and the replay both call it.
 
@@ -243,7 +203,9 @@ def _scan(
         result.predicted = predicted.predicted
     # the failure count is written in the commit below: under the scan lock, nobody else counts meanwhile
     failures = 0 if inv is not None else state.failures + 1
-    result.findings += cluster_health(cfg, spec.name, result.outcome, result.error, failures, slow)
+    result.findings += health.cluster_health(
+        cfg.scan_failures_before_alert, spec.name, result.outcome, result.error, failures, slow
+    )
     t = transitions.advance(
         stores,
         cfg,
@@ -283,13 +245,15 @@ def scan_failed(
     """A scan that died outside the reads (the task's time limit): counted as a failed scan, so a cluster that
     cannot be scanned alerts like an unreachable one instead of going quiet. Returns the messages accepted."""
     state = stores.load_scan_state(spec.name, now)
-    health = cluster_health(cfg, spec.name, outcome, error, state.failures + 1)
+    findings = health.cluster_health(
+        cfg.scan_failures_before_alert, spec.name, outcome, error, state.failures + 1
+    )
     t = transitions.advance(
         stores,
         cfg,
         spec.name,
         state,
-        health,
+        findings,
         None,
         now,
         cluster_labels=spec.labels,

@@ -12,7 +12,7 @@ from worker.model import history, policies, rules
 from worker.model.thresholds import Thresholds
 from worker.notify import templates
 from worker.replay import incidents
-from worker.rules import evaluate
+from worker.rules import evaluate, health
 
 
 def test_names_are_unique() -> None:
@@ -40,7 +40,7 @@ def test_the_rules_and_the_scan_report_exactly_the_registry() -> None:
         ("timeout", "", 9),
         ("unreachable", "", 9),
     ):
-        reported = pipeline.cluster_health(cfg, "c", outcome, "down", failures, slow)
+        reported = health.cluster_health(cfg.scan_failures_before_alert, "c", outcome, "down", failures, slow)
         assert {f.rule for f in reported} == scan_rules, outcome
 
 
