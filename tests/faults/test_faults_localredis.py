@@ -132,7 +132,7 @@ def test_demo_uses_an_empty_database_and_takes_its_keys_away_at_exit(
         cwd=tmp_path,
     )
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "demo: Redis: REDIS_URL" in out.stdout
+    assert "demo: Redis REDIS_URL" in out.stdout  # it says which Redis it used: the one REDIS_URL names
     summary = next(line for line in out.stdout.splitlines() if line.startswith("demo summary:"))
     assert " 0 scans" not in summary  # it did run on that database
     assert db(server, 3).dbsize() == 0, db(server, 3).keys()
