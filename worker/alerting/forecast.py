@@ -14,7 +14,9 @@ Cheap at 5,000 nodes by construction:
   (the same ``nodes/proxy`` permission), read at most once an hour a node (worker/collect/configz.py), else the
   kubelet's documented defaults; the finding's reason says which.
 
-The previous severity handed to ``decide`` (its hysteresis) is the open alert's, pending or firing.
+The previous severity handed to ``decide`` (its hysteresis) is the open alert's, pending or firing; the time it
+holds that severity through a ``step`` or ``poor_fit`` refusal is the ``eta_at`` of the last active finding, kept
+in this memory.
 """
 
 from __future__ import annotations
@@ -125,8 +127,9 @@ def run(
         outcome = trend.predict(s, limit, now)
         rule = findings.RULES[d.metric]
         open_alert = prev.get(fingerprint(sample.cluster, d.node.name, rule))
+        previous = open_alert.severity if open_alert else None
         decision = decide.decide(
-            outcome, findings.horizons(d.thresholds), open_alert.severity if open_alert else None
+            outcome, findings.horizons(d.thresholds), previous, now, findings.hold_until(d.before)
         )
         f = findings.finding(
             d.node,

@@ -119,7 +119,8 @@ def predict(
     series = stores.history.series(cluster, node, metric, now - trend.PARAMS.lookback_s)
     outcome = trend.predict(series, limit, now)
     alert = seen["alerts"].get(fingerprint(cluster, node, findings.RULES[metric]))
-    decision = decide.decide(outcome, findings.horizons(t), alert.severity if alert else None)
+    previous = alert.severity if alert else None
+    decision = decide.decide(outcome, findings.horizons(t), previous, now, findings.hold_until(last))
     out["severity"] = decision.severity.label if decision.severity else None
     out["decision"] = decision.reason
     if isinstance(outcome, trend.Prediction):

@@ -95,8 +95,9 @@ class Thresholds:
     predict_floor: float = 60.0
     # the trend's confidence (0-1) a new alert needs; a firing one is kept down to half of it
     predict_min_confidence: float = 0.75
-    # two or three 5-minute predictions must agree before it fires
-    predict_for: float = 600.0
+    # the predictions must keep saying it for this long before it fires: node-mixin's ``for: 1h``, so that a fill
+    # that stops within the hour pages nothing
+    predict_for: float = 3600.0
 
 
 # the fields counted in seconds: the config also takes them as durations ("10m", "24h")

@@ -12,7 +12,11 @@ last time) and returns the decision with its reason, so "why did (or didn't) it 
 - **hysteresis**: a severity is kept until the ETA moves out past its horizon plus ``clear_margin`` [25 %]
   (critical held up to 5 h, warning up to 30 h), so an ETA wobbling around 4 h does not flap;
 - a refusal that brings no new evidence (``too_few_points``, ``stale``, ``past_limit``) keeps the severity it
-  had; every other refusal (not rising, stopped, step, poor fit, daily cycle, GC will clean) clears it.
+  had;
+- ``step`` and ``poor_fit`` keep it **until the last predicted ETA** (``hold_until``, kept with the previous
+  decision's finding) has passed: a burst on top of a fill, or a noisy stretch, is no evidence that the fill
+  stopped — clearing there restarted the alert after every burst of a bursty fill and lost its lead time;
+- every other refusal (not rising, stopped, daily cycle, GC will clean) clears it: each says the fill ended.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from worker.model import Severity
 from worker.predict import trend
 
 HOLDS = frozenset({trend.TOO_FEW, trend.STALE, trend.PAST_LIMIT})
+HOLDS_UNTIL_ETA = frozenset({trend.STEP, trend.POOR_FIT})
 
 
 @dataclass(frozen=True)
@@ -43,12 +48,29 @@ class Decision:
     reason: str
 
 
-def decide(prediction: trend.Outcome, thresholds: Horizons, previous: Severity | None) -> Decision:
-    """The severity of a predictive alert now, given the one decided at the previous scan."""
+def decide(
+    prediction: trend.Outcome,
+    thresholds: Horizons,
+    previous: Severity | None,
+    now: float,
+    hold_until: float | None = None,
+) -> Decision:
+    """The severity of a predictive alert now, given the one decided at the previous scan and, while that one
+    was active, the time its last ETA pointed at (``hold_until``, epoch seconds like ``now``)."""
     h = thresholds
     if isinstance(prediction, trend.Refusal):
         if previous is not None and prediction.code in HOLDS:
             return Decision(previous, f"kept {previous.label}: {prediction.reason}")
+        if (
+            previous is not None
+            and prediction.code in HOLDS_UNTIL_ETA
+            and hold_until is not None
+            and now < hold_until
+        ):
+            left = trend.human(hold_until - now)
+            return Decision(
+                previous, f"kept {previous.label} until the last ETA (~{left}): {prediction.reason}"
+            )
         return Decision(
             None, ("cleared: " if previous is not None else "no prediction: ") + prediction.reason
         )

@@ -56,6 +56,15 @@ def horizons(t: Thresholds) -> decide.Horizons:
     )
 
 
+def hold_until(before: Finding | None) -> float | None:
+    """When the last prediction of an active finding put the line (its ``eta_at``, carried over while a refusal
+    holds it): until then ``decide`` holds the severity through a ``step`` or a ``poor_fit``."""
+    if before is None or before.severity is None:
+        return None
+    at = before.params.get("eta_at")
+    return float(at) if isinstance(at, int | float) else None
+
+
 def total(node: NodeSample, metric: str) -> float:
     """What 100 % of ``metric`` is on ``node`` in its own units (bytes, inodes, pods); 0 when unknown."""
     disk = node.disk

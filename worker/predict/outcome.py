@@ -13,7 +13,8 @@ HOUR = 3600.0
 DAY = 86400.0
 BUCKET_S = 300.0  # the coarse tier's resolution: 5 minutes
 
-# refusal codes; decide() holds a severity on the first three (no new evidence) and clears on the others
+# refusal codes; decide() holds a severity on the first three (no new evidence), on step and poor_fit until the
+# last predicted ETA, and clears on the others
 TOO_FEW = "too_few_points"
 STALE = "stale"
 PAST_LIMIT = "past_limit"

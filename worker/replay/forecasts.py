@@ -13,6 +13,9 @@
 - An alarm is **false** when its node and metric reach no limit within its horizon plus 25 % of its start;
   **undecided** when that window runs past the end of the replay and nothing was reached (counted apart, never
   false).
+- **Pooled** over several scenarios (``pooled``): every exhaustion's lead time and every alarm of a policy
+  together, over the metrics node-mixin covers (the comparison) and, for nodewatch, over all metrics; the JSON
+  carries each exhaustion's lead time (``lead_times_s``) so that separate runs pool the same (``from_summary``).
 """
 
 from __future__ import annotations
@@ -65,12 +68,34 @@ class Figures:
     missed: list[Exhaustion] = field(default_factory=list)
     false: list[Alarm] = field(default_factory=list)
 
+    def add(self, other: Figures) -> None:
+        """Pool ``other`` into these figures (its lead times with these: the median is over them all)."""
+        self.exhaustions += other.exhaustions
+        self.alarms += other.alarms
+        self.false_alarms += other.false_alarms
+        self.undecided += other.undecided
+        self.lead_times += other.lead_times
+        self.missed += other.missed
+        self.false += other.false
+        self.predicted = len(self.lead_times)
+        self.median_lead_time_s = round(statistics.median(self.lead_times), 1) if self.lead_times else None
+
+    @classmethod
+    def from_summary(cls, doc: Mapping[str, Any]) -> Figures:
+        """The figures back from ``summary`` (counts and lead times; not which ones were missed or false)."""
+        fig = cls(
+            alarms=int(doc["alarms"]), false_alarms=int(doc["false_alarms"]), undecided=int(doc["undecided"])
+        )
+        fig.add(cls(exhaustions=int(doc["exhaustions"]), lead_times=[float(x) for x in doc["lead_times_s"]]))
+        return fig
+
     def summary(self, t0: float = 0.0) -> dict[str, Any]:
         """The figures, and which exhaustions were missed and which alarms were false (times from ``t0``)."""
         return {
             "exhaustions": self.exhaustions,
             "predicted": self.predicted,
             "median_lead_time_s": self.median_lead_time_s,
+            "lead_times_s": [round(x, 1) for x in self.lead_times],
             "alarms": self.alarms,
             "false_alarms": self.false_alarms,
             "undecided": self.undecided,
@@ -182,13 +207,37 @@ def figures(
     }
 
 
-def table(reports: Iterable[tuple[str, Mapping[str, Mapping[str, Figures | None]]]]) -> str:
-    """(scenario, figures) pairs as a Markdown table, per scenario and metric: nodewatch, then node-mixin's rule."""
+Report = tuple[str, Mapping[str, Mapping[str, Figures | None]]]
+ALL = "all scenarios"
+
+
+def pooled(reports: Iterable[Report]) -> dict[str, dict[str, Figures | None]]:
+    """Each policy's figures over every scenario: on node-mixin's metrics (both policies, the comparison), and
+    nodewatch's on every metric (node-mixin: n/a)."""
+    nw, base, every = Figures(), Figures(), Figures()
+    for _, by_metric in reports:
+        for metric, policies in by_metric.items():
+            every.add(policies.get("nodewatch") or Figures())
+            if metric in mixin.METRICS:
+                nw.add(policies.get("nodewatch") or Figures())
+                base.add(policies.get("baseline") or Figures())
+    return {
+        "+".join(mixin.METRICS): {"nodewatch": nw, "baseline": base},
+        "all": {"nodewatch": every, "baseline": None},
+    }
+
+
+def table(reports: Iterable[Report]) -> str:
+    """(scenario, figures) pairs as a Markdown table, per scenario and metric: nodewatch, then node-mixin's rule;
+    with several scenarios, the figures pooled over them all last (``pooled``)."""
+    scenarios = list(reports)
+    if len(scenarios) > 1:
+        scenarios.append((ALL, pooled(scenarios)))
     rows = [
         "| scenario | metric | policy | exhaustions | predicted | median lead time s | alarms | false alarms "
         "| undecided |\n|---|---|---|---|---|---|---|---|---|"
     ]
-    for scenario, by_metric in reports:
+    for scenario, by_metric in scenarios:
         for metric, policies in by_metric.items():
             for name, f in policies.items():
                 if f is None:

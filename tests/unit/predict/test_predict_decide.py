@@ -12,6 +12,7 @@ from worker.predict.trend import Prediction, Refusal
 W, C = Severity.WARNING, Severity.CRITICAL
 H = 3600.0
 NODEFS = kubelet.Limit(90.0, "nodefs.available<10%")
+NOW = 1_800_000_000.0
 
 
 def eta(hours: float, level: float = 80.0, confidence: float = 0.95) -> Prediction:
@@ -50,6 +51,7 @@ CASES = [
     ("stale data holds it", Refusal(trend.STALE, "no sample for 45 min"), C, C, "kept critical"),
     ("past the line holds it", Refusal(trend.PAST_LIMIT, "at 91 %"), C, C, "kept critical"),
     ("a stop clears it", Refusal(trend.STOPPED, "the rise stopped"), C, None, "cleared: the rise stopped"),
+    ("a step without a last ETA clears it", Refusal(trend.STEP, "a step"), W, None, "cleared: a step"),
     ("GC clears it", Refusal(trend.GC_WILL_CLEAN, "image GC at 85 %"), W, None, "cleared: image GC"),
     ("a daily cycle starts nothing", Refusal(trend.DAILY_CYCLE, "a cycle"), None, None, "no prediction"),
     ("a gap starts nothing", Refusal(trend.TOO_FEW, "3 samples"), None, None, "no prediction: 3 samples"),
@@ -62,7 +64,7 @@ CASES = [
 def test_decide(
     name: str, outcome: trend.Outcome, previous: Severity | None, severity: Severity | None, words: str
 ) -> None:
-    d = decide(outcome, HORIZONS, previous)
+    d = decide(outcome, HORIZONS, previous, NOW)
     assert d.severity == severity, d.reason
     assert words in d.reason
 
@@ -71,13 +73,71 @@ def test_an_eta_wobbling_around_the_critical_horizon_does_not_flap() -> None:
     previous: Severity | None = None
     seen = []
     for hours in (3.9, 4.2, 3.95, 4.6, 4.1, 4.8, 3.99, 4.4):
-        previous = decide(eta(hours), HORIZONS, previous).severity
+        previous = decide(eta(hours), HORIZONS, previous, NOW).severity
         seen.append(previous)
     assert seen == [C] * 8
 
 
 def test_horizons_are_parameters() -> None:
     short = Horizons(warning_s=6 * H, critical_s=1 * H, floor=90.0, clear_margin=0.0)
-    assert decide(eta(5, level=95.0), short, None).severity == W
-    assert decide(eta(7, level=95.0), short, W).severity is None
-    assert decide(eta(0.5, level=85.0), short, None).severity is None  # under this floor
+    assert decide(eta(5, level=95.0), short, None, NOW).severity == W
+    assert decide(eta(7, level=95.0), short, W, NOW).severity is None
+    assert decide(eta(0.5, level=85.0), short, None, NOW).severity is None  # under this floor
+
+
+STEP = Refusal(trend.STEP, "a level step of 6 pt at 14:05")
+POOR = Refusal(trend.POOR_FIT, "rising, but a line fits poorly (R² 0.31)")
+HOLD_CASES = [
+    # (name, outcome, previous, hold_until - NOW in hours (None: no last ETA kept), expected, words in the reason)
+    (
+        "a step before the last ETA holds a warning",
+        STEP,
+        W,
+        6.0,
+        W,
+        "kept warning until the last ETA (~6.0 h)",
+    ),
+    ("a poor fit before the last ETA holds critical", POOR, C, 1.0, C, "kept critical until the last ETA"),
+    ("a step once the last ETA passed clears", STEP, W, -0.5, None, "cleared: a level step"),
+    ("a poor fit exactly at the last ETA clears", POOR, C, 0.0, None, "cleared: rising, but"),
+    ("a step with no last ETA kept clears", STEP, C, None, None, "cleared: a level step"),
+    ("a step starts nothing, ETA or not", STEP, None, 6.0, None, "no prediction: a level step"),
+    (
+        "a stop clears before the last ETA",
+        Refusal(trend.STOPPED, "stopped"),
+        W,
+        6.0,
+        None,
+        "cleared: stopped",
+    ),
+    ("not rising clears before it", Refusal(trend.NOT_RISING, "flat"), C, 2.0, None, "cleared: flat"),
+    (
+        "a daily cycle clears before it",
+        Refusal(trend.DAILY_CYCLE, "a cycle"),
+        W,
+        9.0,
+        None,
+        "cleared: a cycle",
+    ),
+    ("GC clears before it", Refusal(trend.GC_WILL_CLEAN, "GC at 85 %"), W, 9.0, None, "cleared: GC"),
+    ("a gap still holds past it", Refusal(trend.TOO_FEW, "3 samples"), W, -1.0, W, "kept warning: 3 samples"),
+    ("a prediction decides by its own ETA", eta(40), W, 6.0, None, "beyond 24.0 h + 25%"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "outcome", "previous", "until_h", "severity", "words"),
+    HOLD_CASES,
+    ids=[c[0] for c in HOLD_CASES],
+)
+def test_step_and_poor_fit_hold_until_the_last_eta(
+    name: str,
+    outcome: trend.Outcome,
+    previous: Severity | None,
+    until_h: float | None,
+    severity: Severity | None,
+    words: str,
+) -> None:
+    d = decide(outcome, HORIZONS, previous, NOW, None if until_h is None else NOW + until_h * H)
+    assert d.severity == severity, d.reason
+    assert words in d.reason, d.reason

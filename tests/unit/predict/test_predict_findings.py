@@ -29,7 +29,7 @@ def fill(rate_pct_h: float, level_now: float) -> trend.Outcome:
 def test_a_fill_becomes_a_finding_with_its_eta_rate_and_confidence() -> None:
     outcome = fill(2.0, 80.0)  # 10 points to the line at 2 points an hour: 5 h
     assert isinstance(outcome, trend.Prediction)
-    decision = decide.decide(outcome, findings.horizons(Thresholds()), None)
+    decision = decide.decide(outcome, findings.horizons(Thresholds()), None, NOW)
     f = findings.finding(
         NODE, "nodefs", 80.0, outcome, decision, outcome.limit, configz.CONFIGZ, NOW, hold_for=600.0
     )
@@ -54,7 +54,7 @@ def test_a_fill_becomes_a_finding_with_its_eta_rate_and_confidence() -> None:
 def test_a_refusal_is_an_inactive_finding_that_says_why() -> None:
     outcome = fill(0.0, 80.0)
     assert isinstance(outcome, trend.Refusal)
-    decision = decide.decide(outcome, findings.horizons(Thresholds()), Severity.WARNING)
+    decision = decide.decide(outcome, findings.horizons(Thresholds()), Severity.WARNING, NOW)
     f = findings.finding(NODE, "nodefs", 80.0, outcome, decision, None, "kubelet defaults", NOW, 600.0)
     assert f.severity is None
     assert f.params["refusal"] == outcome.code
@@ -67,12 +67,53 @@ def test_a_kept_severity_keeps_the_last_figures() -> None:
         "kubelet defaults", NOW, 600.0,
     )  # fmt: skip
     stale = trend.Refusal(trend.STALE, "no sample for 40 min")
-    decision = decide.decide(stale, findings.horizons(Thresholds()), Severity.WARNING)
+    decision = decide.decide(stale, findings.horizons(Thresholds()), Severity.WARNING, NOW)
     kept = findings.finding(
         NODE, "nodefs", 80.0, stale, decision, kubelet.limit("nodefs"), "kubelet defaults", NOW, 600.0, before
     )
     assert kept.severity is Severity.WARNING
     assert kept.params["eta_s"] == before.params["eta_s"] and kept.params["refusal"] == trend.STALE
+
+
+def test_a_step_holds_until_the_eta_the_scans_remember() -> None:
+    """The last ETA travels with the stored finding: a step holds the alert through the scans' memory (encoded,
+    decoded, held again) until the time the last prediction put the line at, then clears it."""
+    before = findings.finding(
+        NODE, "nodefs", 80.0, fill(2.0, 80.0), decide.Decision(Severity.WARNING, "w"), kubelet.limit("nodefs"),
+        "kubelet defaults", NOW, 600.0,
+    )  # fmt: skip
+    assert findings.hold_until(before) == pytest.approx(NOW + 5 * HOUR, abs=0.2 * HOUR)
+    step = trend.Refusal(trend.STEP, "a level step")
+    horizons = findings.horizons(Thresholds())
+    held = before
+    for later in (HOUR, 3 * HOUR):  # remembered between scans, held again
+        raw = findings.encode(findings.Cached(1, held))
+        remembered = findings.decode("c", NODE.name, "nodefs", raw)
+        assert remembered is not None
+        decision = decide.decide(
+            step, horizons, Severity.WARNING, NOW + later, findings.hold_until(remembered.finding)
+        )
+        assert decision.severity is Severity.WARNING, decision.reason
+        held = findings.finding(
+            NODE, "nodefs", 81.0, step, decision, kubelet.limit("nodefs"), "kubelet defaults", NOW + later, 600.0,
+            remembered.finding,
+        )  # fmt: skip
+        assert held.params["eta_at"] == before.params["eta_at"]
+    late = decide.decide(step, horizons, Severity.WARNING, NOW + 6 * HOUR, findings.hold_until(held))
+    assert late.severity is None and late.reason.startswith("cleared: ")
+    cleared = findings.finding(
+        NODE,
+        "nodefs",
+        81.0,
+        step,
+        late,
+        kubelet.limit("nodefs"),
+        "kubelet defaults",
+        NOW + 6 * HOUR,
+        600.0,
+        held,
+    )
+    assert findings.hold_until(cleared) is None  # an inactive finding holds nothing
 
 
 @pytest.mark.parametrize(

@@ -95,3 +95,33 @@ def test_figures_count_from_the_scoring_window_and_show_memory_as_not_applicable
     table = forecasts.table([("s", figs)]).splitlines()
     assert "| s | memory | baseline | n/a | n/a | n/a | n/a | n/a | n/a |" in table
     assert "| s | nodefs | baseline | 1 | 1 | 18000 | 1 | 0 | 0 |" in table
+
+
+def test_several_scenarios_pool_every_lead_time_and_the_json_keeps_them() -> None:
+    one = forecasts.Figures(exhaustions=3, alarms=4, false_alarms=1, lead_times=[1 * H, 2 * H, 9 * H])
+    two = forecasts.Figures(exhaustions=2, alarms=2, undecided=1, lead_times=[3 * H])
+    mine = forecasts.Figures(exhaustions=1, alarms=1, lead_times=[20 * H])
+    reports = [
+        ("a", {"nodefs": {"nodewatch": one, "baseline": two}}),
+        (
+            "b",
+            {"imagefs": {"nodewatch": two, "baseline": one}, "memory": {"nodewatch": mine, "baseline": None}},
+        ),
+    ]
+    pooled = forecasts.pooled(reports)
+    nw, base = pooled["nodefs+imagefs+inodes"]["nodewatch"], pooled["nodefs+imagefs+inodes"]["baseline"]
+    assert nw is not None and base is not None
+    # the median of the four lead times together (2.5 h), not of the two scenarios' medians (2 h and 3 h)
+    assert (nw.exhaustions, nw.predicted, nw.median_lead_time_s) == (5, 4, 2.5 * H)
+    assert (nw.alarms, nw.false_alarms, nw.undecided) == (6, 1, 1)
+    every = pooled["all"]["nodewatch"]
+    assert every is not None and (every.exhaustions, every.median_lead_time_s) == (6, 3 * H)
+    assert pooled["all"]["baseline"] is None
+    rows = forecasts.table(reports).splitlines()
+    assert "| all scenarios | nodefs+imagefs+inodes | nodewatch | 5 | 4 | 9000 | 6 | 1 | 1 |" in rows
+    assert "| all scenarios | all | baseline | n/a | n/a | n/a | n/a | n/a | n/a |" in rows
+    assert not any("all scenarios" in r for r in forecasts.table(reports[:1]).splitlines())
+    back = forecasts.Figures.from_summary(one.summary())
+    assert (back.exhaustions, back.predicted, back.lead_times, back.alarms, back.false_alarms) == (
+        3, 3, [1 * H, 2 * H, 9 * H], 4, 1
+    )  # fmt: skip
