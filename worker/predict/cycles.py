@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from worker.predict import robust
 from worker.predict.clean import Drop, Point
-from worker.predict.fit import predicted, rising_peaks
+from worker.predict.fit import pace_changed, predicted, rising_peaks
 from worker.predict.kubelet import Limit
 from worker.predict.outcome import (
     DAILY_CYCLE,
@@ -136,10 +136,27 @@ def rotation(means: list[Point], drops: list[Drop], limit: Limit, now: float, p:
                 else f"faster than the falls every ~{human(period)} bring it down"
             )
             return predicted(fit, limit, now, p, "tooth", why)
-    peaks = robust.theil_sen([(d.peak_t, d.peak) for d in drops[-p.bins :]], p.level)
+    peaks = recent_peaks([(d.peak_t, d.peak) for d in drops[-p.bins :]], period, now, p)
     every = f"falls every ~{human(period)}"
     return rising_peaks(
         peaks, limit, now, p, model="rotation peaks", refusal=NOT_RISING, per=HOUR,
         flat=every + " (log rotation, GC, evictions) keep it down: the peaks before them do not rise ({rate:+.2f} pt/h)",
         rising=every + ", but the peaks before them rise {rate:+.2f} pt/h",
     )  # fmt: skip
+
+
+def recent_peaks(peaks: list[Point], period: float, now: float, p: Params) -> robust.Fit | None:
+    """The line through the peaks, or through the recent ones alone (the last ``fit_window_s``, or four periods
+    when longer) when they rise ``faster_ratio`` times faster to a new high, or ``slower_ratio`` times slower
+    (``fit.pace_changed``): peaks flat for days that rise now are a fill that started, and a line through all of
+    them lags it by a day."""
+    full = robust.theil_sen(peaks, p.level)
+    cut = now - max(p.fit_window_s, 4 * period)
+    recent = [pt for pt in peaks if pt[0] >= cut]
+    if full is None or len(recent) < p.rotation_min_drops:
+        return full
+    fit = robust.theil_sen(recent, p.level)
+    if fit is None or not pace_changed(full, fit, p):
+        return full
+    earlier = [v for t, v in peaks if t < cut]
+    return fit if fit.slope < full.slope or not earlier or fit.at(now) > max(earlier) else full

@@ -47,7 +47,7 @@ def since_drop(
         rfit = robust.theil_sen(robust.bins(recent, p.bins), p.level)
         # faster only when it reaches a new high: the up-slope of a repeating pattern returns to earlier highs
         earlier = [v for t, v in binned if t < cut]
-        if rfit is not None and _changed(full, rfit, p):
+        if rfit is not None and pace_changed(full, rfit, p):
             if rfit.slope < full.slope or not earlier or rfit.at(now) > max(earlier):
                 fit, used, changed = rfit, recent, True
     if not changed:
@@ -115,7 +115,7 @@ def _agrees(a: robust.Fit, b: robust.Fit, ratio: float) -> bool:
     return a.slope > 0 and b.slope > 0 and 1 / ratio <= a.slope / b.slope <= ratio
 
 
-def _changed(full: robust.Fit, recent: robust.Fit, p: Params) -> bool:
+def pace_changed(full: robust.Fit, recent: robust.Fit, p: Params) -> bool:
     """The recent slope is, within its own bounds, ``faster_ratio`` times faster or ``slower_ratio`` times slower
     than the whole window's: the trend changed (a noisy recent stretch alone is not a change)."""
     if full.slope <= 0:

@@ -36,8 +36,10 @@ How, in order (each step's parameter is a field of ``Params``; defaults in brack
    sawtooth such as hourly log rotation. The current tooth predicts only if it reaches the line before the next
    drop is due, or if the last three falls came from the line itself (peaks within ``evict_tolerance`` [1.5 pt]:
    the kubelet evicting at its limit, so every tooth reaches it); otherwise the *peaks before each drop* are
-   fitted, and their line crossing the limit is the ETA. Peaks that do not rise → ``not_rising`` (the falls keep
-   it down: node-mixin's classic false alarm).
+   fitted, and their line crossing the limit is the ETA — the peaks of the last ``fit_window_s`` (or four
+   periods) alone when they rise ``faster_ratio`` times faster to a new high (a fill that started under the logs:
+   a line through days of flat peaks lags it by a day) or ``slower_ratio`` times slower. Peaks that do not rise
+   → ``not_rising`` (the falls keep it down: node-mixin's classic false alarm).
 7. **Trend since the last drop**, over at most ``fit_window_s`` [12 h], thinned to ``bins`` [48] time bins
    (median each): a Theil–Sen line with Sen's bounds at ``level`` [0.9]. The last ``recent_fraction`` [⅓] of the
    window is fitted again; when the recent slope is, within its own bounds, ``faster_ratio`` [1.5] times faster

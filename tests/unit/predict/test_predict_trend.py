@@ -39,6 +39,11 @@ def speeds_up(t: float) -> float:
     return 60 + 0.5 * max(0.0, (t - NOW + 5 * HOUR) / HOUR)
 
 
+def rises_after_days_flat(t: float) -> float:
+    """Flat at 50 % for days, rising 0.9 pt/h for the last 14 h (a fill under the logs that started)."""
+    return 50 + 0.9 * max(0.0, (t - NOW + 14 * HOUR) / HOUR)
+
+
 def leak_on_cycle(t: float) -> float:
     """A working-day cycle (50..70 %) on top of a leak of 3 pt/day."""
     return daily(60, 10)(t) + 3 * (t - NOW) / DAY
@@ -51,6 +56,13 @@ FILLS: list[tuple[str, Callable[[float], float], dict[str, object], kubelet.Limi
     ("noisy linear fill", linear(70, 1.0), {"noise": 2.0}, NODEFS, 0.10),
     ("fill after a daily log rotation 3 h ago", rotated_daily, {"noise": 0.1}, NODEFS, 0.10),
     ("hourly log rotation on a net rise", sawtooth(linear(70, 0.5), 1, 3), {"noise": 0.1}, NODEFS, 0.10),
+    (
+        "log rotation every 2 h whose peaks began rising 14 h ago, after days flat",
+        sawtooth(rises_after_days_flat, 2, 6),
+        {"noise": 0.2, "days": 4},
+        NODEFS,
+        0.10,
+    ),
     ("bursty fill", bursts, {"noise": 0.1}, NODEFS, 0.10),
     ("memory leak", linear(60, 0.3), {"noise": 1.0, "days": 4}, MEMORY, 0.10),
     ("memory back up fast after a reboot", reboot, {"noise": 0.5}, MEMORY, 0.10),
