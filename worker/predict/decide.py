@@ -16,7 +16,9 @@ last time) and returns the decision with its reason, so "why did (or didn't) it 
 - ``step`` and ``poor_fit`` keep it **until the last predicted ETA** (``hold_until``, kept with the previous
   decision's finding) has passed: a burst on top of a fill, or a noisy stretch, is no evidence that the fill
   stopped — clearing there restarted the alert after every burst of a bursty fill and lost its lead time;
-- every other refusal (not rising, stopped, daily cycle, GC will clean) clears it: each says the fill ended.
+- every other refusal (not rising, stopped, fell, daily cycle, GC will clean) clears it: each says the fill
+  ended; ``fell`` that it was evicted, rotated or cleaned, so the next rise is a new alert (and the replay scores
+  its exhaustion apart).
 """
 
 from __future__ import annotations

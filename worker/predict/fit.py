@@ -14,6 +14,7 @@ from worker.predict.kubelet import Limit
 from worker.predict.outcome import (
     BUCKET_S,
     DAILY_CYCLE,
+    FELL,
     HOUR,
     NOT_RISING,
     POOR_FIT,
@@ -35,7 +36,12 @@ def since_drop(
     after = f" since a fall of {drop.peak - drop.trough:.1f} pt {human(now - drop.t)} ago" if drop else ""
     span = segment[-1][0] - segment[0][0] if segment else 0.0
     if len(segment) < p.min_points or span < p.min_span_s:
-        return Refusal(TOO_FEW, f"{len(segment)} samples over {human(span)}{after}")
+        if drop is not None:
+            return Refusal(
+                FELL,
+                f"fell {drop.peak - drop.trough:.1f} pt {human(now - drop.t)} ago, {len(segment)} samples since",
+            )
+        return Refusal(TOO_FEW, f"{len(segment)} samples over {human(span)}")
     binned = robust.bins(segment, p.bins)
     full = robust.theil_sen(binned, p.level)
     if full is None:

@@ -14,8 +14,11 @@ DAY = 86400.0
 BUCKET_S = 300.0  # the coarse tier's resolution: 5 minutes
 
 # refusal codes; decide() holds a severity on the first three (no new evidence), on step and poor_fit until the
-# last predicted ETA, and clears on the others
+# last predicted ETA, and clears on the others (``fell`` among them)
 TOO_FEW = "too_few_points"
+FELL = (
+    "fell"  # too few samples since a fall: what was predicted before it is over (evicted, rotated, cleaned)
+)
 STALE = "stale"
 PAST_LIMIT = "past_limit"
 NO_LIMIT = "no_limit"

@@ -40,8 +40,9 @@ How, in order (each step's parameter is a field of ``Params``; defaults in brack
    periods) alone when they rise ``faster_ratio`` times faster to a new high (a fill that started under the logs:
    a line through days of flat peaks lags it by a day) or ``slower_ratio`` times slower. Peaks that do not rise
    → ``not_rising`` (the falls keep it down: node-mixin's classic false alarm).
-7. **Trend since the last drop**, over at most ``fit_window_s`` [12 h], thinned to ``bins`` [48] time bins
-   (median each): a Theil–Sen line with Sen's bounds at ``level`` [0.9]. The last ``recent_fraction`` [⅓] of the
+7. **Trend since the last drop** (fewer than ``min_points`` over ``min_span_s`` [30 min] since it → ``fell``:
+   what was predicted before the drop is over — evicted, rotated, cleaned — and the next is a new prediction),
+   over at most ``fit_window_s`` [12 h], thinned to ``bins`` [48] time bins (median each): a Theil–Sen line with Sen's bounds at ``level`` [0.9]. The last ``recent_fraction`` [⅓] of the
    window is fitted again; when the recent slope is, within its own bounds, ``faster_ratio`` [1.5] times faster
    (and reaches a new high: the up-slope of a repeating pattern returns to its earlier highs) or
    ``slower_ratio`` [2] times slower, the trend changed and the recent one counts (a fill that speeds up, slows
@@ -72,6 +73,7 @@ from worker.predict.kubelet import Limit
 from worker.predict.outcome import (
     BUCKET_S,
     DAILY_CYCLE,
+    FELL,
     GC_WILL_CLEAN,
     NO_LIMIT,
     NOT_RISING,
@@ -92,6 +94,7 @@ from worker.predict.outcome import (
 # what callers read from here (decide, the tests, bench/bench_history.py): predict and what it answers
 __all__ = [
     "DAILY_CYCLE",
+    "FELL",
     "GC_WILL_CLEAN",
     "NOT_RISING",
     "NO_LIMIT",

@@ -51,6 +51,13 @@ CASES = [
     ("stale data holds it", Refusal(trend.STALE, "no sample for 45 min"), C, C, "kept critical"),
     ("past the line holds it", Refusal(trend.PAST_LIMIT, "at 91 %"), C, C, "kept critical"),
     ("a stop clears it", Refusal(trend.STOPPED, "the rise stopped"), C, None, "cleared: the rise stopped"),
+    (
+        "a fall (an eviction) clears it",
+        Refusal(trend.FELL, "fell 15.0 pt 4 min ago"),
+        C,
+        None,
+        "cleared: fell 15",
+    ),
     ("a step without a last ETA clears it", Refusal(trend.STEP, "a step"), W, None, "cleared: a step"),
     ("GC clears it", Refusal(trend.GC_WILL_CLEAN, "image GC at 85 %"), W, None, "cleared: image GC"),
     ("a daily cycle starts nothing", Refusal(trend.DAILY_CYCLE, "a cycle"), None, None, "no prediction"),
@@ -121,6 +128,7 @@ HOLD_CASES = [
     ),
     ("GC clears before it", Refusal(trend.GC_WILL_CLEAN, "GC at 85 %"), W, 9.0, None, "cleared: GC"),
     ("a gap still holds past it", Refusal(trend.TOO_FEW, "3 samples"), W, -1.0, W, "kept warning: 3 samples"),
+    ("a fall clears before it", Refusal(trend.FELL, "fell 15.0 pt"), W, 6.0, None, "cleared: fell 15.0 pt"),
     ("a prediction decides by its own ETA", eta(40), W, 6.0, None, "beyond 24.0 h + 25%"),
 ]
 

@@ -114,7 +114,7 @@ REFUSED: list[tuple[str, Callable[[float], float], dict[str, object], kubelet.Li
     ("imagefs filling toward 85 % before any GC", linear(78, 1.0), {"noise": 0.05, "days": 1}, IMAGEFS, trend.GC_WILL_CLEAN),
     ("imagefs held above the GC line: GC frees nothing", lambda t: 86.0, {"noise": 0.05}, IMAGEFS, trend.PAST_LIMIT),
     ("nodefs past its eviction line", lambda t: 92.0, {"noise": 0.05}, NODEFS, trend.PAST_LIMIT),
-    ("just rebooted: too few samples since the fall", lambda t: 80.0 if t < NOW - 10 * 60 else 20.0, {}, MEMORY, trend.TOO_FEW),
+    ("just rebooted: too few samples since the fall", lambda t: 80.0 if t < NOW - 10 * 60 else 20.0, {}, MEMORY, trend.FELL),
     ("no sample for an hour", linear(70, 1.0), {"gaps": ((0.0, 1.0),)}, NODEFS, trend.STALE),
 ]  # fmt: skip
 
