@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -104,10 +104,20 @@ def _without_ttl_allowed(key: str) -> bool:
     return any(fnmatch.fnmatchcase(key, pattern) for pattern in keys.WITHOUT_TTL)
 
 
-@pytest.fixture()
-def churned(redis_client: redis.Redis) -> dict[str, Any]:
-    """Two clusters scanned SCANS times with nodes coming and going; then "gone-1" is removed (forget task)."""
-    store = state_store.Stores(redis_client)
+@pytest.fixture(scope="module")
+def churn_redis(redis_session_url: str) -> Iterator[redis.Redis]:
+    """The session's database, flushed once for the churn below: the tests that read it write nothing."""
+    client = redis.Redis.from_url(redis_session_url, decode_responses=True)
+    client.flushdb()
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def churned(churn_redis: redis.Redis) -> dict[str, Any]:
+    """Two clusters scanned SCANS times with nodes coming and going; then "gone-1" is removed (forget task).
+    Once for the module (it is most of its time): each test only reads what it left."""
+    store = state_store.Stores(churn_redis)
     cfg = settings.parse(
         immediate({"noise": {"flapWindow": 600, "flapThreshold": 4, "flapQuiet": 300}}), env={}
     )
@@ -131,24 +141,23 @@ def churned(redis_client: redis.Redis) -> dict[str, Any]:
 
 
 def test_every_key_has_a_ttl_or_is_one_documented_without(
-    churned: dict[str, Any], redis_client: redis.Redis
+    churned: dict[str, Any], churn_redis: redis.Redis
 ) -> None:
-    seen = sorted(redis_client.scan_iter("nw:*"))
+    seen = sorted(churn_redis.scan_iter("nw:*"))
     assert seen, "the churn wrote nothing"
     # vanished nodes keep their history until its TTL: every node that ever was in live-1 has a key
     assert len([k for k in seen if k.startswith("nw:{live-1}:h:")]) == churned["ever"]
-    unbounded = [k for k in seen if redis_client.ttl(k) == -1 and not _without_ttl_allowed(k)]
+    unbounded = [k for k in seen if churn_redis.ttl(k) == -1 and not _without_ttl_allowed(k)]
     assert unbounded == [], f"keys without a TTL and not in keys.WITHOUT_TTL: {unbounded[:10]}"
 
 
 def test_flap_records_and_alerts_of_vanished_nodes_are_gone(
-    churned: dict[str, Any], redis_client: redis.Redis
+    churned: dict[str, Any], churn_redis: redis.Redis
 ) -> None:
     store: state_store.Stores = churned["store"]
     present: set[str] = churned["present"]
     flaps = {
-        fp: FlapRecord.from_json(json.loads(v))
-        for fp, v in redis_client.hgetall(keys.flaps("live-1")).items()
+        fp: FlapRecord.from_json(json.loads(v)) for fp, v in churn_redis.hgetall(keys.flaps("live-1")).items()
     }
     assert flaps, "the churn made nothing flap"
     assert {r.node for r in flaps.values()} <= present  # 139 nodes came and went; their records did not stay
@@ -157,21 +166,19 @@ def test_flap_records_and_alerts_of_vanished_nodes_are_gone(
     assert churned["ever"] > 5 * len(present)
 
 
-def test_sizes_stay_within_their_documented_bounds(
-    churned: dict[str, Any], redis_client: redis.Redis
-) -> None:
-    assert redis_client.xlen(keys.why("live-1")) <= keys.WHY_MAXLEN + keys.WHY_SLACK
-    payloads = list(redis_client.scan_iter("nw:{live-1}:n:*"))
+def test_sizes_stay_within_their_documented_bounds(churned: dict[str, Any], churn_redis: redis.Redis) -> None:
+    assert churn_redis.xlen(keys.why("live-1")) <= keys.WHY_MAXLEN + keys.WHY_SLACK
+    payloads = list(churn_redis.scan_iter("nw:{live-1}:n:*"))
     assert payloads
-    assert max(redis_client.strlen(k) for k in payloads) <= keys.PAYLOAD_MAX
+    assert max(churn_redis.strlen(k) for k in payloads) <= keys.PAYLOAD_MAX
 
 
 def test_removed_cluster_leaves_only_keys_that_expire(
-    churned: dict[str, Any], redis_client: redis.Redis
+    churned: dict[str, Any], churn_redis: redis.Redis
 ) -> None:
-    left = sorted(redis_client.scan_iter("nw:{gone-1}:*"))
-    assert all(0 < redis_client.ttl(k) <= keys.ALERTS_TTL for k in left), [
-        (k, redis_client.ttl(k)) for k in left
+    left = sorted(churn_redis.scan_iter("nw:{gone-1}:*"))
+    assert all(0 < churn_redis.ttl(k) <= keys.ALERTS_TTL for k in left), [
+        (k, churn_redis.ttl(k)) for k in left
     ]
     for key in (
         keys.alerts,
@@ -183,10 +190,8 @@ def test_removed_cluster_leaves_only_keys_that_expire(
         keys.group_buffer,
         keys.history_nodes,
     ):
-        assert not redis_client.exists(key("gone-1")), key("gone-1")
+        assert not churn_redis.exists(key("gone-1")), key("gone-1")
     why = keys.why("gone-1")
-    assert (
-        0 < redis_client.ttl(why) <= keys.PAYLOAD_TTL
-    )  # `alerts why` answers two more days, then it is gone
-    assert redis_client.xrevrange(why, count=1)[0][1]["reason"] == "cluster removed"
-    assert not list(redis_client.scan_iter(keys.history("gone-1", "*")))
+    assert 0 < churn_redis.ttl(why) <= keys.PAYLOAD_TTL  # `alerts why` answers two more days, then it is gone
+    assert churn_redis.xrevrange(why, count=1)[0][1]["reason"] == "cluster removed"
+    assert not list(churn_redis.scan_iter(keys.history("gone-1", "*")))
