@@ -30,7 +30,7 @@ import yaml
 from chatsim.testing import ChatSim
 from kubesim.testing import KubesimProcess
 from tests.configs import immediate
-from tests.conftest import NODEWATCH, Proc, start_worker
+from tests.conftest import NODEWATCH, Proc, start_worker, stop_all
 
 pytestmark = pytest.mark.slow
 
@@ -205,8 +205,7 @@ def test_no_credential_in_logs_flower_redis_or_cluster_list(
         pages += got.text
     assert "three" in pages and "credentials" in pages  # the pages we search show the failing cluster
 
-    for p in (worker, beat, flower, dash):
-        p.stop()
+    stop_all((worker, beat, flower, dash))
     logs = "\n".join(p.output() for p in (worker, beat, flower))
     assert "scan done" in logs and "cluster removed" in logs  # the logs we search are the real ones
     state = redis_dump(redis_client)

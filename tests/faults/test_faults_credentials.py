@@ -24,7 +24,7 @@ import redis
 import yaml
 
 from kubesim.testing import KubesimProcess
-from tests.conftest import NODEWATCH, ROOT, Proc, start_worker
+from tests.conftest import NODEWATCH, ROOT, Proc, start_worker, stop_all
 from tests.faults.recording_server import RecordingServer
 from tests.polling import status, wait
 
@@ -153,7 +153,6 @@ def test_a_kubeconfig_naming_the_hub_token_file_is_refused_and_the_token_never_s
         "a refused cluster was contacted"
     )
     assert not [h for h in recorder.authorization_headers() if HUB_TOKEN in h]
-    worker.stop()
-    beat.stop()
+    stop_all((worker, beat))
     for text in (worker.output(), beat.output(), listed, tested, tested_dir, redis_text(redis_client)):
         assert HUB_TOKEN not in text

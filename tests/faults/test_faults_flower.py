@@ -20,7 +20,7 @@ import pytest
 import requests
 import yaml
 
-from tests.conftest import NODEWATCH, ROOT, Proc
+from tests.conftest import NODEWATCH, ROOT, Proc, stop_all
 from worker import localredis
 
 PASSWORD = "flowerRedisPw3c9f1a77"
@@ -51,8 +51,7 @@ def env(server: localredis.RedisServer, tmp_path: Path) -> dict[str, str]:
 def procs() -> Iterator[list[Proc]]:
     started: list[Proc] = []
     yield started
-    for p in started:
-        p.stop()
+    stop_all(started)
 
 
 def children(pid: int) -> list[int]:
@@ -129,8 +128,7 @@ def test_no_redis_password_in_flower_command_lines_or_logs(env: dict[str, str], 
     lines = {pid: cmdline(pid) for p in (worker, beat, flower) for pid in children(p.proc.pid)}
     assert len(lines) >= 4  # nodewatch worker + its pool child, beat, flower
     assert [pid for pid, line in lines.items() if PASSWORD in line] == [], lines
-    for p in (worker, beat, flower):
-        p.stop()
+    stop_all((worker, beat, flower))
     assert PASSWORD not in "\n".join(p.output() for p in (worker, beat, flower))
 
 

@@ -25,7 +25,7 @@ import yaml
 
 from chatsim.testing import ChatSim
 from tests.configs import immediate
-from tests.conftest import NODEWATCH, ROOT, Proc
+from tests.conftest import NODEWATCH, ROOT, Proc, stop_all
 from worker import localredis
 from worker.model import Notification, NotificationKind, Severity
 from worker.notify import stateloss
@@ -92,8 +92,7 @@ def hub(server: localredis.RedisServer, sim: Any, chat: ChatSim, tmp_path: Path)
     env = dict(os.environ, REDIS_URL=server.url, NODEWATCH_CONFIG=str(cfg), PYTHONUNBUFFERED="1")
     h = Hub(server, env, state_store.Stores(state_store.connect(server.url)), [])
     yield h
-    for p in h.procs:
-        p.stop()
+    stop_all(h.procs)
 
 
 def scans(h: Hub) -> int:
