@@ -73,14 +73,15 @@ def _storm(
 ) -> list[Notification]:  # fmt: skip
     """The storm stage (``storms.plan``): reads which storms are on, stages the plan's markers and group buffer
     entries, and flushes the buffered messages of the storms no longer on as one message per rule."""
-    active = stores.alerts.storms_on(cluster, storms.rules_of(notes))
+    active = stores.alerts.storms_on(cluster, storms.rules_of(notes), now)
     p = storms.plan(notes, active, cfg.noise.storm_min, cfg.noise.group_interval)
     flushed, out.group_taken = alert_state.buffered(buffer, skip_rules=active)
     out.storms_started, out.storm_s, out.group_wait = p.start, cfg.noise.group_interval, p.wait
+    out.storm_until = now + cfg.noise.group_interval
     out.why += p.why
     return [
         msg[0] if len(msg) == 1 else storms.grouped(cluster, msg[0].rule, list(msg), now)
-        for msg in [*p.messages, *(tuple(members) for members in flushed.values())]
+        for msg in storms.with_flushed(p.messages, flushed)
     ]
 
 

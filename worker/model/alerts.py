@@ -30,6 +30,7 @@ class AlertState:
     acked: bool = False  # acknowledged: no repeats until it resolves
     active_at: float | None = None  # the last scan that saw the condition (for keep-firing-for)
     evidence: float = 0.0  # while pending: the evidence rule's running sum (worker/rules/evidence.py)
+    excess: float | None = None  # while pending: how far above the critical line the last scan read (idem)
 
     def to_json(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -52,6 +53,7 @@ class AlertState:
             acked=bool(d.get("acked", False)),
             active_at=None if d.get("active_at") is None else float(d["active_at"]),
             evidence=float(d.get("evidence") or 0.0),
+            excess=None if d.get("excess") is None else float(d["excess"]),
         )
 
 

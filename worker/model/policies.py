@@ -49,7 +49,7 @@ class EvidencePolicy:
     allowance: float = (
         0.2  # units per minute that count nothing: a value this close to the line waits the full time
     )
-    decision: float = 4.0  # unit-minutes of evidence that page
+    decision: float = 3.0  # unit-minutes of evidence that page
 
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -329,8 +329,9 @@ def run(
         steps=steps,
         wall_s=time.monotonic() - started,
         redis=redis_origin,
-        nodewatch=incidents.score(found, nw_sent, interval, resolves=True, machine_days=machine_days),
-        baseline=incidents.score(found, base_sent, interval, resolves=False, machine_days=machine_days),
+        # an incident still bad at the last scan ends at that scan + interval: still going, nothing to resolve
+        nodewatch=incidents.score(found, nw_sent, interval, True, machine_days, until=now + interval),
+        baseline=incidents.score(found, base_sent, interval, False, machine_days, until=now + interval),
         found=found,
         memory=memory,
         memory_peak=memory_peak,

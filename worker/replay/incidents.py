@@ -36,6 +36,9 @@ ENDING = frozenset({"resolved"})
 EPISODE_GAP = 1800.0
 METRIC_OF = {rule: metric for metric, rules in METRIC_RULES.items() for rule in rules}
 FAST = ("cpu", "memory")  # the incidents whose first page the targets want within 300 s (NotReady: 180 s)
+# incidents that start (or end) this close may share one grouped message in ``floor``: the first-page target, so a
+# page never waits longer for company than the target allows
+SHARE_WINDOW = 300.0
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,8 @@ class Figures:
     per_machine_day: float | None = None
     median_delay_by_metric: dict[str, float] = field(default_factory=dict)  # "cpu/memory", "ready", "disk"
     episodes: list[Episode] = field(default_factory=list)
+    # ``floor`` per machine-day: the fewest messages any policy that pages every incident and resolves it could send
+    floor_per_machine_day: float | None = None
 
     @property
     def noise_episodes(self) -> int:
@@ -128,6 +133,7 @@ class Figures:
             "episodes": len(self.episodes),
             "noise_episodes": self.noise_episodes,
             "median_episode_delay_s": self.median_episode_delay_s,
+            "floor_per_machine_day": self.floor_per_machine_day,
         }
 
 
@@ -251,6 +257,38 @@ def episodes(
     return sorted(out, key=lambda e: (e.start, e.cluster, e.node, e.rule))
 
 
+def _windows(times: Iterable[float], window: float) -> int:
+    """The fewest windows of ``window`` seconds that hold every time (greedy from the earliest is optimal)."""
+    count, opened = 0, None
+    for t in sorted(times):
+        if opened is None or t - opened > window:
+            count, opened = count + 1, t
+    return count
+
+
+def floor(found: Sequence[Incident], until: float | None = None, window: float = SHARE_WINDOW) -> int:
+    """The fewest messages of any policy that pages every incident and sends a resolved notice when it ends (an
+    incident still going at ``until``, the end of the replay, has none to send).
+
+    Incidents of one node and metric less than ``EPISODE_GAP`` apart may be one alert (one page, one resolved
+    notice: an alert kept open across the gap); alerts of one cluster and metric that start within ``window`` of
+    the earliest of them may share one grouped page, those that end so one resolved notice. Nothing else can
+    share: a different cluster or metric is a different message, and a page that waits longer for company is late.
+    """
+    alerts: dict[tuple[str, str], list[tuple[str, float, float]]] = defaultdict(list)  # (node, start, end)
+    for inc in sorted(found, key=lambda i: (i.cluster, i.metric, i.node, i.start)):
+        runs = alerts[(inc.cluster, inc.metric)]
+        if runs and runs[-1][0] == inc.node and inc.start - runs[-1][2] < EPISODE_GAP:
+            runs[-1] = (inc.node, runs[-1][1], inc.end)
+        else:
+            runs.append((inc.node, inc.start, inc.end))
+    return sum(
+        _windows((a for _, a, _ in runs), window)
+        + _windows((b for _, _, b in runs if until is None or b < until), window)
+        for runs in alerts.values()
+    )
+
+
 def _median(values: Sequence[float]) -> float | None:
     return round(statistics.median(values), 1) if values else None
 
@@ -261,8 +299,10 @@ def score(
     interval: float,
     resolves: bool,
     machine_days: float | None = None,
+    until: float | None = None,
 ) -> Figures:
-    """The replay's figures for one policy (``machine_days``: nodes x days replayed, for messages per machine-day)."""
+    """The replay's figures for one policy (``machine_days``: nodes x days replayed, for messages per machine-day;
+    ``until``: the end of the replay, for ``floor``)."""
     delays: list[float] = []
     by_metric: dict[str, list[float]] = defaultdict(list)
     missed: list[Incident] = []
@@ -291,4 +331,5 @@ def score(
         per_machine_day=round(len(sent) / machine_days, 2) if machine_days else None,
         median_delay_by_metric={k: m for k, v in sorted(by_metric.items()) if (m := _median(v)) is not None},
         episodes=episodes(found, sent, interval, resolves),
+        floor_per_machine_day=round(floor(found, until) / machine_days, 2) if machine_days else None,
     )

@@ -11,7 +11,8 @@ SKETCH = "sketch"  # the seed sketch's policy (worker/replay/baseline.py), score
 
 HEAD = (
     "| scenario | hours | machine-days | policy | incidents | paged | already open | missed | messages "
-    "| per incident | per machine-day | episodes (noise) | median first page s: cpu/mem | NotReady | per episode |"
+    "| per incident | per machine-day | episodes (noise) | median first page s: cpu/mem | NotReady | per episode "
+    "| floor per machine-day |"
 )
 
 
@@ -26,7 +27,7 @@ def row(r: Report, policy: str, f: incidents.Figures) -> str:
         f.detected - f.already_open, f.already_open, f.missed, f.notifications,
         _cell(f.notifications_per_incident), _cell(f.per_machine_day),
         f"{len(f.episodes)} ({f.noise_episodes})", _cell(by.get("cpu/memory")), _cell(by.get("ready")),
-        _cell(f.median_episode_delay_s),
+        _cell(f.median_episode_delay_s), _cell(f.floor_per_machine_day),
     ]  # fmt: skip
     return "| " + " | ".join(str(c) for c in cells) + " |"
 

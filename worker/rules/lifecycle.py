@@ -74,11 +74,13 @@ def step(
             now,
             finding.hold_for,
             evidence_policy,
+            prev.excess if prev is not None else None,
         )
         if not verdict.fire:
             pending = AlertState(
-                fp, node, rule, "pending", sev, since, active_at=now, evidence=verdict.evidence
-            )
+                fp, node, rule, "pending", sev, since, active_at=now, evidence=verdict.evidence,
+                excess=finding.excess,
+            )  # fmt: skip
             return Step(pending, None, verdict.reason)
         if muted:
             return Step(

@@ -88,6 +88,7 @@ def _sources(
             now,
             f.hold_for,
             evidence_policy,
+            before.excess if before is not None else None,
         ).fire
         out.append(muting.Source(f.node, f.rule, f.severity, pending=not firing))
     return muting.Sources(out)

@@ -3,13 +3,14 @@
 Like Alertmanager's ``group_by: [cluster, rule]`` with ``group_wait`` = one scan and ``group_interval``: when at
 least ``storm_min`` nodes fire (or escalate, or resolve) one rule in one scan, they go out as one message and the
 rule's storm starts; while it is on, further firings of that rule wait in a buffer that is flushed as one
-message when the group interval ends. Which storms are on, and the buffer itself, live in Redis (worker/state);
-the caller reads them, hands them in, and applies ``StormPlan``.
+message when the group interval ends (on the scans' clock) or a scan brings no new firing of the rule, whichever
+is sooner; what fires in the flushing scan joins that message (``with_flushed``). Which storms are on, and the
+buffer itself, live in Redis (worker/state); the caller reads them, hands them in, and applies ``StormPlan``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from worker.model import Notification, NotificationKind, fingerprint
@@ -65,6 +66,23 @@ def plan(
         else:
             out.messages += [(m,) for m in members]
     return out
+
+
+def with_flushed(
+    messages: Sequence[tuple[Notification, ...]], flushed: Mapping[str, Sequence[Notification]]
+) -> list[tuple[Notification, ...]]:
+    """One scan's messages plus the group buffers flushed in it (``flushed``: rule -> the firings that waited): a
+    rule's new firings join its flushed batch, so the scan that ends a storm sends one message for the rule, not a
+    batch and a straggler beside it."""
+    batches = {rule: list(members) for rule, members in flushed.items()}
+    out = []
+    for msg in messages:
+        first = msg[0]
+        if first.kind is NotificationKind.FIRING and groupable(first) and first.rule in batches:
+            batches[first.rule] += msg
+        else:
+            out.append(msg)
+    return out + [tuple(members) for members in batches.values()]
 
 
 def grouped(cluster: str, rule: str, members: list[Notification], now: float) -> Notification:

@@ -32,7 +32,8 @@ class Transitions:
     cooldown_start: list[str] = field(default_factory=list)  # fingerprints whose cooldown (re)starts now
     cooldown_clear: list[str] = field(default_factory=list)
     storms_started: list[str] = field(default_factory=list)  # rules whose storm starts now
-    storm_s: float = 0.0  # how long a storm marker lives (noise.groupInterval)
+    storm_s: float = 0.0  # how long a storm marker lives in Redis (noise.groupInterval)
+    storm_until: float = 0.0  # when the storms started now end, on the scan's clock (the marker's value)
     group_wait: list[Notification] = field(default_factory=list)  # into the group buffer
     group_taken: list[str] = field(default_factory=list)  # group buffer entries flushed now
     why: list[tuple[str, str]] = field(
@@ -122,9 +123,16 @@ class AlertStore:
         """The fingerprints whose cooldown (repeat interval) is still running."""
         return self._alive(list(fingerprints), keys.cooldown, cluster)
 
-    def storms_on(self, cluster: str, rules: Iterable[str]) -> set[str]:
-        """The rules whose storm (group interval) is running: a grouped message went out for them."""
-        return self._alive(sorted(rules), keys.storm, cluster)
+    def storms_on(self, cluster: str, rules: Iterable[str], now: float) -> set[str]:
+        """The rules whose storm (group interval) is running at ``now``: a grouped message went out for them.
+
+        The marker holds the storm's end on the scans' clock, and that decides, not the key's TTL alone (which only
+        tidies up): a replay steps a simulated clock much faster than Redis's, and its storms must end by it too."""
+        names = sorted(rules)
+        if not names:
+            return set()
+        ends = self.r.mget([keys.storm(cluster, name) for name in names])
+        return {n for n, end in zip(names, ends, strict=True) if end is not None and now < float(end)}
 
     # --- the operator's ack: a field of the alert's state ---
     def set_ack(self, cluster: str, fp: str, acked: bool = True) -> AlertState | None:
@@ -160,7 +168,9 @@ class AlertStore:
         for fp in t.cooldown_clear:
             tx.call("DEL", keys.cooldown(cluster, fp))
         for rule in t.storms_started:
-            tx.call("SET", keys.storm(cluster, rule), "1", "PX", max(1, int(t.storm_s * 1000)))
+            tx.call(
+                "SET", keys.storm(cluster, rule), repr(t.storm_until), "PX", max(1, int(t.storm_s * 1000))
+            )
         if t.group_wait:
             tx.hset(buf, {f"{n.rule}|{n.id}": payload(n) for n in t.group_wait})
             tx.call("EXPIRE", buf, keys.PAYLOAD_TTL)

@@ -26,7 +26,7 @@ keys are deleted or expire (``store.Stores.commit_scan(forget=True)``).
 |                              |        | transition in flapWindow (flapping: |                                             |
 |                              |        | + flapQuiet); a vanished node's and |                                             |
 |                              |        | a removed cluster's are forgotten   |                                             |
-| nw:{c}:storm:{rule}          | string | noise.groupInterval                 | a grouped (storm) message went out: batch the rest |
+| nw:{c}:storm:{rule}          | string | noise.groupInterval                 | a grouped (storm) message went out: batch the rest until this end (scan clock) |
 | nw:{c}:groupbuf              | hash   | 2 d; deleted with the cluster       | rule|id -> notification waiting for its group |
 | nw:silences                  | hash   | pruned when a silence ends          | silence id -> matchers, author, comment, end |
 | nw:{c}:inv                   | hash   | 7 d; present nodes only; deleted    | node -> last scan's labels, taints, Ready (~400 B/node) + ~scan; only changed fields written |

@@ -95,10 +95,11 @@ def test_replay_scores_nodewatch_and_the_baseline(scenario_file: Path, redis_cli
     # 40 minutes of 3 nodes: 0.1 machine-days; both incidents paged, none already open
     assert rows[2].startswith("| replay-test | 0.666667 | 0.1 | nodewatch | 2 | 2 | 0 | 0 | 4 | 2 | 48 |")
     # the CPU crossing reaches NodeMetrics at its next 15-s scrape, one scan later: delays 60 and 0 s; rt-3's
-    # spike is the sketch's noise episode
+    # spike is the sketch's noise episode; the floor: two incidents of two metrics need four messages, 48 per
+    # machine-day, what nodewatch sent
     assert (
         rows[3]
-        == "| replay-test | 0.666667 | 0.1 | sketch | 2 | 2 | 0 | 0 | 4 | 2 | 48 | 3 (1) | 60 | 0 | 30 |"
+        == "| replay-test | 0.666667 | 0.1 | sketch | 2 | 2 | 0 | 0 | 4 | 2 | 48 | 3 (1) | 60 | 0 | 30 | 48 |"
     )
     assert "sketch notifications by rule:kind: cpu_usage:firing 3, node_not_ready:firing 1" in tables.details(
         report

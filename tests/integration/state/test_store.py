@@ -168,6 +168,7 @@ def test_one_scan_reads_in_one_round_trip_and_writes_in_one_script(
         notifications=[note(NotificationKind.FIRING, "x")],
         storms_started=["cpu_usage"],
         storm_s=30,
+        storm_until=1030.0,
         group_wait=[waiting],
         why=[(FP, "grouped")],
     )
@@ -177,7 +178,9 @@ def test_one_scan_reads_in_one_round_trip_and_writes_in_one_script(
     assert state_store.round_trips.count - before == 1
     state = stores.load_scan_state("c1", 1000.0)
     assert set(state.alerts) == {FP} and set(state.inventory) == {"~scan", "n1"}
-    assert stores.alerts.storms_on("c1", ["cpu_usage", "memory_usage"]) == {"cpu_usage"}
+    assert stores.alerts.storms_on("c1", ["cpu_usage", "memory_usage"], 1000.0) == {"cpu_usage"}
+    # over on the scans' clock, whatever the TTL
+    assert stores.alerts.storms_on("c1", ["cpu_usage"], 1030.0) == set()
     assert [w["reason"] for w in stores.notifications.why("c1")] == ["grouped"]
     # the next scan flushes the buffer (its storm no longer on) and fails: the count goes up, the inventory stays
     buffered, taken = alerts.buffered(state.group_buffer, skip_rules=())

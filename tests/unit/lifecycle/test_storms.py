@@ -88,3 +88,27 @@ def test_rules_of_lists_only_groupable_rules() -> None:
     assert storms.rules_of([note("a"), note("b", REP, "memory_usage"), note("", F, "ready_drop")]) == {
         "cpu_usage"
     }
+
+
+FLUSHED = [
+    # (name, this scan's messages, flushed buffers, expected messages (node names))
+    ("nothing flushed: as planned", [(note("a"),), (note("b", R),)], {}, [("a",), ("b",)]),
+    ("a straggler joins its rule's flushed batch", [(note("c"),)], {"cpu_usage": [note("a"), note("b")]},
+     [("a", "b", "c")]),
+    ("a new group too", [(note("c"), note("d"), note("e"))], {"cpu_usage": [note("a")]},
+     [("a", "c", "d", "e")]),
+    ("another rule's firing stays apart", [(note("c", rule="memory_usage"),)], {"cpu_usage": [note("a")]},
+     [("a",), ("c",)]),
+    ("a resolved notice is not a firing: apart", [(note("c", R),)], {"cpu_usage": [note("a")]}, [("a",), ("c",)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "messages", "flushed", "expected"), FLUSHED, ids=[c[0] for c in FLUSHED])
+def test_with_flushed(
+    name: str,
+    messages: list[tuple[Notification, ...]],
+    flushed: dict[str, list[Notification]],
+    expected: list[tuple[str, ...]],
+) -> None:
+    got = storms.with_flushed(messages, flushed)
+    assert sorted(tuple(n.node for n in msg) for msg in got) == expected

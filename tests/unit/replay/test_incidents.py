@@ -12,6 +12,7 @@ from worker.replay.incidents import (
     detection,
     detection_delay,
     episodes,
+    floor,
     incidents,
     periods,
     score,
@@ -137,6 +138,7 @@ def test_score_figures() -> None:
         "episodes": 2,
         "noise_episodes": 0,
         "median_episode_delay_s": 120.0,
+        "floor_per_machine_day": 2.4,  # 6 messages: the three incidents are of three metrics
     }
     assert f.missed_incidents == [found[2]]
     assert f.by_rule_kind["cpu_usage:firing"] == 1 and f.by_rule_kind["taint:firing"] == 1
@@ -186,3 +188,28 @@ def test_episodes(
 ) -> None:
     got = episodes([INC], messages, STEP, resolves)
     assert got == [Episode("c", n, r, a, b, m, d) for n, r, a, b, m, d in expected]  # type: ignore[arg-type]
+
+
+FLOOR = [
+    # (name, incidents [(node, metric, start, end)], expected least messages)
+    ("none", [], 0),
+    ("one incident: its page and its resolved notice", [("n1", "cpu", 0, 900)], 2),
+    ("two nodes crossing within the window share both messages", [("n1", "cpu", 0, 900), ("n2", "cpu", 240, 1100)],
+     2),
+    ("the same, ending far apart: one page, two resolved notices",
+     [("n1", "cpu", 0, 900), ("n2", "cpu", 240, 3000)], 3),
+    ("starts further apart than the window: two pages", [("n1", "cpu", 0, 900), ("n2", "cpu", 360, 900)], 3),
+    ("another metric is another message", [("n1", "cpu", 0, 900), ("n2", "memory", 0, 900)], 4),
+    ("one node's incidents under 30 min apart may be one alert", [("n1", "cpu", 0, 900), ("n1", "cpu", 2000, 3000)],
+     2),
+    ("and an hour apart are two", [("n1", "cpu", 0, 900), ("n1", "cpu", 4500, 5500)], 4),
+    ("still going at the end of the replay (6000): nothing to resolve", [("n1", "cpu", 0, 900), ("n2", "cpu", 4500, 6000)],
+     3),
+    ("a chain of windows: each opens at its earliest start",
+     [("n1", "cpu", 0, 900), ("n2", "cpu", 300, 900), ("n3", "cpu", 301, 900)], 3),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "found", "expected"), FLOOR, ids=[c[0] for c in FLOOR])
+def test_floor_of_messages(name: str, found: list[tuple[str, str, float, float]], expected: int) -> None:
+    assert floor([Incident("c", n, m, a, b) for n, m, a, b in found], until=6000.0) == expected
