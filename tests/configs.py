@@ -15,6 +15,7 @@ from worker.settings.receivers import BY_KIND, Endpoint, Receiver
 IMMEDIATE_THRESHOLDS: dict[str, float] = {
     "usageFor": 0,
     "usageWarningFor": 0,
+    "diskWarningFor": 0,
     "notReadyFor": 0,
     "pressureFor": 0,
 }

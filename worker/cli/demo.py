@@ -38,6 +38,7 @@ SHORTENED = {  # config key: (the demo's seconds, what it is)
     "usageWarningFor": (15, "a warning after"),
     "notReadyFor": (10, "NotReady after"),
     "pressureFor": (10, "node pressure after"),
+    "diskWarningFor": (15, "a disk warning after"),
 }
 
 

@@ -73,7 +73,7 @@ def _usage(name: str, prefix: str, metric: str = "", reads_pod_usage: bool = Fal
 
 
 def _disk(name: str, prefix: str, metric: str = "", extra: tuple[str, ...] = ()) -> Rule:
-    keys = (f"{prefix}_warning", f"{prefix}_critical", *extra, "hysteresis", "disk_for")
+    keys = (f"{prefix}_warning", f"{prefix}_critical", *extra, "hysteresis", "disk_for", "disk_warning_for")
     return Rule(name, "node", "pct", keys, metric, node_load=True, resolved_phrase=True, history=prefix)
 
 

@@ -74,6 +74,7 @@ def disk_rules(
         checks.append(
             ("disk_imagefs", "image filesystem", disk.imagefs, t.imagefs_warning, t.imagefs_critical)
         )
+    disk_hold = (t.disk_for, max(t.disk_for, t.disk_warning_for))
     for rule, what, fs, warning, critical in checks:
         assert fs is not None
         said = (what, f"used, {common.gib(fs.available)} free", evicted_text)
@@ -88,7 +89,7 @@ def disk_rules(
         out.append(
             common.percent(
                 sample, node.name, rule, fs.used_pct, (warning, critical), firing=firing, margin=t.hysteresis,
-                said=said, hold_for=(t.disk_for, t.disk_for), params=params,
+                said=said, hold_for=disk_hold, params=params,
             )
         )  # fmt: skip
     inode_values = [
@@ -103,7 +104,7 @@ def disk_rules(
         out.append(
             common.percent(
                 sample, node.name, "disk_inodes", value, lines, firing=firing, margin=t.hysteresis,
-                said=(f"{which} inodes", "used", evicted_text), hold_for=(t.disk_for, t.disk_for),
+                said=(f"{which} inodes", "used", evicted_text), hold_for=disk_hold,
                 params={"filesystem": which, "warning": t.inodes_warning, "critical": t.inodes_critical},
             )
         )  # fmt: skip

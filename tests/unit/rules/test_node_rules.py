@@ -200,9 +200,13 @@ def fs(used_pct: float, inodes_used_pct: float = 10.0, capacity: int = 100 * GI)
 def test_disk_thresholds(nodefs, imagefs, firing, rule, expected):
     sample = cluster(node(disk=DiskStats(nodefs, imagefs)))
     fired = {fingerprint("c1", "n1", rule): firing} if firing else {}
-    f = one(run(sample, Thresholds(disk_for=600), fired), rule)
+    f = one(run(sample, Thresholds(disk_for=600, disk_warning_for=1200), fired), rule)
     assert f.severity == expected
-    assert f.hold_for == (600 if expected else 0)
+    # a warning waits diskWarningFor (never less than diskFor), a critical diskFor
+    assert f.hold_for == {None: 0, W: 1200, C: 600}[expected]
+    # a diskWarningFor shorter than diskFor does not shorten the warning's wait
+    short = one(run(sample, Thresholds(disk_for=600, disk_warning_for=60), fired), rule)
+    assert short.hold_for == (600 if expected else 0)
 
 
 @pytest.mark.parametrize(("used", "expected"), [(74, None), (76, W), (84, C)])
