@@ -136,6 +136,8 @@ def test_no_credential_in_logs_flower_redis_or_cluster_list(
     port = free_port()
     flower = nodewatch_proc("flower", "--port", str(port), "--basic-auth", FLOWER_AUTH, config=cfg)
     flower_url = f"http://127.0.0.1:{port}"
+    worker = start_worker(nodewatch_proc, cfg)  # while Flower starts
+    beat = nodewatch_proc("beat", config=cfg)
     deadline = time.time() + 60
     while True:  # Flower is up when its API answers (with auth)
         try:
@@ -146,8 +148,6 @@ def test_no_credential_in_logs_flower_redis_or_cluster_list(
         assert time.time() < deadline, flower.output()[-3000:]
         time.sleep(0.2)
     assert requests.get(f"{flower_url}/api/tasks", timeout=5).status_code == 401  # basic auth required
-    worker = start_worker(nodewatch_proc, cfg)
-    beat = nodewatch_proc("beat", config=cfg)
 
     sim.control.set_node("sim-2", "sim-2-pool-1", cpu=0.97)
 

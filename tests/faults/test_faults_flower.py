@@ -91,12 +91,15 @@ def start_flower(env: dict[str, str], procs: list[Proc]) -> tuple[Proc, str]:
     port = localredis.free_port()
     flower = Proc([NODEWATCH, "flower", "--port", str(port)], env, None)
     procs.append(flower)
-    url = f"http://127.0.0.1:{port}"
+    return flower, f"http://127.0.0.1:{port}"
+
+
+def flower_up(flower: Proc, url: str) -> None:
     deadline = time.time() + 60
     while True:  # up when its API answers
         try:
             if requests.get(f"{url}/api/workers", auth=AUTH, timeout=2).ok:
-                return flower, url
+                return
         except requests.ConnectionError:
             pass
         assert time.time() < deadline and flower.proc.poll() is None, flower.output()[-3000:]
@@ -104,10 +107,11 @@ def start_flower(env: dict[str, str], procs: list[Proc]) -> tuple[Proc, str]:
 
 
 def test_no_redis_password_in_flower_command_lines_or_logs(env: dict[str, str], procs: list[Proc]) -> None:
+    flower, url = start_flower(env, procs)  # it starts while the worker does
     worker = Proc([NODEWATCH, "worker", "--concurrency", "1", "--hostname", "fw1@%h"], env, "ready.")
     beat = Proc([NODEWATCH, "beat"], env, None)
     procs += [worker, beat]
-    flower, url = start_flower(env, procs)
+    flower_up(flower, url)
     deadline = time.time() + 60
     while True:  # Flower has asked the worker for its settings (what /api/workers shows)
         workers = requests.get(f"{url}/api/workers", params={"refresh": "1"}, auth=AUTH, timeout=30).json()
@@ -134,6 +138,7 @@ def test_no_redis_password_in_flower_command_lines_or_logs(env: dict[str, str], 
 
 def test_sigterm_stops_flower_and_all_it_started(env: dict[str, str], procs: list[Proc]) -> None:
     flower, url = start_flower(env, procs)
+    flower_up(flower, url)
     tree = children(flower.proc.pid)
     os.kill(flower.proc.pid, signal.SIGTERM)  # what `kill PID`, systemd or Kubernetes send
     flower.proc.wait(20)
