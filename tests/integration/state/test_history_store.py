@@ -160,6 +160,17 @@ def test_a_node_stays_within_24_kb_even_when_every_value_jumps(week: Week) -> No
     assert noisy.fine[-1] == (last, written["noisy"][last]["cpu"] / codec.SCALE)
 
 
+def test_every_metric_of_one_node_in_one_read(week: Week) -> None:
+    """The dashboard's node page: the eight series of one node in one round trip, each as ``series`` reads it."""
+    _client, h, written = week
+    since = max(written["n1"]) - 6 * 3600
+    before = store.round_trips.count
+    got = h.node_series("c1", "n1", since)
+    assert store.round_trips.count - before == 1
+    assert got == {metric: h.series("c1", "n1", metric, since) for metric in METRICS}
+    assert h.node_series("c1", "never") == {metric: h.series("c1", "never", metric) for metric in METRICS}
+
+
 def test_a_scan_written_twice_or_late_is_ignored(redis_client: redis.Redis) -> None:
     h = History(redis_client)
     assert h.record("c2", 1000, {"n": {"cpu": 10.0}}) == 1
@@ -219,14 +230,3 @@ def test_values_of_a_scanned_node() -> None:
         "memory_requests": 25.0,
     }
     assert set(model_history.values(NodeSample("c", "bare")).values()) == {None}
-
-
-def test_every_metric_of_one_node_in_one_read(week: Week) -> None:
-    """The dashboard's node page: the eight series of one node in one round trip, each as ``series`` reads it."""
-    _client, h, written = week
-    since = max(written["n1"]) - 6 * 3600
-    before = store.round_trips.count
-    got = h.node_series("c1", "n1", since)
-    assert store.round_trips.count - before == 1
-    assert got == {metric: h.series("c1", "n1", metric, since) for metric in METRICS}
-    assert h.node_series("c1", "never") == {metric: h.series("c1", "never", metric) for metric in METRICS}
