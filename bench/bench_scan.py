@@ -35,15 +35,19 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import redis
 import requests
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+import scan_history  # noqa: E402
 
 from kubesim.testing import KubesimError, KubesimProcess  # noqa: E402
 from worker import localredis  # noqa: E402
@@ -164,8 +168,12 @@ def _usage(run: Run, waiter: Waiter, started: float) -> None:
         run.proc_wall_s = waiter.ended - started
 
 
-def run_child(side: str, argv: list[str], traffic: Traffic, timeout: float, env: dict[str, str]) -> Run:
-    """One child (scan_child.py): answer its JSON lines, take kubesim's counters between its scans."""
+def run_child(
+    side: str, argv: list[str], traffic: Traffic, timeout: float, env: dict[str, str],
+    clock: Callable[[], float] | None = None,
+) -> Run:  # fmt: skip
+    """One child (scan_child.py): answer its JSON lines, take kubesim's counters between its scans. ``clock``
+    (a simulated one): called before each scan, its answer is the scan's ``now``."""
     run = Run(side)
     with tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
@@ -195,7 +203,7 @@ def run_child(side: str, argv: list[str], traffic: Traffic, timeout: float, env:
             elif event == "ready":
                 traffic.reset()
             try:
-                to_child.write("go\n")
+                to_child.write(f"go {clock()}\n" if clock else "go\n")
                 to_child.flush()
             except BrokenPipeError:
                 break
@@ -282,7 +290,11 @@ def bench_size(
     t0 = time.perf_counter()
     with (
         KubesimProcess(
-            nodes=nodes, pods_per_node=args.pods_per_node, seed=args.seed, start_timeout=600
+            nodes=nodes,
+            pods_per_node=args.pods_per_node,
+            seed=args.seed,
+            start_timeout=600,
+            speed=0.0 if args.history_days else 1.0,  # with history: a manual clock, advanced scan by scan
         ) as sim,
         tempfile.TemporaryDirectory(prefix="bench-scan-") as tmp,
     ):
@@ -305,7 +317,10 @@ def bench_size(
         say(f"[{nodes} nodes] kubesim ready {ready_s:.1f}s, warm +{setup['warm_s']:.1f}s, primed in "
             f"{setup['prime_s']:.1f}s; traffic counted by {'kubesim' if traffic.mode == 'server' else 'the client'}")  # fmt: skip
         runs: dict[str, list[Run]] = {s: [] for s in SIDES}
-        for i in range(args.repeat):
+        if args.history_days:
+            runs["nodewatch"], setup["history"] = with_history(args, sim, redis_url, store, argv["nodewatch"],
+                                                               traffic, env)  # fmt: skip
+        for i in range(0 if args.history_days else args.repeat):
             order = ["nodewatch", "reference"] if i % 2 == 0 else ["reference", "nodewatch"]
             if not args.no_command:
                 order.append("command")
@@ -321,6 +336,42 @@ def bench_size(
     setup["load_after"] = os.getloadavg()[0]
     return {"nodes": nodes, "pods_per_node": args.pods_per_node, "traffic": traffic.mode, "setup": setup,
             "runs": {s: [r.__dict__ for r in rs] for s, rs in runs.items()}}  # fmt: skip
+
+
+def with_history(
+    args: argparse.Namespace, sim: KubesimProcess, redis_url: str, store: state_store.Stores, argv: list[str],
+    traffic: Traffic, env: dict[str, str],
+) -> tuple[list[Run], dict[str, Any]]:  # fmt: skip
+    """``--history-days``: the nodewatch worker alone, ``--repeat`` children, each starting from nothing but a
+    week of history (bench/scan_history.py) and scanning every ``--interval`` of kubesim's manual clock."""
+    names = sim.control.cluster(CLUSTER)["nodes"]
+    client = redis.Redis.from_url(redis_url)
+    t0 = time.perf_counter()
+    preload = scan_history.Preload(client, CLUSTER, names, args.above_floor, args.templates, args.seed,
+                                   args.interval, args.history_days, sim.control.now())  # fmt: skip
+    preload.kubesim_usage(sim.control)
+    scans = preload.fill(sim.control.now())
+    info = {"above_floor": len(preload.leaking), "templates": len(preload.sims), "fill_scans": scans,
+            "fill_s": time.perf_counter() - t0, "interval": args.interval, "days": args.history_days}  # fmt: skip
+    say(f"[{len(names)} nodes] history: {len(preload.sims)} templates x {scans:,} scans in {info['fill_s']:.0f}s; "
+        f"{len(preload.leaking):,} nodes leaking memory above the floor")  # fmt: skip
+    runs = []
+    try:
+        for i in range(args.repeat):
+            store.clear_cluster(CLUSTER)  # no inventory, alerts or prediction memory: only the history
+            preload.catch_up(sim.control.now())
+            t1 = time.perf_counter()
+            info.setdefault("copied_bytes", []).append(preload.copy())
+            info.setdefault("copy_s", []).append(time.perf_counter() - t1)
+            info.setdefault("load", []).append(os.getloadavg())
+            run = check(run_child("nodewatch", argv, traffic, args.timeout, env,
+                                  clock=lambda: sim.control.advance(args.interval)), len(names))  # fmt: skip
+            runs.append(run)
+            say(f"[{len(names)} nodes] repeat {i + 1}/{args.repeat} nodewatch with history: {describe(run)}")
+    finally:
+        preload.forget()
+        client.close()
+    return runs, info
 
 
 # ---------------------------------------------------------------- figures
@@ -491,6 +542,88 @@ def targets(result: dict[str, Any], f: dict[str, dict[str, Any]]) -> list[str]:
     return ["  targets (issue 11): " + "; ".join(checks)] if checks else []
 
 
+HISTORY_KEYS = (
+    ("cpu_s", "scan CPU s", ".2f"), ("collect_cpu_s", "collect CPU s", ".2f"),
+    ("predict_cpu_s", "trend.predict CPU s", ".2f"), ("wall_s", "wall s", ".2f"), ("predicted", "predictions", ".0f"),
+    ("history_nodes", "history read, nodes", ".0f"), ("history_bytes", "history read, KB", ".0f"),
+    ("redis_rt", "Redis round trips", ".0f"),
+)  # fmt: skip
+
+
+def history_table(result: dict[str, Any]) -> str:
+    """``--history-days``: per run the first scan (no prediction memory yet), its steady scans' median, mean,
+    the one with the most CPU and the one with the most predictions; medians over the runs, and the worst."""
+    info, nodes = result["setup"]["history"], result["nodes"]
+    done = [
+        r for r in result["runs"]["nodewatch"] if not r["timeout"] and not r["error"] and len(r["scans"]) > 1
+    ]
+    rows: dict[str, list[dict[str, Any]]] = {"first scan (no prediction memory)": [], "steady scan, median": [],
+                                             "steady scan, mean": [], "steady scan with the most CPU": [],
+                                             "steady scan with the most predictions": []}  # fmt: skip
+    for run in done:
+        first, steady = run["scans"][0], run["scans"][1:]
+        average = {k: statistics.mean(s.get(k) or 0 for s in steady) for k, _, _ in HISTORY_KEYS}
+        middle = {k: median([s.get(k) for s in steady]) for k, _, _ in HISTORY_KEYS}
+        most_cpu = max(steady, key=lambda s: s["cpu_s"])
+        most_predicted = max(steady, key=lambda s: (s.get("predicted") or 0, s["cpu_s"]))
+        for row, got in zip(rows.values(), (first, middle, average, most_cpu, most_predicted), strict=True):
+            row.append(got)
+    heads = [label for _, label, _ in HISTORY_KEYS]
+    out = [["", *heads]]
+    for label, got in rows.items():
+        divide = {"history_bytes": 1024}
+        out.append(
+            [
+                label,
+                *(
+                    num(median([(g.get(k) or 0) / divide.get(k, 1) for g in got]), f)
+                    for k, _, f in HISTORY_KEYS
+                ),
+            ]
+        )
+    if done:
+        worst = max((s for r in done for s in r["scans"][1:]), key=lambda s: s["cpu_s"])
+        out.append(["worst steady scan of all runs",
+                    *(num((worst.get(k) or 0) / (1024 if k == "history_bytes" else 1), f) for k, _, f in HISTORY_KEYS)])  # fmt: skip
+    widths = [max(len(row[i]) for row in out) for i in range(len(out[0]))]
+    loads = ", ".join(f"{load[0]:.1f}" for load in info.get("load", []))
+    lines = [f"== {nodes:,} nodes x {result['pods_per_node']} pods with {info['days']:g} d of history, "
+             f"{info['above_floor']:,} nodes ({info['above_floor'] / nodes:.0%}) above the floor with memory rising; "
+             f"a scan every {info['interval']} s of kubesim's clock, {len(done[0]['scans']) if done else 0} scans a run; "
+             f"median of {len(done)} runs; load average {loads} at each run's start"]  # fmt: skip
+    for row in out:
+        lines.append(
+            "  ".join(
+                [row[0].ljust(widths[0]), *(v.rjust(w) for v, w in zip(row[1:], widths[1:], strict=True))]
+            )
+        )
+    for run in done[-1:]:
+        lines.append("  last run, scan by scan (predictions / CPU s): " + ", ".join(
+            f"{s.get('predicted')}/{s['cpu_s']:.2f}" for s in run["scans"]))  # fmt: skip
+    scans = [s for r in done for s in r["scans"]]
+    outcomes: dict[str, int] = {}
+    for scan in scans:
+        for code, n in (scan.get("outcomes") or {}).items():
+            outcomes[code] = outcomes.get(code, 0) + n
+    made = sum(s.get("predicted") or 0 for s in scans)
+    if made:
+        per = 1000 * sum(s.get("predict_cpu_s") or 0 for s in scans) / made
+        lines.append(f"  {made:,} predictions in all runs: {per:.2f} ms of trend.predict CPU each; what they answered: "
+                     + ", ".join(f"{k} {v:,}" for k, v in sorted(outcomes.items(), key=lambda kv: -kv[1])))  # fmt: skip
+    steady = [s for r in done for s in r["scans"][1:]]
+    if len({s.get("predicted") or 0 for s in steady}) > 2:
+        fit = statistics.linear_regression(
+            [s.get("predicted") or 0 for s in steady],
+            [s["cpu_s"] - (s.get("collect_cpu_s") or 0) for s in steady],
+        )
+        lines.append(f"  steady scans' CPU after the collect = {fit.intercept:.2f} s + {1000 * fit.slope:.2f} ms a "
+                     f"prediction (least squares over {len(steady)} scans: history read and decode, predict, finding)")  # fmt: skip
+    lines.append(f"  history: {info['templates']} templates x {info['fill_scans']:,} scans filled in "
+                 f"{info['fill_s']:.0f} s, copied to every node ({statistics.mean(info.get('copied_bytes') or [0]) / nodes:,.0f}"
+                 f" B a node as DUMP, {statistics.mean(info.get('copy_s') or [0]):.1f} s)")  # fmt: skip
+    return "\n".join(lines)
+
+
 def summary(results: list[dict[str, Any]]) -> list[str]:
     """Across sizes: nodewatch's requests per steady scan (by kind when kubesim counts) and the CPU ratio."""
     lines = ["== across sizes (nodewatch worker, steady scan)"]
@@ -515,7 +648,8 @@ def main() -> int:
     ap.add_argument("--pods-per-node", type=int, default=30)
     ap.add_argument("--repeat", type=int, default=3, help="runs of each side per size (median shown)")
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds per scan before a run is killed")
-    ap.add_argument("--nodewatch-scans", type=int, default=2, help="scans per nodewatch worker child (>= 2)")
+    ap.add_argument("--nodewatch-scans", type=int, help="scans per nodewatch worker child (>= 2; default 2, "
+                    "with --history-days one and 15 minutes' worth: every 5-minute bucket thrice)")  # fmt: skip
     ap.add_argument(
         "--reference-scans", type=int, default=1, help="scans per reference child (the last counts)"
     )
@@ -524,12 +658,36 @@ def main() -> int:
     )
     ap.add_argument("--traffic", choices=["auto", "server", "client"], default="auto",
                     help="who counts requests/bytes: kubesim's counters (server) or the child (client)")  # fmt: skip
+    ap.add_argument(
+        "--history-days",
+        type=float,
+        default=0.0,
+        help="preload this many days of history for every node and run the nodewatch worker alone "
+        "on a manual clock (bench/scan_history.py); 0: none",
+    )
+    ap.add_argument(
+        "--above-floor",
+        type=float,
+        default=0.1,
+        help="with --history-days: the share of nodes whose memory leaks above the 60%% floor",
+    )
+    ap.add_argument(
+        "--interval", type=int, default=60, help="with --history-days: simulated seconds between scans"
+    )
+    ap.add_argument(
+        "--templates",
+        type=int,
+        default=64,
+        help="with --history-days: template histories filled scan by scan and copied to the nodes",
+    )
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", metavar="FILE", help="also write every run's raw figures to FILE")
     args = ap.parse_args()
     sizes = [int(n.replace("_", "")) for n in args.nodes.split(",") if n.strip()]
     # kubesim, the children and the command all run the code of this tree (not whatever is installed)
     os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
+    if args.nodewatch_scans is None:
+        args.nodewatch_scans = 1 + 3 * 300 // args.interval if args.history_days else 2
     if args.nodewatch_scans < 2:
         ap.error("--nodewatch-scans must be >= 2 (first and steady scan)")
     say(f"scan benchmark: {sizes} nodes x {args.pods_per_node} pods, repeat {args.repeat}, "
@@ -542,10 +700,10 @@ def main() -> int:
             result = bench_size(args, nodes, rds.url, store)
             result["figures"] = figures(result)
             results.append(result)
-            print(table(result, args.repeat), flush=True)
+            print(history_table(result) if args.history_days else table(result, args.repeat), flush=True)
             print(flush=True)
         store.clear_cluster(CLUSTER)
-    if len(results) > 1:
+    if len(results) > 1 and not args.history_days:
         print("\n".join(summary(results)), flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2, default=str))

@@ -91,9 +91,13 @@ class Parent:
         self._out.write(json.dumps({"event": event, **fields}) + "\n")
         self._out.flush()
 
-    def wait(self) -> None:
-        if sys.stdin.readline() == "":
+    def wait(self) -> float | None:
+        """Wait for the parent's line; a number in it is the ``now`` of the next scan (a simulated clock)."""
+        line = sys.stdin.readline()
+        if line == "":
             raise SystemExit("parent went away")
+        word = line.split()[1:2]
+        return float(word[0]) if word else None
 
 
 def timed(fn: Callable[[], Any]) -> tuple[Any, float, float]:
@@ -122,12 +126,15 @@ def run_nodewatch(args: argparse.Namespace, parent: Parent, counter: WireCounter
             return out
 
         pipeline.read = timed_read
+    read_history = HistoryReads()
     parent.say("ready")
-    parent.wait()
+    now = parent.wait()
     for i in range(args.scans):
         collect.clear()
+        read_history.clear()
         before = counter.snapshot() if counter else (0, 0)
-        result, wall, cpu = timed(lambda: pipeline.run_scan(store, cfg, spec, time.time()))
+        at = time.time() if now is None else now
+        result, wall, cpu = timed(lambda at=at: pipeline.run_scan(store, cfg, spec, at))
         fields: dict[str, Any] = {
             "scan": i + 1,
             "wall_s": wall,
@@ -138,12 +145,58 @@ def run_nodewatch(args: argparse.Namespace, parent: Parent, counter: WireCounter
             "findings": sum(1 for f in result.findings if f.severity is not None),
             "collect_wall_s": collect.get("wall_s"),
             "collect_cpu_s": collect.get("cpu_s"),
+            "redis_rt": result.redis_round_trips,
+            "predicted": result.predicted,
+            "history_nodes": len(read_history.nodes),
+            "history_bytes": read_history.bytes,
+            "predict_cpu_s": read_history.predict_cpu_s,
+            "outcomes": read_history.outcomes,
         }
         if counter:
             after = counter.snapshot()
             fields.update(requests=after[0] - before[0], bytes=after[1] - before[1])
         parent.say("scan", **fields)
-        parent.wait()
+        now = parent.wait()
+
+
+class HistoryReads:
+    """The history a scan read from Redis (``History.read``: one node's fields per series decoded), counted where
+    the store decodes them: the nodes, and the bytes of their fields (a node's state and times once); and the
+    predictions made from it: CPU in ``trend.predict`` and what each answered (a model, or a refusal's code)."""
+
+    def __init__(self) -> None:
+        from worker.predict import trend
+        from worker.state import history
+
+        self.nodes: set[int] = set()
+        self.bytes = 0
+        self.predict_cpu_s = 0.0
+        self.outcomes: dict[str, int] = {}
+        decode, predict = history.decode_series, trend.predict
+
+        def timed_predict(*a: Any, **kw: Any) -> Any:
+            out, _wall, cpu = timed(lambda: predict(*a, **kw))
+            self.predict_cpu_s += cpu
+            code = out.model if isinstance(out, trend.Prediction) else out.code
+            self.outcomes[code] = self.outcomes.get(code, 0) + 1
+            return out
+
+        trend.predict = timed_predict
+
+        def counted(got: list[bytes | None], m: int, since: float) -> Any:
+            if id(got[0]) not in self.nodes:  # the same state bytes for each metric of a node
+                self.nodes.add(id(got[0]))
+                self.bytes += len(got[0] or b"") + len(got[1] or b"")
+            self.bytes += sum(len(g or b"") for g in got[2:])
+            return decode(got, m, since)
+
+        history.decode_series = counted  # type: ignore[assignment]
+
+    def clear(self) -> None:
+        self.nodes.clear()
+        self.bytes = 0
+        self.predict_cpu_s = 0.0
+        self.outcomes = {}
 
 
 def run_reference(args: argparse.Namespace, parent: Parent, counter: WireCounter | None) -> None:
