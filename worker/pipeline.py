@@ -130,8 +130,8 @@ def read(
 def run_scan(stores: Stores, cfg: settings.Settings, spec: clusters.ClusterSpec, now: float) -> ScanResult:
     """One scan of one cluster, end to end but without Celery: the scan task and the replay both call it.
 
-    Redis: one round trip reads the state, one more reads the history of the nodes whose prediction is due (when
-    any is: worker/alerting/forecast.py), one Lua script writes everything the scan decided (plus one read of
+    Redis: one round trip reads the state, one more per 200 nodes whose prediction is due reads their history
+    (when any is: worker/alerting/forecast.py), one Lua script writes everything the scan decided (plus one read of
     cooldowns and one of storm markers when something fires), then one more pipelined round trip records the
     nodes' history (``Stores.record_history``: the history has a Lua script of its own, so it is not folded into
     the commit's). Only a scan that read the cluster records history, and only its readable nodes (those in

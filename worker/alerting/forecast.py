@@ -8,8 +8,10 @@ Cheap at 5,000 nodes by construction:
 - each node and metric is predicted at most once per 5-minute bucket (worker/predict/findings.py staggers the
   buckets over the 5 minutes); the scan remembers the last prediction in its state (``ScanState.predictions``,
   read with the scan's state, written in its commit) and says it again at the scans in between;
-- the history of the nodes due is read in one pipelined round trip (``History.read``), the scan's own new
-  sample appended to it in memory (the history write comes after the commit);
+- the history of the nodes due is read in one pipelined round trip per ``READ_BATCH`` nodes (``History.read``;
+  a week of one metric decodes to ~0.3 MB of Python objects, so 5,000 nodes read at once held 1.5 GB more:
+  bench/README.md, "Predictions in the scan"), the scan's own new sample appended to it in memory (the history
+  write comes after the commit);
 - the kubelet's config (eviction thresholds, image GC lines) comes from its configz when disk stats are on
   (the same ``nodes/proxy`` permission), read at most once an hour a node (worker/collect/configz.py), else the
   kubelet's documented defaults; the finding's reason says which.
@@ -21,7 +23,7 @@ in this memory.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from worker import clusters, settings
@@ -36,6 +38,7 @@ from worker.state.predictions import Changes, field_of, split
 from worker.state.store import Stores
 
 LOOKBACK_S = trend.PARAMS.lookback_s
+READ_BATCH = 200  # nodes whose history is read, and held decoded, at once
 
 
 @dataclass
@@ -112,18 +115,13 @@ def run(
     ]
     if not due:
         return out
-    wanted: dict[str, list[str]] = {}
-    for d in due:
-        wanted.setdefault(d.node.name, []).append(d.metric)
-    series = stores.history.read(sample.cluster, wanted, now - LOOKBACK_S)
-    out.histories = len(wanted)
     known = configs({d.node.name: d.node.capacity.memory for d in due})
     taken = sample.taken_at.timestamp()
-    for d in due:
+    for d, stored in _histories(stores, sample.cluster, due, now - LOOKBACK_S, out):
         k = known.get(d.node.name)
         config, source = (k.config, k.source) if k else (kubelet.DEFAULTS, "kubelet defaults")
         limit = line(d.node, d.metric, config)
-        s = _with_now(series.get((d.node.name, d.metric), Series()), taken, d.value)
+        s = _with_now(stored, taken, d.value)
         outcome = trend.predict(s, limit, now)
         rule = findings.RULES[d.metric]
         open_alert = prev.get(fingerprint(sample.cluster, d.node.name, rule))
@@ -150,6 +148,24 @@ def run(
         out.changes.set[field_of(d.node.name, d.metric)] = findings.encode(entry)
         out.predicted += 1
     return out
+
+
+def _histories(
+    stores: Stores, cluster: str, due: list[Due], since: float, out: Forecast
+) -> Iterator[tuple[Due, Series]]:
+    """Each due prediction, in order, with its stored history: read ``READ_BATCH`` nodes at a time, so that only
+    one batch's decoded series are held (counted in ``out.histories``)."""
+    by_node: dict[str, list[Due]] = {}
+    for d in due:
+        by_node.setdefault(d.node.name, []).append(d)
+    names = list(by_node)
+    for i in range(0, len(names), READ_BATCH):
+        wanted = {name: [d.metric for d in by_node[name]] for name in names[i : i + READ_BATCH]}
+        series = stores.history.read(cluster, wanted, since)
+        out.histories += len(wanted)
+        for name in wanted:
+            for d in by_node[name]:
+                yield d, series.get((name, d.metric), Series())
 
 
 def shared_disk(node: NodeSample) -> bool:
