@@ -47,7 +47,7 @@ SCENARIO = {
         }
     ],
 }
-SCANS = 16  # node-7 at 97 %: pending 4 scans (the evidence rule), firing on the 5th, 11 scans in its cooldown
+SCANS = 16  # node-7 at 97 %: pending 3 scans (the evidence rule), firing on the 4th, 12 scans in its cooldown
 
 MASKS = [
     (re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d (?:[A-Z]{2,5}|[+-]\d\d:\d\d)"), "<DATE>"),
