@@ -147,7 +147,7 @@ def run_nodewatch(args: argparse.Namespace, parent: Parent, counter: WireCounter
             "collect_cpu_s": collect.get("cpu_s"),
             "redis_rt": result.redis_round_trips,
             "predicted": result.predicted,
-            "history_nodes": len(read_history.nodes),
+            "history_nodes": read_history.nodes,
             "history_bytes": read_history.bytes,
             "predict_cpu_s": read_history.predict_cpu_s,
             "outcomes": read_history.outcomes,
@@ -160,19 +160,32 @@ def run_nodewatch(args: argparse.Namespace, parent: Parent, counter: WireCounter
 
 
 class HistoryReads:
-    """The history a scan read from Redis (``History.read``: one node's fields per series decoded), counted where
-    the store decodes them: the nodes, and the bytes of their fields (a node's state and times once); and the
-    predictions made from it: CPU in ``trend.predict`` and what each answered (a model, or a refusal's code)."""
+    """The history a scan read from Redis: the nodes asked for (``History.read``) and the bytes of their fields
+    (counted where the store decodes them, a node's state and times once per read); and the predictions made from
+    it: CPU in ``trend.predict`` and what each answered (a model, or a refusal's code)."""
 
     def __init__(self) -> None:
         from worker.predict import trend
         from worker.state import history
 
-        self.nodes: set[int] = set()
+        self.nodes = 0
         self.bytes = 0
         self.predict_cpu_s = 0.0
         self.outcomes: dict[str, int] = {}
-        decode, predict = history.decode_series, trend.predict
+        self._states: set[int] = set()  # the state fields of one read's nodes (alive while it decodes)
+        read, decode, predict = history.History.read, history.decode_series, trend.predict
+
+        def counted_read(store: Any, cluster: str, wanted: Any, since: float = 0.0) -> Any:
+            self.nodes += len(wanted)
+            self._states.clear()
+            return read(store, cluster, wanted, since)
+
+        def counted(got: list[bytes | None], m: int, since: float) -> Any:
+            if id(got[0]) not in self._states:  # the same state bytes for each metric of a node
+                self._states.add(id(got[0]))
+                self.bytes += len(got[0] or b"") + len(got[1] or b"")
+            self.bytes += sum(len(g or b"") for g in got[2:])
+            return decode(got, m, since)
 
         def timed_predict(*a: Any, **kw: Any) -> Any:
             out, _wall, cpu = timed(lambda: predict(*a, **kw))
@@ -181,19 +194,12 @@ class HistoryReads:
             self.outcomes[code] = self.outcomes.get(code, 0) + 1
             return out
 
+        history.History.read = counted_read  # type: ignore[method-assign]
+        history.decode_series = counted  # type: ignore[assignment]
         trend.predict = timed_predict
 
-        def counted(got: list[bytes | None], m: int, since: float) -> Any:
-            if id(got[0]) not in self.nodes:  # the same state bytes for each metric of a node
-                self.nodes.add(id(got[0]))
-                self.bytes += len(got[0] or b"") + len(got[1] or b"")
-            self.bytes += sum(len(g or b"") for g in got[2:])
-            return decode(got, m, since)
-
-        history.decode_series = counted  # type: ignore[assignment]
-
     def clear(self) -> None:
-        self.nodes.clear()
+        self.nodes = 0
         self.bytes = 0
         self.predict_cpu_s = 0.0
         self.outcomes = {}
