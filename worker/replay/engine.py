@@ -5,8 +5,9 @@ scan function (``worker.pipeline.run_scan``, which the Celery task runs: collect
 flap, storm -> Redis commit) with ``now`` = the simulated time, then the same route and delivery stages as the
 worker (``worker.alerting``: routing with the cluster's labels, a route's repeat interval, the delivery log)
 with a sink for channel, on the simulated clock. Not applied: receivers' rate limits (their token buckets run
-on Redis's clock; the replay counts messages, not their pace). With no receiver configured every message goes
-to one sink receiver. The baseline (worker/replay/baseline.py) sees the same ClusterSamples. Scoring is
+on Redis's clock; the replay counts messages, not their pace). Cooldown keys expire on the simulated clock
+(worker/replay/cooldowns.py), so a long incident is repeated as it would be. With no receiver configured every
+message goes to one sink receiver. The baseline (worker/replay/baseline.py) sees the same ClusterSamples. Scoring is
 worker/replay/incidents.py.
 """
 
@@ -26,6 +27,7 @@ from worker.alerting.deliver import Delivery
 from worker.model import ClusterSample, Finding, NodeSample, Notification, history
 from worker.model.thresholds import Thresholds
 from worker.replay import baseline, forecasts, incidents, mixin
+from worker.replay.cooldowns import SimulatedCooldowns
 from worker.replay.memory import Memory, measure
 from worker.replay.sink import Clock, Sink
 from worker.state.store import Stores
@@ -253,6 +255,7 @@ def run(
     interval = cfg.check_interval
     steps = max(1, int(scenario.hours * 3600 // interval))
     truth = Truth()
+    cooldowns = SimulatedCooldowns(stores.client, cfg.repeat_interval)
     nw_sent: list[incidents.Sent] = []
     base_sent: list[incidents.Sent] = []
     base_last: dict[str, float] = {}
@@ -292,6 +295,7 @@ def run(
                 clock.now = now
                 for job in route.route(stores, cfg, c, specs[c].labels, result.messages, now, receivers):
                     delivery.one(job, 0)
+                cooldowns.expire(c, now)  # repeats on the simulated clock, as in production on the real one
                 counted: set[str] = set()  # a message counts once, however many receivers got it
                 for receiver, n in sink.take():
                     messages.append((receiver, n.cluster, n.node, n.rule, n.kind.value))

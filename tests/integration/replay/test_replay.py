@@ -195,3 +195,17 @@ def test_cli_rejects_a_missing_scenario(tmp_path: Path) -> None:
         check=False,
     )
     assert out.returncode == 2 and "no scenario" in out.stderr
+
+
+def test_a_long_incident_is_repeated_on_the_simulated_clock(
+    scenario_file: Path, redis_client: redis.Redis
+) -> None:
+    """The cooldown key is a Redis TTL, which a replay outruns: rt-1's 20-minute incident, with a 5-minute
+    ``alertCooldown``, is repeated every 5 simulated minutes (the replay expires the key on its clock), not never."""
+    cfg = settings.parse({"alertCooldown": 5}, env={})
+    report = engine.run(cfg, engine.load_scenario(str(scenario_file), None), Stores(redis_client), run_scan)
+    kinds = report.nodewatch.by_rule_kind
+    # fires ~9-10 min after its start at 5 min, repeats at +5 and +10 min, resolves after 25 min + keepFiringFor
+    assert kinds["cpu_usage:firing"] == 1
+    assert kinds.get("cpu_usage:repeat", 0) in (2, 3), kinds
+    assert kinds["cpu_usage:resolved"] == 1
