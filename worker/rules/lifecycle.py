@@ -106,8 +106,11 @@ def step(
         return Step(current, None, "acknowledged: no repeats until resolved")
     if in_cooldown:
         return Step(current, None, "in cooldown (repeat interval)")
+    # the severity told stays the highest one told in this episode: an alert that fell back to warning is
+    # reminded of at warning, and crossing back to critical, which was told already, is no new escalation
+    told = max(sev, prev.sent_severity)
     return Step(
-        dataclasses.replace(current, sent_severity=sev), NotificationKind.REPEAT, "repeat interval passed"
+        dataclasses.replace(current, sent_severity=told), NotificationKind.REPEAT, "repeat interval passed"
     )
 
 

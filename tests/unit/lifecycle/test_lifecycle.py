@@ -127,6 +127,18 @@ def test_critical_to_warning_then_back_does_not_escalate_twice() -> None:
     assert step(s, finding(C), 30, True).send is None
 
 
+def test_a_reminder_at_warning_after_critical_does_not_make_the_next_critical_an_escalation() -> None:
+    """replay-day's day-nab-1 hovers around 90 % for a day: every 4-h reminder fell at warning, and the next
+    critical scan sent 'escalated' again, two messages per reminder."""
+    told_critical = step(state("firing", W), finding(C), 10, True).state
+    assert told_critical is not None
+    reminder = step(told_critical, finding(W), 20, False)  # cooldown over, the value at warning now
+    assert reminder.send == NotificationKind.REPEAT
+    assert reminder.state is not None and reminder.state.sent_severity == C
+    assert step(reminder.state, finding(C), 30, True).send is None
+    assert step(reminder.state, finding(C), 30, False).send == NotificationKind.REPEAT
+
+
 def test_vanished_firing_alert_is_resolved_with_reason() -> None:
     out = vanished(state("firing", C), "node removed")
     assert out.send == RES and out.reason == "node removed" and out.state is None
