@@ -38,7 +38,9 @@ class Settings(Strict):
     # --- the seed sketch's keys ---
     check_interval: float = Field(default=60.0, gt=0)  # seconds
     log_level: Literal["debug", "info", "warning", "warn", "error"] = "info"
-    alert_cooldown: float = Field(default=240.0, ge=0)  # minutes a still-firing alert is not repeated
+    # minutes a still-firing alert is not repeated: kube-prometheus' Alertmanager repeat_interval (12 h). At 4 h
+    # (Alertmanager's own default) replay-day, counted with repeats, sent 9 reminders for 9 incidents (docs/noise.md)
+    alert_cooldown: float = Field(default=720.0, ge=0)
     thresholds: ThresholdOverrides | None = None  # type: ignore[valid-type]
     slack: seed.SlackSettings = seed.SlackSettings()
     dingtalk: seed.DingTalkSettings = Field(default=seed.DingTalkSettings(), alias="dingtalk")
