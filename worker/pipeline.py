@@ -51,6 +51,7 @@ class ScanResult:
     read_s: float = 0.0  # wall time of the Kubernetes reads
     redis_round_trips: int = 0
     predicted: int = 0  # predictions worked out this scan (worker/alerting/forecast.py)
+    deferred: int = 0  # predictions due but left to a later scan (forecast.MAX_DUE)
 
     def record(self) -> dict[str, Any]:
         """The scan's cost, for its scan record (``cluster list``, the fleet benchmark)."""
@@ -59,6 +60,7 @@ class ScanResult:
             "read_total_s": round(self.read_s, 3),
             "redis_rt": self.redis_round_trips,
             "predicted": self.predicted,
+            "predictions_deferred": self.deferred,
         }
 
 
@@ -200,7 +202,7 @@ def _scan(
         configs = forecast.kubelet_configs(cfg, spec, now, scan_budget(spec) - result.read_s, result.stats)
         predicted = forecast.run(stores, sample, thresholds_for, prev, state.predictions, now, configs)
         result.findings += predicted.findings
-        result.predicted = predicted.predicted
+        result.predicted, result.deferred = predicted.predicted, predicted.deferred
     # the failure count is written in the commit below: under the scan lock, nobody else counts meanwhile
     failures = 0 if inv is not None else state.failures + 1
     result.findings += health.cluster_health(
